@@ -1,0 +1,97 @@
+// The operator's grip on a running tree.
+//
+// A Handle is cheap to copy and safe to use from any thread. Queries return
+// consistent snapshots; commands return `CommandResult` and are audited and
+// idempotent by `command_id` (see command.hpp).
+//
+//   sup::Handle h = runtime->handle();
+//   sup::Health health = h.health();            // status, iterations_per_sec, ...
+//   h.quarantine_child("indexer", {"c-1", "bob", "blocks a worker"});
+//   auto sub = h.subscribe_events([](const sup::Event& e) { ... });
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sup/child_spec.hpp"
+#include "sup/command.hpp"
+#include "sup/state.hpp"
+
+namespace sup {
+
+namespace detail {
+class RuntimeCore;
+}
+
+// Keeps an event subscription alive; unsubscribes when destroyed.
+class EventSubscription {
+ public:
+  EventSubscription() = default;
+  explicit EventSubscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+  EventSubscription(EventSubscription&& other) noexcept : cancel_(std::move(other.cancel_)) {
+    other.cancel_ = nullptr;
+  }
+  EventSubscription& operator=(EventSubscription&& other) noexcept {
+    if (this != &other) {
+      reset();
+      cancel_ = std::move(other.cancel_);
+      other.cancel_ = nullptr;
+    }
+    return *this;
+  }
+  ~EventSubscription() { reset(); }
+  void reset() {
+    if (cancel_) std::exchange(cancel_, nullptr)();
+  }
+
+ private:
+  std::function<void()> cancel_;
+};
+
+enum class DashboardLink : std::uint8_t { Disconnected, Listening, Connected };
+std::string_view to_string(DashboardLink link);  // "disconnected", "listening", "connected"
+
+class Handle {
+ public:
+  explicit Handle(std::shared_ptr<detail::RuntimeCore> core);
+
+  SupervisorState current_state() const;
+  Health health() const;
+
+  // parent_id: the supervisor to add under ("root" or a nested supervisor's id).
+  CommandResult add_child(ChildSpec spec, const CommandMeta& meta,
+                          std::string_view parent_id = "root");
+  CommandResult remove_child(std::string_view id, const CommandMeta& meta);
+  CommandResult restart_child(std::string_view id, const CommandMeta& meta);
+  CommandResult pause_child(std::string_view id, const CommandMeta& meta);
+  CommandResult resume_child(std::string_view id, const CommandMeta& meta);
+  CommandResult quarantine_child(std::string_view id, const CommandMeta& meta);
+  CommandResult release_child(std::string_view id, const CommandMeta& meta);
+  // Drill: terminates the child at once (SIGKILL for processes; in-process
+  // tasks are abandoned) and records TaskExit::Killed; it is then restarted
+  // like any failed child.
+  CommandResult kill_child(std::string_view id, const CommandMeta& meta);
+  // Stops every child in reverse declaration order; the runtime then ends
+  // (Runtime::wait returns).
+  CommandResult shutdown_tree(const CommandMeta& meta);
+
+  // `fn` is called for every event, in sequence order, from a runtime
+  // thread; it must not block. Events after `after_sequence` that are still
+  // in the replay ring (the last few thousand) are delivered first, so a
+  // reconnecting client can catch up; gaps tell it what was lost.
+  EventSubscription subscribe_events(std::function<void(const Event&)> fn,
+                                     std::uint64_t after_sequence = UINT64_MAX);
+  std::uint64_t last_event_sequence() const;
+
+  // Reported by the dashboard relay.
+  void report_dashboard_link(DashboardLink link, std::uint32_t clients);
+
+ private:
+  std::shared_ptr<detail::RuntimeCore> core_;
+};
+
+}  // namespace sup

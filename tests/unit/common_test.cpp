@@ -1,0 +1,44 @@
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "sup/child_spec.hpp"
+#include "sup/command.hpp"
+#include "sup/log.hpp"
+#include "sup/state.hpp"
+#include "sup/task_exit.hpp"
+
+TEST_CASE("public names round-trip") {
+  for (auto kind : {sup::TaskExit::Completed, sup::TaskExit::Failed, sup::TaskExit::Panicked,
+                    sup::TaskExit::Cancelled, sup::TaskExit::TimedOut, sup::TaskExit::Killed}) {
+    CHECK(sup::task_exit_kind_from_string(sup::to_string(kind)) == kind);
+  }
+  CHECK(sup::to_string(sup::TaskExit::Panicked) == "TaskExit::Panicked");
+  CHECK(sup::to_string(sup::ShutdownPhase::Completed) == "ShutdownPhase::Completed");
+  CHECK(sup::to_string(sup::CommandResult::NotFound) == "CommandResult::NotFound");
+  CHECK(sup::strategy_from_string("rest_for_one") == sup::Strategy::RestForOne);
+  CHECK_FALSE(sup::strategy_from_string("one-for-one").has_value());
+  CHECK(sup::drill_kind_from_string("block_forever") == sup::DrillKind::BlockForever);
+  CHECK(sup::log_level_from_string("warning") == sup::LogLevel::Warn);
+}
+
+TEST_CASE("log records reach the sink and subscribers, filtered by level") {
+  std::vector<std::string> sunk;
+  std::vector<std::string> seen;
+  sup::set_log_sink([&](const sup::LogRecord& r) {
+    std::string line(r.message);
+    for (const auto& f : r.fields) line += " " + std::string(f.key) + "=" + f.value;
+    sunk.push_back(line);
+  });
+  auto id = sup::subscribe_logs([&](const sup::LogRecord& r) { seen.emplace_back(r.message); });
+  sup::set_log_level(sup::LogLevel::Info);
+  sup::log(sup::LogLevel::Debug, "hidden");
+  sup::log(sup::LogLevel::Warn, "child exited", {{"CHILD_ID", "a"}});
+  sup::unsubscribe_logs(id);
+  sup::log(sup::LogLevel::Error, "after unsubscribe");
+  sup::set_log_sink(nullptr);
+  REQUIRE(sunk.size() == 2);
+  CHECK(sunk[0] == "child exited CHILD_ID=a");
+  CHECK(seen == std::vector<std::string>{"child exited"});
+}
