@@ -29,8 +29,9 @@ namespace sup {
 struct RuntimeOptions {
   SupervisorSpec root;
   TaskRegistry tasks;
-  // Starts the child of kind Relay (the daemon registers the dashboard relay).
-  TaskDefinition relay;
+  // Makes the task that runs a child of kind Relay (the daemon's dashboard
+  // relay). Called once, with a Handle to the runtime being started.
+  std::function<TaskDefinition(Handle)> relay_factory;
 
   unsigned worker_threads = 0;  // actor worker pool; 0: max(4, hardware threads)
   std::uint32_t tick_ms = 10;   // control loop period
