@@ -1,0 +1,98 @@
+#include <doctest/doctest.h>
+
+#include <random>
+#include <set>
+
+#include "supervisor/backoff.hpp"
+#include "supervisor/command_ledger.hpp"
+#include "supervisor/event_window.hpp"
+#include "supervisor/token_bucket.hpp"
+
+using namespace sup;
+using namespace sup::core;
+
+TEST_CASE("token bucket spends whole tokens and refills over time") {
+  TokenBucket bucket({.capacity = 3, .refill_per_sec = 0.5}, 0);
+  CHECK(bucket.try_take(0));
+  CHECK(bucket.try_take(0));
+  CHECK(bucket.try_take(0));
+  CHECK_FALSE(bucket.try_take(0));
+  CHECK(bucket.available(0) == 0);
+  CHECK(bucket.available(1'999) == 0);  // 0.9995 tokens: not a whole one yet
+  CHECK(bucket.available(2'000) == 1);
+  CHECK(bucket.try_take(2'000));
+  CHECK(bucket.available(60'000) == 3);  // never above capacity
+  bucket.refill_fully(60'000);
+  CHECK(bucket.available(60'000) == 3);
+}
+
+TEST_CASE("token bucket with no refill stays empty") {
+  TokenBucket bucket({.capacity = 1, .refill_per_sec = 0}, 0);
+  CHECK(bucket.try_take(0));
+  CHECK_FALSE(bucket.try_take(1'000'000));
+}
+
+TEST_CASE("event window reports when the limit falls inside the window") {
+  EventWindow window(3, 1'000);
+  CHECK_FALSE(window.record(0));
+  CHECK_FALSE(window.record(100));
+  CHECK(window.record(200));
+  CHECK(window.count(200) == 3);
+  CHECK(window.count(1'050) == 2);  // the event at 0 left the window
+  CHECK_FALSE(window.record(2'500));
+  window.clear();
+  CHECK(window.count(2'500) == 0);
+}
+
+TEST_CASE("event window with limit 0 is disabled") {
+  EventWindow window(0, 1'000);
+  for (int i = 0; i < 100; ++i) CHECK_FALSE(window.record(i));
+}
+
+TEST_CASE("backoff ceiling grows exponentially and is capped") {
+  BackoffSpec spec{.initial_ms = 100, .max_ms = 1'000, .multiplier = 2.0};
+  CHECK(backoff_ceiling_ms(spec, 1) == 100);
+  CHECK(backoff_ceiling_ms(spec, 2) == 200);
+  CHECK(backoff_ceiling_ms(spec, 4) == 800);
+  CHECK(backoff_ceiling_ms(spec, 5) == 1'000);
+  CHECK(backoff_ceiling_ms(spec, 60) == 1'000);
+}
+
+TEST_CASE("full jitter stays within [0, ceiling] and spreads across the range") {
+  BackoffSpec spec{.initial_ms = 100, .max_ms = 10'000, .multiplier = 2.0};
+  std::mt19937_64 rng(7);
+  std::set<std::uint64_t> distinct;
+  std::uint64_t low = UINT64_MAX, high = 0;
+  for (int i = 0; i < 2'000; ++i) {
+    auto delay = backoff_delay_ms(spec, 4, rng);  // ceiling 800
+    CHECK(delay <= 800);
+    low = std::min(low, delay);
+    high = std::max(high, delay);
+    distinct.insert(delay);
+  }
+  CHECK(low < 80);    // reaches the bottom decile
+  CHECK(high > 720);  // and the top decile
+  CHECK(distinct.size() > 400);
+  BackoffSpec zero{.initial_ms = 0, .max_ms = 0, .multiplier = 2.0};
+  CHECK(backoff_delay_ms(zero, 3, rng) == 0);
+}
+
+TEST_CASE("command ledger: blank fields refused, repeats replayed, audit line is JSON") {
+  CommandLedger ledger(2);
+  CHECK(ledger.admit({"", "alice", "why"})->kind == CommandResult::Rejected);
+  CHECK(ledger.admit({"c1", "  ", "why"})->reason == "requested_by must not be blank");
+  CHECK(ledger.admit({"c1", "alice", "\t"})->reason == "reason must not be blank");
+  CommandMeta meta{"c1", "alice", "say \"hi\"\n"};
+  CHECK_FALSE(ledger.admit(meta).has_value());
+  auto line = ledger.record(meta, "remove_child", "w1", CommandResult::accepted(), 5);
+  CHECK(line ==
+        R"({"at_unix_ms":5,"command":"remove_child","target":"w1","command_id":"c1",)"
+        R"("requested_by":"alice","reason":"say \"hi\"\n","result":"CommandResult::Accepted"})");
+  auto replay = ledger.admit(meta);
+  REQUIRE(replay.has_value());
+  CHECK(replay->kind == CommandResult::Accepted);
+  CHECK(replay->idempotent);
+  ledger.record({"c2", "a", "r"}, "x", "y", CommandResult::not_found("no"), 6);
+  ledger.record({"c3", "a", "r"}, "x", "y", CommandResult::accepted(), 7);
+  CHECK_FALSE(ledger.admit(meta).has_value());  // evicted: capacity 2
+}
