@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sup/child_spec.hpp"
 #include "sup/error.hpp"
@@ -25,6 +26,10 @@
 #include "sup/task.hpp"
 
 namespace sup {
+
+namespace actors {
+class Incarnation;
+}
 
 struct RuntimeOptions {
   SupervisorSpec root;
@@ -72,6 +77,7 @@ class Runtime {
 
  private:
   explicit Runtime(std::shared_ptr<detail::RuntimeCore> core);
+  void teardown(std::vector<std::shared_ptr<actors::Incarnation>> incarnations);
   std::shared_ptr<detail::RuntimeCore> core_;
 };
 

@@ -1,0 +1,129 @@
+// The root supervisor's control loop: the actor shell around the pure
+// SupervisionTree.
+//
+// It carries out the tree's effects (start an in-process incarnation or a
+// process, stop, kill, publish an event), feeds exits and timer ticks back
+// in, and answers queries and commands. It runs on one thread of its own
+// (a detached actor, see runtime.cpp), so no child can starve it: user code
+// runs on the worker pool or on threads of its own, and every call here is
+// non-blocking. It also watches the children: an in-process callback running
+// longer than `blocking_threshold_ms`, or a heartbeat older than the child's
+// `heartbeat_timeout_ms`, names the child as a suspect and degrades health.
+//
+// Single-threaded: every member function is called from the loop's thread.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/event_hub.hpp"
+#include "actors/process_exit.hpp"
+#include "actors/task_runner.hpp"
+#include "process/process_reactor.hpp"
+#include "sup/command.hpp"
+#include "sup/handle.hpp"
+#include "sup/runtime.hpp"
+#include "supervisor/command_ledger.hpp"
+#include "supervisor/supervision_tree.hpp"
+
+namespace sup::actors {
+
+enum class CommandKind : std::uint8_t {
+  Add, Remove, Restart, Pause, Resume, Quarantine, Release, Kill, ShutdownTree
+};
+std::string_view to_string(CommandKind kind);  // "add_child", "remove_child", ...
+
+struct CommandRequest {
+  CommandKind kind;
+  std::string target;  // child id (Add: the parent's id)
+  CommandMeta meta;
+  std::optional<ChildSpec> spec;  // Add
+};
+
+class ControlLoop {
+ public:
+  ControlLoop(const RuntimeOptions& options, TaskDefinition relay, TaskRunner& runner,
+              process::ProcessReactor& reactor, std::function<void(RunOutcome)> on_stopped);
+
+  void start();
+  void tick();
+  // Counts one processed message toward control_loop_iterations.
+  void count_iteration() { ++iterations_; }
+
+  void on_task_exit(const IncarnationExit& exit);
+  void on_process_exit(const process::ProcessExit& exit);
+
+  SupervisorState current_state();
+  Health health();
+  CommandResult command(const CommandRequest& request);
+  // Planned shutdown: commands are refused from now on.
+  void drain() { draining_ = true; }
+  void shutdown_tree();
+  void flush_audit_log();
+
+  EventHub::SubscriberId subscribe(EventHub::Subscriber subscriber, std::uint64_t after_sequence) {
+    return events_.subscribe(std::move(subscriber), after_sequence);
+  }
+  void unsubscribe(EventHub::SubscriberId id) { events_.unsubscribe(id); }
+  std::uint64_t last_event_sequence() const { return events_.last_sequence(); }
+  void report_dashboard_link(DashboardLink link, std::uint32_t clients);
+  // Every in-process incarnation still held, the ones killed while blocked
+  // included, for the teardown to check whether their threads let go.
+  std::vector<std::shared_ptr<Incarnation>> take_incarnations();
+
+ private:
+  struct Slot {
+    std::shared_ptr<Incarnation> task;
+    pid_t pid = -1;
+    StopRequests requests;
+  };
+
+  core::Now now() const;
+  void apply_effects();
+  void start_incarnation(core::NodeIndex node, std::uint64_t generation);
+  void stop_incarnation(core::NodeIndex node, std::uint64_t generation);
+  void kill_incarnation(core::NodeIndex node, std::uint64_t generation);
+  void publish(Event event);
+  void tree_stopped(const core::TreeStopped& stopped);
+  const TaskDefinition* definition_for(const ChildSpec& spec, TaskDefinition& scratch) const;
+  void watch_children(std::int64_t now_mono_ms);
+  void update_health_status();
+  CommandResult carry_out(const CommandRequest& request, const core::Now& now);
+  Slot& slot(core::NodeIndex node);
+
+  const RuntimeOptions& options_;
+  TaskDefinition relay_;
+  TaskRunner& runner_;
+  process::ProcessReactor& reactor_;
+  std::function<void(RunOutcome)> on_stopped_;
+
+  core::SupervisionTree tree_;
+  core::CommandLedger ledger_;
+  EventHub events_;
+  std::vector<Slot> slots_;
+  std::unordered_map<pid_t, core::NodeIndex> pids_;
+  std::ofstream audit_;
+
+  std::int64_t started_at_mono_ms_;
+  std::uint64_t iterations_ = 0;
+  std::uint64_t iterations_at_sample_ = 0;
+  std::int64_t sample_at_mono_ms_;
+  double iterations_per_sec_ = 0;
+  std::int64_t watched_at_mono_ms_ = 0;
+  std::vector<std::string> suspects_;
+  std::vector<std::string> suspect_reasons_;
+  std::string status_ = "starting";
+  bool started_ = false;
+  bool draining_ = false;
+  DashboardLink reported_link_ = DashboardLink::Disconnected;
+  std::uint32_t dashboard_clients_ = 0;
+  std::vector<std::shared_ptr<Incarnation>> abandoned_while_blocked_;
+};
+
+}  // namespace sup::actors

@@ -1,0 +1,338 @@
+// The actor shell: an actor system, a detached control-loop actor hosting
+// the ControlLoop, the process reactor and the task runner, and the Handle
+// and Runtime facades over them.
+//
+// Everything that touches the tree is a message to the control-loop actor
+// (a closure run on its thread), so the tree needs no locks and a Handle is
+// safe from any thread. The loop actor is detached: it owns a thread, so a
+// child that blocks the worker pool cannot delay supervision.
+#include "sup/runtime.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/spawn_options.hpp>
+
+#include <algorithm>
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "actors/control_loop.hpp"
+#include "common/clock.hpp"
+#include "sup/log.hpp"
+
+namespace sup::actors {
+struct LoopJob {
+  std::function<void(ControlLoop&)> run;
+};
+}  // namespace sup::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sup::actors::LoopJob)
+
+namespace sup {
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+constexpr std::chrono::seconds kCallTimeout{10};
+
+caf::behavior control_loop_actor(caf::event_based_actor* self, actors::ControlLoop* loop,
+                                 std::chrono::milliseconds tick) {
+  self->set_exception_handler([](caf::scheduled_actor*, std::exception_ptr& failure) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    log(LogLevel::Critical, "the control loop failed: " + what);
+    return caf::exit_reason::unhandled_exception;
+  });
+  self->delayed_send(self, tick, tick_atom::value);
+  return {
+      [=](tick_atom) {
+        loop->tick();
+        self->delayed_send(self, tick, tick_atom::value);
+      },
+      [=](const actors::LoopJob& job) {
+        loop->count_iteration();
+        job.run(*loop);
+      },
+  };
+}
+
+// Names and kinds checked before anything starts: ids unique, registered
+// task names, a relay only where a relay factory exists.
+Status validate_children(const std::vector<ChildSpec>& children, const RuntimeOptions& options,
+                         const std::string& path, std::unordered_set<std::string>& seen) {
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    const ChildSpec& child = children[i];
+    std::string at = path + "children[" + std::to_string(i) + "]";
+    if (child.id.empty()) return make_error("invalid_spec", "a child needs an id", at + ".id");
+    if (child.id == "root" || !seen.insert(child.id).second) {
+      return make_error("invalid_spec", "duplicate child id \"" + child.id + "\"", at + ".id");
+    }
+    if (child.kind == ChildKind::Task && !options.tasks.find(child.task)) {
+      return make_error("invalid_spec", "no task registered under \"" + child.task + "\"", at + ".task");
+    }
+    if (child.kind == ChildKind::Relay && !options.relay_factory) {
+      return make_error("invalid_spec", "a relay child needs RuntimeOptions::relay_factory", at + ".kind");
+    }
+    if (child.kind == ChildKind::Process && child.process.argv.empty()) {
+      return make_error("invalid_spec", "a process child needs a non-empty exec argv", at + ".exec");
+    }
+    if (auto nested = validate_children(child.children, options, at + ".", seen); !nested) return nested;
+  }
+  return {};
+}
+
+}  // namespace
+
+namespace detail {
+
+class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
+ public:
+  explicit RuntimeCore(RuntimeOptions opts) : options(std::move(opts)) {}
+
+  void post(std::function<void(actors::ControlLoop&)> fn) {
+    caf::anon_send(loop_actor, actors::LoopJob{std::move(fn)});
+  }
+
+  // Runs `fn` on the loop and waits for its answer.
+  template <class R>
+  std::optional<R> call(std::function<R(actors::ControlLoop&)> fn) {
+    auto promise = std::make_shared<std::promise<R>>();
+    auto answer = promise->get_future();
+    post([promise, fn = std::move(fn)](actors::ControlLoop& loop) { promise->set_value(fn(loop)); });
+    if (answer.wait_for(kCallTimeout) != std::future_status::ready) return std::nullopt;
+    return answer.get();
+  }
+
+  void finish(RunOutcome result) {
+    std::lock_guard lock(mutex);
+    if (!outcome) outcome = std::move(result);
+    done.notify_all();
+  }
+
+  RuntimeOptions options;
+  std::unique_ptr<caf::actor_system_config> config;
+  std::unique_ptr<caf::actor_system> system;
+  std::unique_ptr<process::ProcessReactor> reactor;
+  std::unique_ptr<actors::TaskRunner> runner;
+  std::unique_ptr<actors::ControlLoop> loop;
+  caf::actor loop_actor;
+
+  std::mutex mutex;
+  std::condition_variable done;
+  std::optional<RunOutcome> outcome;
+  bool shut_down = false;
+};
+
+}  // namespace detail
+
+// ---- Handle ----------------------------------------------------------------
+
+Handle::Handle(std::shared_ptr<detail::RuntimeCore> core) : core_(std::move(core)) {}
+
+SupervisorState Handle::current_state() const {
+  return core_->call<SupervisorState>([](actors::ControlLoop& loop) { return loop.current_state(); })
+      .value_or(SupervisorState{});
+}
+
+Health Handle::health() const {
+  auto health = core_->call<Health>([](actors::ControlLoop& loop) { return loop.health(); });
+  if (health) return *health;
+  Health unreachable;
+  unreachable.status = "degraded";
+  unreachable.reasons.push_back("the control loop did not answer within 10 s");
+  return unreachable;
+}
+
+namespace {
+
+CommandResult send_command(detail::RuntimeCore& core, actors::CommandRequest request) {
+  auto result = core.call<CommandResult>(
+      [request = std::move(request)](actors::ControlLoop& loop) { return loop.command(request); });
+  return result ? *result : CommandResult::rejected("the control loop did not answer within 10 s");
+}
+
+}  // namespace
+
+CommandResult Handle::add_child(ChildSpec spec, const CommandMeta& meta, std::string_view parent_id) {
+  return send_command(*core_, {actors::CommandKind::Add, std::string(parent_id), meta, std::move(spec)});
+}
+CommandResult Handle::remove_child(std::string_view id, const CommandMeta& meta) {
+  return send_command(*core_, {actors::CommandKind::Remove, std::string(id), meta, {}});
+}
+CommandResult Handle::restart_child(std::string_view id, const CommandMeta& meta) {
+  return send_command(*core_, {actors::CommandKind::Restart, std::string(id), meta, {}});
+}
+CommandResult Handle::pause_child(std::string_view id, const CommandMeta& meta) {
+  return send_command(*core_, {actors::CommandKind::Pause, std::string(id), meta, {}});
+}
+CommandResult Handle::resume_child(std::string_view id, const CommandMeta& meta) {
+  return send_command(*core_, {actors::CommandKind::Resume, std::string(id), meta, {}});
+}
+CommandResult Handle::quarantine_child(std::string_view id, const CommandMeta& meta) {
+  return send_command(*core_, {actors::CommandKind::Quarantine, std::string(id), meta, {}});
+}
+CommandResult Handle::release_child(std::string_view id, const CommandMeta& meta) {
+  return send_command(*core_, {actors::CommandKind::Release, std::string(id), meta, {}});
+}
+CommandResult Handle::kill_child(std::string_view id, const CommandMeta& meta) {
+  return send_command(*core_, {actors::CommandKind::Kill, std::string(id), meta, {}});
+}
+CommandResult Handle::shutdown_tree(const CommandMeta& meta) {
+  return send_command(*core_, {actors::CommandKind::ShutdownTree, "root", meta, {}});
+}
+
+EventSubscription Handle::subscribe_events(std::function<void(const Event&)> fn,
+                                           std::uint64_t after_sequence) {
+  auto id = core_->call<actors::EventHub::SubscriberId>(
+      [fn = std::move(fn), after_sequence](actors::ControlLoop& loop) {
+        return loop.subscribe(fn, after_sequence);
+      });
+  if (!id) return {};
+  std::weak_ptr<detail::RuntimeCore> weak = core_;
+  return EventSubscription([weak, id = *id] {
+    if (auto core = weak.lock()) core->post([id](actors::ControlLoop& loop) { loop.unsubscribe(id); });
+  });
+}
+
+std::uint64_t Handle::last_event_sequence() const {
+  return core_->call<std::uint64_t>([](actors::ControlLoop& loop) { return loop.last_event_sequence(); })
+      .value_or(0);
+}
+
+void Handle::report_dashboard_link(DashboardLink link, std::uint32_t clients) {
+  core_->post([link, clients](actors::ControlLoop& loop) { loop.report_dashboard_link(link, clients); });
+}
+
+// ---- Runtime ---------------------------------------------------------------
+
+Expected<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
+  std::unordered_set<std::string> seen{"root"};
+  if (auto valid = validate_children(options.root.children, options, "", seen); !valid) {
+    return valid.error();
+  }
+  auto core = std::make_shared<detail::RuntimeCore>(std::move(options));
+  detail::RuntimeCore* raw = core.get();
+
+  unsigned workers = core->options.worker_threads;
+  if (workers == 0) workers = std::max(4u, std::thread::hardware_concurrency());
+  core->config = std::make_unique<caf::actor_system_config>();
+  core->config->set("scheduler.max-threads", static_cast<std::size_t>(workers));
+  core->system = std::make_unique<caf::actor_system>(*core->config);
+
+  process::ReactorCallbacks callbacks;
+  callbacks.on_line = [](const std::string& child_id, pid_t pid, process::OutputStream stream,
+                         std::string_view line) {
+    log(stream == process::OutputStream::Stderr ? LogLevel::Warn : LogLevel::Info, line,
+        {{"CHILD_ID", child_id},
+         {"STREAM", stream == process::OutputStream::Stderr ? "stderr" : "stdout"},
+         {"CHILD_PID", std::to_string(pid)}});
+  };
+  callbacks.on_exit = [raw](const std::string&, const process::ProcessExit& exit) {
+    raw->post([exit](actors::ControlLoop& loop) { loop.on_process_exit(exit); });
+  };
+  auto reactor = process::ProcessReactor::start(std::move(callbacks));
+  if (!reactor) return reactor.error();
+  core->reactor = std::move(*reactor);
+  core->runner = std::make_unique<actors::TaskRunner>(*core->system, [raw](actors::IncarnationExit exit) {
+    raw->post([exit = std::move(exit)](actors::ControlLoop& loop) { loop.on_task_exit(exit); });
+  });
+
+  TaskDefinition relay;
+  if (core->options.relay_factory) relay = core->options.relay_factory(Handle(core));
+  core->loop = std::make_unique<actors::ControlLoop>(core->options, std::move(relay), *core->runner,
+                                                     *core->reactor,
+                                                     [raw](RunOutcome outcome) { raw->finish(std::move(outcome)); });
+  core->loop_actor = core->system->spawn<caf::detached>(
+      control_loop_actor, core->loop.get(), std::chrono::milliseconds(std::max(1u, core->options.tick_ms)));
+  core->loop_actor->attach_functor([raw](const caf::error&) {
+    raw->finish({RunOutcome::Fused, "the control loop terminated"});
+  });
+  auto started = core->call<bool>([](actors::ControlLoop& loop) {
+    loop.start();
+    return true;
+  });
+  if (!started) return make_error("start_failed", "the control loop did not start within 10 s");
+  return std::unique_ptr<Runtime>(new Runtime(std::move(core)));
+}
+
+Runtime::Runtime(std::shared_ptr<detail::RuntimeCore> core) : core_(std::move(core)) {}
+
+// Silent on purpose: ShutdownPhase::Completed must be the last line logged.
+void Runtime::teardown(std::vector<std::shared_ptr<actors::Incarnation>> incarnations) {
+  {
+    caf::scoped_actor self{*core_->system};
+    caf::anon_send_exit(core_->loop_actor, caf::exit_reason::user_shutdown);
+    self->wait_for(core_->loop_actor);
+  }
+  core_->loop_actor = nullptr;
+  core_->reactor.reset();
+  std::vector<const actors::IncarnationProbe*> probes;
+  for (const auto& incarnation : incarnations) probes.push_back(&core_->runner->probe(*incarnation));
+  core_->loop.reset();
+  core_->runner.reset();
+  bool thread_still_blocked = std::any_of(probes.begin(), probes.end(), [](const auto* probe) {
+    return probe->busy_since_mono_ns.load() != 0;
+  });
+  if (thread_still_blocked) {
+    // A worker thread blocked in user code can be neither interrupted nor
+    // joined; destroying the actor system would wait for it forever. Leave
+    // it to process exit.
+    (void)core_->system.release();
+    return;
+  }
+  incarnations.clear();
+  core_->system.reset();
+}
+
+Runtime::~Runtime() { shutdown(); }
+
+Handle Runtime::handle() const { return Handle(core_); }
+
+std::optional<RunOutcome> Runtime::wait(std::optional<std::chrono::milliseconds> timeout) {
+  std::unique_lock lock(core_->mutex);
+  auto ready = [&] { return core_->outcome.has_value(); };
+  if (timeout) {
+    if (!core_->done.wait_for(lock, *timeout, ready)) return std::nullopt;
+  } else {
+    core_->done.wait(lock, ready);
+  }
+  return core_->outcome;
+}
+
+void Runtime::shutdown(const std::function<void(ShutdownPhase)>& on_phase) {
+  if (core_->shut_down) return;
+  core_->shut_down = true;
+  auto phase = [&](ShutdownPhase p) {
+    if (on_phase) on_phase(p);
+  };
+  phase(ShutdownPhase::Draining);
+  core_->call<bool>([](actors::ControlLoop& loop) {
+    loop.drain();
+    return true;
+  });
+  phase(ShutdownPhase::StoppingChildren);
+  core_->post([](actors::ControlLoop& loop) { loop.shutdown_tree(); });
+  wait();
+  phase(ShutdownPhase::FlushingState);
+  auto incarnations = core_->call<std::vector<std::shared_ptr<actors::Incarnation>>>(
+      [](actors::ControlLoop& loop) {
+        loop.flush_audit_log();
+        return loop.take_incarnations();
+      });
+  teardown(incarnations.value_or(std::vector<std::shared_ptr<actors::Incarnation>>{}));
+  phase(ShutdownPhase::Completed);
+}
+
+}  // namespace sup

@@ -1,0 +1,235 @@
+// The runtime end to end inside one process: real actors, real processes,
+// the drills. Waits poll with generous deadlines (CI machines are slow).
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "sup/runtime.hpp"
+
+using namespace sup;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return condition();
+}
+
+ChildSpec drill(std::string id, DrillKind kind, std::uint32_t ms = 50) {
+  ChildSpec spec;
+  spec.id = std::move(id);
+  spec.kind = ChildKind::Drill;
+  spec.drill = {.kind = kind, .ms = ms, .p = 0.5};
+  spec.backoff = {.initial_ms = 10, .max_ms = 80, .multiplier = 2.0, .reset_after_ms = 60'000};
+  spec.crash_loop = {.max_failures = 0, .window_ms = 1'000};
+  spec.shutdown_timeout_ms = 300;
+  return spec;
+}
+
+ChildSpec process(std::string id, std::vector<std::string> argv) {
+  ChildSpec spec;
+  spec.id = std::move(id);
+  spec.kind = ChildKind::Process;
+  spec.process.argv = std::move(argv);
+  spec.shutdown_timeout_ms = 2'000;
+  return spec;
+}
+
+ChildSpec task(std::string id, std::string name) {
+  ChildSpec spec;
+  spec.id = std::move(id);
+  spec.kind = ChildKind::Task;
+  spec.task = std::move(name);
+  return spec;
+}
+
+std::optional<ChildRuntimeRecord> find_record(const SupervisorState& state, std::string_view id) {
+  for (const auto& record : state.child_runtime_records)
+    if (record.id == id) return record;
+  return std::nullopt;
+}
+
+std::unique_ptr<Runtime> start(RuntimeOptions options) {
+  options.jitter_seed = 11;
+  options.worker_threads = 4;
+  auto runtime = Runtime::start(std::move(options));
+  REQUIRE_MESSAGE(runtime.has_value(), (runtime ? "" : runtime.error().describe()));
+  return std::move(*runtime);
+}
+
+CommandMeta meta(std::string id) { return {std::move(id), "runtime_test", "testing"}; }
+
+RuntimeOptions idle_task_options() {
+  RuntimeOptions options;
+  options.tasks.add("idle", {.start = [](TaskContext& ctx) { ctx.set_readiness(Readiness::Ready); }});
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("a crashing child restarts with growing backoff until its budget is gone") {
+  RuntimeOptions options = idle_task_options();
+  auto crasher = drill("crasher", DrillKind::CrashAfter, 20);
+  crasher.budget = {.capacity = 3, .refill_per_sec = 0};
+  options.root.children = {task("steady", "idle"), crasher};
+  auto runtime = start(std::move(options));
+  Handle h = runtime->handle();
+
+  std::mutex mutex;
+  std::vector<std::uint64_t> ceilings;
+  std::vector<std::uint64_t> sequences;
+  auto subscription = h.subscribe_events(
+      [&](const Event& e) {
+        std::lock_guard lock(mutex);
+        sequences.push_back(e.sequence);
+        if (e.event_type == "child_restarting") ceilings.push_back(std::stoull(e.payload.at("backoff_ceiling_ms")));
+      },
+      0);
+  REQUIRE(eventually([&] {
+    auto record = find_record(h.current_state(), "crasher");
+    return record && record->state == ChildState::Quarantined;
+  }));
+  auto state = h.current_state();
+  auto record = *find_record(state, "crasher");
+  CHECK(record.restart_count == 3);
+  CHECK(record.restart_budget.tokens == 0);
+  CHECK(record.last_exit->kind == TaskExit::Failed);
+  CHECK(record.last_exit->reason.find("crash_after") != std::string::npos);
+  CHECK(state.children.quarantined == 1);
+  CHECK(state.children.running == state.children.target_count);
+  {
+    std::lock_guard lock(mutex);
+    CHECK(ceilings == std::vector<std::uint64_t>{10, 20, 40});
+    for (std::size_t i = 1; i < sequences.size(); ++i) CHECK(sequences[i] == sequences[i - 1] + 1);
+  }
+  std::this_thread::sleep_for(200ms);  // not restarted again
+  CHECK(find_record(h.current_state(), "crasher")->restart_count == 3);
+  CHECK(h.health().status == "degraded");
+
+  CHECK(h.release_child("crasher", meta("r1")).kind == CommandResult::Accepted);
+  CHECK(eventually([&] { return find_record(h.current_state(), "crasher")->restart_count > 3; }));
+}
+
+TEST_CASE("commands: NotFound, Rejected for blank fields, idempotent by command_id") {
+  RuntimeOptions options = idle_task_options();
+  options.root.children = {task("a", "idle"), task("b", "idle")};
+  auto runtime = start(std::move(options));
+  Handle h = runtime->handle();
+
+  CHECK(h.remove_child("nope", meta("c0")).kind == CommandResult::NotFound);
+  CHECK(h.remove_child("a", {"c1", "", "why"}).kind == CommandResult::Rejected);
+  auto removed = h.remove_child("b", meta("c2"));
+  CHECK(removed.kind == CommandResult::Accepted);
+  CHECK_FALSE(removed.idempotent);
+  auto repeated = h.remove_child("b", meta("c2"));
+  CHECK(repeated.kind == CommandResult::Accepted);
+  CHECK(repeated.idempotent);
+  REQUIRE(eventually([&] { return h.current_state().child_runtime_records.size() == 1; }));
+  auto state = h.current_state();
+  CHECK(state.children.running == 1);
+  CHECK(state.children.running == state.children.target_count);
+
+  ChildSpec added = task("c", "idle");
+  CHECK(h.add_child(added, meta("c3")).kind == CommandResult::Accepted);
+  CHECK(h.add_child(task("d", "unregistered"), meta("c4")).kind == CommandResult::Rejected);
+  CHECK(eventually([&] { return h.current_state().children.running == 2; }));
+}
+
+TEST_CASE("a blocking child is named within a second and quarantine isolates it") {
+  RuntimeOptions options = idle_task_options();
+  options.blocking_threshold_ms = 300;
+  options.root.children = {task("steady", "idle"), drill("blocker", DrillKind::BlockForever)};
+  auto runtime = start(std::move(options));
+  Handle h = runtime->handle();
+
+  auto started = std::chrono::steady_clock::now();
+  REQUIRE(eventually([&] {
+    auto health = h.health();
+    return health.status == "degraded" && health.suspects == std::vector<std::string>{"blocker"};
+  }));
+  CHECK(std::chrono::steady_clock::now() - started < 3s);  // generous: the target is 1 s
+  auto health = h.health();
+  CHECK(health.iterations_per_sec > 0);
+  CHECK(health.control_loop_iterations > 0);
+
+  CHECK(h.quarantine_child("blocker", meta("q1")).kind == CommandResult::Accepted);
+  CHECK(find_record(h.current_state(), "blocker")->state == ChildState::Quarantined);
+  CHECK(eventually([&] { return h.health().suspects.empty(); }));
+  CHECK(find_record(h.current_state(), "steady")->state == ChildState::Running);
+}
+
+TEST_CASE("a child that ignores cancellation cannot hang shutdown") {
+  RuntimeOptions options = idle_task_options();
+  options.root.children = {task("steady", "idle"), drill("stubborn", DrillKind::IgnoreCancel)};
+  auto runtime = start(std::move(options));
+  std::this_thread::sleep_for(50ms);
+  std::vector<ShutdownPhase> phases;
+  auto began = std::chrono::steady_clock::now();
+  runtime->shutdown([&](ShutdownPhase p) { phases.push_back(p); });
+  CHECK(std::chrono::steady_clock::now() - began < 5s);
+  CHECK(phases == std::vector<ShutdownPhase>{ShutdownPhase::Draining, ShutdownPhase::StoppingChildren,
+                                             ShutdownPhase::FlushingState, ShutdownPhase::Completed});
+}
+
+TEST_CASE("process children: exit status, panics and pids are recorded") {
+  RuntimeOptions options;
+  auto failing = process("failing", {"/bin/sh", "-c", "echo starting; exit 3"});
+  failing.restart = RestartType::Temporary;
+  auto sleeper = process("sleeper", {"sleep", "30"});
+  auto panicking = drill("panicking", DrillKind::Panic, 10);
+  panicking.restart = RestartType::Temporary;
+  options.root.children = {failing, sleeper, panicking};
+  auto runtime = start(std::move(options));
+  Handle h = runtime->handle();
+
+  REQUIRE(eventually([&] {
+    auto state = h.current_state();
+    return find_record(state, "failing")->state == ChildState::Failed &&
+           find_record(state, "panicking")->state == ChildState::Failed;
+  }));
+  auto state = h.current_state();
+  CHECK(find_record(state, "failing")->last_exit->reason == "exit status 3");
+  auto panic = find_record(state, "panicking")->last_exit;
+  CHECK(panic->kind == TaskExit::Panicked);
+  CHECK(panic->reason.find("drill.panic") != std::string::npos);
+  CHECK(find_record(state, "sleeper")->pid.has_value());
+
+  CHECK(h.kill_child("sleeper", meta("k1")).kind == CommandResult::Accepted);
+  CHECK(eventually([&] {
+    auto record = find_record(h.current_state(), "sleeper");
+    return record->restart_count == 1 && record->last_exit && record->last_exit->kind == TaskExit::Killed &&
+           record->state == ChildState::Running;
+  }));
+}
+
+TEST_CASE("the root fuses when its intensity is exceeded") {
+  RuntimeOptions options;
+  options.root.intensity = 2;
+  options.root.period_ms = 10'000;
+  auto crasher = drill("crasher", DrillKind::CrashAfter, 5);
+  crasher.backoff = {.initial_ms = 0, .max_ms = 0, .multiplier = 1.0, .reset_after_ms = 60'000};
+  options.root.children = {crasher};
+  auto runtime = start(std::move(options));
+  auto outcome = runtime->wait(10s);
+  REQUIRE(outcome.has_value());
+  CHECK(outcome->kind == RunOutcome::Fused);
+  CHECK(outcome->reason.find("intensity exceeded") == 0);
+}
+
+TEST_CASE("start refuses an unregistered task name, naming the field") {
+  RuntimeOptions options;
+  options.root.children = {task("a", "missing")};
+  auto runtime = Runtime::start(std::move(options));
+  REQUIRE_FALSE(runtime.has_value());
+  CHECK(runtime.error().field_path == "children[0].task");
+}
