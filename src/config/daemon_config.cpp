@@ -1,0 +1,290 @@
+#include "config/daemon_config.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <vector>
+
+namespace sup::config {
+namespace {
+
+constexpr std::string_view kRootKeys[] = {
+    "strategy", "intensity", "period_ms",   "children",           "dashboard",
+    "log",      "runtime",   "state_dir",   "shutdown_timeout_ms"};
+constexpr std::string_view kDashboardKeys[] = {
+    "enabled",        "path",           "mode",
+    "max_clients",    "max_line_bytes", "client_queue_bytes",
+    "requests_per_sec", "target_id"};
+constexpr std::string_view kLogKeys[] = {"level", "format"};
+constexpr std::string_view kRuntimeKeys[] = {"worker_threads", "tick_ms", "blocking_threshold_ms",
+                                             "jitter_seed"};
+constexpr std::string_view kLogLevelChoices =
+    R"("trace", "debug", "info", "warn", "error", "critical")";
+
+// sun_path holds 108 bytes including the terminating NUL.
+constexpr std::size_t kMaxSocketPathBytes = 107;
+constexpr std::uintmax_t kMaxConfigBytes = 16 << 20;
+
+Error config_error(std::string message, std::string field_path = {}) {
+  return make_error("invalid_config", std::move(message), std::move(field_path));
+}
+
+// Tracks where the parser is, so a key defined twice in one object (which
+// nlohmann would silently resolve to the last one) can be reported by path.
+class DuplicateKeyDetector {
+ public:
+  bool on_event(nlohmann::json::parse_event_t event, const nlohmann::json& parsed) {
+    using Event = nlohmann::json::parse_event_t;
+    switch (event) {
+      case Event::object_start:
+      case Event::array_start:
+        frames_.push_back({event == Event::array_start, element_path(), {}, {}, 0});
+        break;
+      case Event::object_end:
+      case Event::array_end: frames_.pop_back(); break;
+      case Event::key: {
+        Frame& top = frames_.back();
+        top.key = parsed.get<std::string>();
+        if (!top.keys.insert(top.key).second && !duplicate_)
+          duplicate_ = config_error("duplicate key: the object defines it more than once",
+                                    join_path(top.path, top.key));
+        break;
+      }
+      case Event::value: element_path(); break;
+    }
+    return true;
+  }
+  const std::optional<Error>& duplicate() const { return duplicate_; }
+
+ private:
+  struct Frame {
+    bool is_array;
+    std::string path;
+    std::string key;  // the current key (objects)
+    std::set<std::string> keys;
+    std::size_t next_index;  // the next element's index (arrays)
+  };
+
+  // The path of the element that starts now, advancing array positions.
+  std::string element_path() {
+    if (frames_.empty()) return {};
+    Frame& parent = frames_.back();
+    if (parent.is_array) return index_path(parent.path, parent.next_index++);
+    return join_path(parent.path, parent.key);
+  }
+
+  std::vector<Frame> frames_;
+  std::optional<Error> duplicate_;
+};
+
+Expected<nlohmann::json> parse_json(std::string_view text) {
+  DuplicateKeyDetector detector;
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(
+        text.begin(), text.end(),
+        [&detector](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+          return detector.on_event(event, parsed);
+        },
+        /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const nlohmann::json::parse_error& e) {
+    // what(): "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
+    std::string_view what = e.what();
+    auto at = what.find(" at line ");
+    std::string detail(at == std::string_view::npos ? what : what.substr(at + 1));
+    return config_error("invalid JSON " + detail);
+  }
+  if (detector.duplicate()) return *detector.duplicate();
+  return document;
+}
+
+void read_mode(const ObjectReader& dashboard, std::uint32_t& out) {
+  const nlohmann::json* value = dashboard.find("mode");
+  if (!value) return;
+  std::uint32_t mode = 0;
+  if (value->is_string()) {
+    const auto& text = value->get_ref<const std::string&>();
+    bool octal = !text.empty() && text.size() <= 4 &&
+                 std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '7'; });
+    if (!octal)
+      return dashboard.fail("mode", "must be an octal permission string like \"0660\", got \"" +
+                                        text + "\"");
+    mode = static_cast<std::uint32_t>(std::stoul(text, nullptr, 8));
+  } else if (value->is_number_unsigned()) {
+    mode = static_cast<std::uint32_t>(std::min<std::uint64_t>(value->get<std::uint64_t>(), 07777));
+  } else {
+    return dashboard.fail("mode", "must be an octal string like \"0660\" or an integer, got " +
+                                      std::string(json_type_name(*value)));
+  }
+  // Decimal 660 written where octal was meant lands here too (it is 01224).
+  if (mode > 0777)
+    return dashboard.fail("mode", "must be a permission of at most 0777 (integer 511), got " +
+                                      value->dump() + "; write octal as a string like \"0660\"");
+  out = mode;
+}
+
+void read_dashboard(const ObjectReader& root, DashboardConfig& out, ErrorSlot& errors) {
+  const nlohmann::json* node = root.find("dashboard");
+  if (!node) return;
+  ObjectReader dashboard(*node, "dashboard", errors);
+  dashboard.allow_only(kDashboardKeys);
+  dashboard.read("enabled", out.enabled);
+  dashboard.read("path", out.path);
+  if (errors.ok() && (out.path.front() != '/' || out.path.size() > kMaxSocketPathBytes))
+    dashboard.fail("path", "must be an absolute path of at most " +
+                               std::to_string(kMaxSocketPathBytes) + " bytes, got \"" + out.path +
+                               "\"");
+  read_mode(dashboard, out.mode);
+  dashboard.read("max_clients", out.max_clients, Range<std::uint32_t>{1, 4096});
+  dashboard.read("max_line_bytes", out.max_line_bytes, Range<std::uint32_t>{1024, 64u << 20});
+  dashboard.read("client_queue_bytes", out.client_queue_bytes,
+                 Range<std::uint32_t>{64u << 10, 1u << 30});
+  if (errors.ok() && out.client_queue_bytes < out.max_line_bytes)
+    dashboard.fail("client_queue_bytes", "must be at least max_line_bytes (" +
+                                             std::to_string(out.max_line_bytes) + ")");
+  dashboard.read("requests_per_sec", out.requests_per_sec, Range<std::uint32_t>{1, 1'000'000});
+  dashboard.read("target_id", out.target_id);
+}
+
+void read_log(const ObjectReader& root, LogConfig& out, ErrorSlot& errors) {
+  const nlohmann::json* node = root.find("log");
+  if (!node) return;
+  ObjectReader log(*node, "log", errors);
+  log.allow_only(kLogKeys);
+  log.read_enum("level", out.level, &log_level_from_string, kLogLevelChoices);
+  log.read("format", out.format);
+  if (errors.ok() && out.format != "text" && out.format != "json")
+    log.fail("format", "unknown value \"" + out.format + "\"; expected one of \"text\", \"json\"");
+}
+
+void read_runtime(const ObjectReader& root, RuntimeConfig& out, ErrorSlot& errors) {
+  const nlohmann::json* node = root.find("runtime");
+  if (!node) return;
+  ObjectReader runtime(*node, "runtime", errors);
+  runtime.allow_only(kRuntimeKeys);
+  runtime.read("worker_threads", out.worker_threads, Range<std::uint32_t>{0, 256});
+  runtime.read("tick_ms", out.tick_ms, Range<std::uint32_t>{1, 1000});
+  runtime.read("blocking_threshold_ms", out.blocking_threshold_ms,
+               Range<std::uint32_t>{10, 600'000});
+  runtime.read("jitter_seed", out.jitter_seed);
+}
+
+// Path of the relay child anywhere in the tree ("children[3]"), if any.
+std::optional<std::string> find_relay(const std::vector<ChildSpec>& children,
+                                      const std::string& children_path) {
+  for (std::size_t i = 0; i < children.size(); ++i) {
+    std::string path = index_path(children_path, i);
+    if (children[i].kind == ChildKind::Relay) return path;
+    if (auto nested = find_relay(children[i].children, join_path(path, "children"))) return nested;
+  }
+  return std::nullopt;
+}
+
+std::string default_target_id() {
+  std::array<char, 256> host{};
+  if (gethostname(host.data(), host.size() - 1) != 0 || host[0] == '\0')
+    return "supervisor@localhost";
+  return "supervisor@" + std::string(host.data());
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace
+
+ChildSpec default_relay_child() {
+  ChildSpec relay;
+  relay.id = "relay";
+  relay.kind = ChildKind::Relay;
+  relay.restart = RestartType::Permanent;
+  relay.backoff.initial_ms = 5;
+  relay.backoff.max_ms = 1000;
+  relay.budget.capacity = 10;
+  relay.budget.refill_per_sec = 1;
+  return relay;
+}
+
+Expected<DaemonConfig> parse_config(std::string_view json_text) {
+  auto document = parse_json(json_text);
+  if (!document) return document.error();
+
+  DaemonConfig config;
+  ErrorSlot errors;
+  ObjectReader root(*document, "", errors);
+  if (!errors.ok()) return config_error("the config must be a JSON object");
+  root.allow_only(kRootKeys);
+  read_supervisor_fields(root,
+                         {config.root.strategy, config.root.intensity, config.root.period_ms,
+                          config.root.children},
+                         errors);
+  read_dashboard(root, config.dashboard, errors);
+  read_log(root, config.log, errors);
+  read_runtime(root, config.runtime, errors);
+  root.read("state_dir", config.state_dir);
+  root.read("shutdown_timeout_ms", config.shutdown_timeout_ms,
+            Range<std::uint32_t>{100, 3'600'000});
+  if (errors.ok()) check_tree(config.root.children, "children", errors);
+  if (!errors.ok()) return errors.take();
+
+  auto relay_path = find_relay(config.root.children, "children");
+  if (relay_path && !config.dashboard.enabled)
+    return config_error("a relay child needs dashboard.enabled = true",
+                        join_path(*relay_path, "kind"));
+  if (!relay_path && config.dashboard.enabled)
+    config.root.children.insert(config.root.children.begin(), default_relay_child());
+  if (config.dashboard.target_id.empty()) config.dashboard.target_id = default_target_id();
+  return config;
+}
+
+Expected<DaemonConfig> load_config_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file)
+    return config_error("cannot read config file " + path + ": " + std::strerror(errno));
+  std::ostringstream text;
+  text << file.rdbuf();
+  if (file.bad() || text.str().size() > kMaxConfigBytes)
+    return config_error("cannot read config file " + path + ": unreadable or larger than 16 MiB");
+  return parse_config(text.str());
+}
+
+Status apply_env_overrides(DaemonConfig& config,
+                           const std::function<const char*(const char*)>& getenv_fn) {
+  auto value_of = [&getenv_fn](const char* name) -> std::optional<std::string> {
+    const char* value = getenv_fn(name);
+    if (!value || *value == '\0') return std::nullopt;
+    return std::string(value);
+  };
+  if (auto level = value_of("LOG_LEVEL")) {
+    auto parsed = log_level_from_string(lower(*level));
+    if (!parsed)
+      return config_error("environment variable LOG_LEVEL=\"" + *level +
+                              "\" is not a log level; expected one of trace, debug, info, warn, "
+                              "error, critical",
+                          "LOG_LEVEL");
+    config.log.level = *parsed;
+  }
+  if (auto format = value_of("LOG_FORMAT")) {
+    std::string normalized = lower(*format);
+    if (normalized != "text" && normalized != "json")
+      return config_error("environment variable LOG_FORMAT=\"" + *format +
+                              "\" is not a log format; expected text or json",
+                          "LOG_FORMAT");
+    config.log.format = normalized;
+  }
+  if (auto state_dir = value_of("STATE_DIR")) config.state_dir = *state_dir;
+  return {};
+}
+
+}  // namespace sup::config

@@ -1,0 +1,259 @@
+// The `supervisor` daemon: loads and validates its config, runs the tree
+// under systemd (sd_notify, watchdog, journald) and walks the shutdown
+// phases on SIGTERM/SIGINT. Exit codes are listed in docs/config.md.
+//
+//   supervisor --config /etc/supervisor/supervisor.json
+//   supervisor --check-config --config new.json    # OK, or the error and exit 78
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/clock.hpp"
+#include "daemon/builtin_tasks.hpp"
+#include "daemon/crash_handler.hpp"
+#include "daemon/daemon_setup.hpp"
+#include "daemon/log_output.hpp"
+#include "daemon/shutdown_deadline.hpp"
+#include "daemon/socket_probe.hpp"
+#include "daemon/systemd_notifier.hpp"
+#include "dashboard_relay/relay.hpp"
+#include "sup/log.hpp"
+#include "sup/runtime.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using sup::daemon::kExitCantCreate;
+using sup::daemon::kExitConfig;
+using sup::daemon::kExitOk;
+using sup::daemon::kExitSoftware;
+using sup::daemon::kExitUsage;
+
+// Short enough to notice a fuse and feed the watchdog promptly.
+constexpr auto kSignalPoll = 100ms;
+constexpr std::int64_t kStatusRefreshMs = 2000;
+
+sigset_t handled_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  return signals;
+}
+
+// Config errors are one plain line on stderr whatever the log format, so
+// that `field_path="..."` reads (and greps) the same everywhere.
+int fail_config(const std::string& source, const sup::Error& error) {
+  std::string line = "supervisor: invalid config (" + source + "): " + error.describe() + "\n";
+  std::fputs(line.c_str(), stderr);
+  return kExitConfig;
+}
+
+sup::daemon::PanicStyle panic_style_for(sup::daemon::LogDestination destination) {
+  switch (destination) {
+    case sup::daemon::LogDestination::Journal: return sup::daemon::PanicStyle::Journal;
+    case sup::daemon::LogDestination::StderrJson: return sup::daemon::PanicStyle::Json;
+    case sup::daemon::LogDestination::StderrText: break;
+  }
+  return sup::daemon::PanicStyle::Text;
+}
+
+void log_phase(sup::ShutdownPhase phase) {
+  std::string name(sup::to_string(phase));
+  sup::log(sup::LogLevel::Info, name, {{"SHUTDOWN_PHASE", name}});
+}
+
+struct Stop {
+  enum Cause { Signal, TreeShutDown, Fused };
+  Cause cause = Signal;
+  std::string reason;
+};
+
+// The main thread's loop: signals, the runtime's end, and systemd's
+// READY/STATUS/WATCHDOG, until something asks us to stop.
+Stop supervise(sup::Runtime& runtime, const sigset_t& signals, std::int64_t started_at_ms) {
+  sup::daemon::SystemdNotifier notifier;
+  sup::Handle handle = runtime.handle();
+  std::optional<sup::daemon::WatchdogGate> watchdog;
+  if (auto interval = sup::daemon::SystemdNotifier::watchdog_interval()) watchdog.emplace(*interval);
+  bool ready = false;
+  std::int64_t next_status_ms = 0;
+  const timespec poll{0, std::chrono::nanoseconds(kSignalPoll).count()};
+
+  for (;;) {
+    siginfo_t info{};
+    int signo = sigtimedwait(&signals, &info, &poll);
+    if (signo == SIGTERM || signo == SIGINT) {
+      sup::log(sup::LogLevel::Info, "shutdown requested",
+               {{"SIGNAL", signo == SIGTERM ? "SIGTERM" : "SIGINT"},
+                {"SENDER_PID", std::to_string(info.si_pid)}});
+      return {Stop::Signal, {}};
+    }
+    if (signo == SIGHUP)
+      sup::log(sup::LogLevel::Warn,
+               "SIGHUP ignored: reloading the config is not supported yet; restart the daemon to "
+               "apply config changes");
+
+    if (auto outcome = runtime.wait(0ms)) {
+      if (outcome->kind == sup::RunOutcome::Fused) return {Stop::Fused, outcome->reason};
+      return {Stop::TreeShutDown, outcome->reason};
+    }
+
+    sup::Health health = handle.health();
+    std::int64_t now_ms = sup::mono_now_ms();
+    if (!ready && (health.status == "ready" || health.status == "degraded")) {
+      ready = true;
+      notifier.ready();
+      sup::log(sup::LogLevel::Info, "supervisor ready",
+               {{"STARTUP_MS", std::to_string(now_ms - started_at_ms)}, {"STATUS", health.status}});
+    }
+    if (now_ms >= next_status_ms && sup::daemon::SystemdNotifier::enabled()) {
+      notifier.status(sup::daemon::format_status_line(health, handle.current_state().children));
+      next_status_ms = now_ms + kStatusRefreshMs;
+    }
+    if (watchdog) {
+      bool was_stalled = watchdog->stalled();
+      if (watchdog->should_ping(now_ms, health.control_loop_iterations)) {
+        notifier.watchdog();
+      } else if (watchdog->stalled() && !was_stalled) {
+        sup::log(sup::LogLevel::Error,
+                 "control loop stalled: withholding WATCHDOG=1 so systemd restarts the daemon",
+                 {{"CONTROL_LOOP_ITERATIONS", std::to_string(health.control_loop_iterations)}});
+      }
+    }
+  }
+}
+
+// Past the bound, say where shutdown hung and leave; the exit status tells
+// systemd it did not go cleanly.
+void abandon_shutdown(std::uint32_t bound_ms, sup::ShutdownPhase stuck_in) {
+  sup::log(sup::LogLevel::Error, "shutdown did not complete in time; exiting",
+           {{"SHUTDOWN_PHASE", std::string(sup::to_string(stuck_in))},
+            {"SHUTDOWN_TIMEOUT_MS", std::to_string(bound_ms)}});
+  sup::daemon::seal_log_output();
+  _exit(kExitSoftware);
+}
+
+// Walks the phases; ShutdownPhase::Completed is logged only once the
+// runtime is destroyed, and is the last line this process writes.
+int shut_down(std::unique_ptr<sup::Runtime> runtime, std::uint32_t bound_ms) {
+  sup::daemon::SystemdNotifier notifier;
+  notifier.stopping();
+  notifier.status("stopping");
+  sup::daemon::ShutdownDeadline deadline(std::chrono::milliseconds(bound_ms),
+                                         [bound_ms](sup::ShutdownPhase stuck_in) {
+                                           abandon_shutdown(bound_ms, stuck_in);
+                                         });
+  runtime->shutdown([&deadline](sup::ShutdownPhase phase) {
+    deadline.enter(phase);
+    if (phase != sup::ShutdownPhase::Completed) log_phase(phase);
+  });
+  deadline.enter(sup::ShutdownPhase::Completed);
+  runtime.reset();
+  deadline.finish();
+  log_phase(sup::ShutdownPhase::Completed);
+  sup::daemon::seal_log_output();
+  return kExitOk;
+}
+
+int exit_after_fuse(std::unique_ptr<sup::Runtime> runtime, const std::string& reason,
+                    std::uint32_t bound_ms) {
+  sup::log(sup::LogLevel::Error,
+           "root supervisor gave up (restart intensity exceeded); exiting for systemd to restart "
+           "the daemon",
+           {{"EXIT_REASON", reason}, {"EXIT_STATUS", std::to_string(kExitSoftware)}});
+  sup::daemon::SystemdNotifier notifier;
+  notifier.status("fused: " + reason);
+  notifier.stopping();
+  sup::daemon::ShutdownDeadline deadline(std::chrono::milliseconds(bound_ms),
+                                         [bound_ms](sup::ShutdownPhase stuck_in) {
+                                           abandon_shutdown(bound_ms, stuck_in);
+                                         });
+  runtime.reset();
+  return kExitSoftware;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread exists, so every thread inherits the mask and these
+  // signals reach only the sigtimedwait() below.
+  const sigset_t signals = handled_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  CLI::App app{"supervisor: supervision tree daemon (see docs/operations.md)", "supervisor"};
+  std::string config_path;
+  bool check_only = false;
+  app.add_option("--config", config_path,
+                 "JSON config file (comments allowed); default: the built-in demo config")
+      ->type_name("FILE");
+  app.add_flag("--check-config", check_only, "validate the config, print OK or the error, exit");
+  app.set_version_flag("--version", "supervisor " SUP_VERSION);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+
+  sup::TaskRegistry tasks;
+  sup::daemon::register_builtin_tasks(tasks);
+  const std::string source = config_path.empty() ? "built-in default" : config_path;
+  auto config = sup::daemon::load_daemon_config(config_path, tasks, std::getenv);
+  if (!config) return fail_config(source, config.error());
+  if (check_only) {
+    std::puts("OK");
+    return kExitOk;
+  }
+
+  auto destination = sup::daemon::install_log_output(config->log, std::getenv("JOURNAL_STREAM"));
+  if (auto crash = sup::daemon::install_crash_handler(panic_style_for(destination)); !crash)
+    sup::log(sup::LogLevel::Warn, "crash handler not installed: " + crash.error().describe());
+  if (auto dir = sup::daemon::prepare_state_dir(config->state_dir); !dir) {
+    sup::log(sup::LogLevel::Error, dir.error().describe() + " (set STATE_DIR or state_dir)",
+             {{"STATE_DIR", config->state_dir}});
+    return kExitCantCreate;
+  }
+  if (config->dashboard.enabled) {
+    if (auto path = sup::daemon::check_dashboard_path(config->dashboard.path); !path)
+      return fail_config(source, path.error());
+  }
+
+  sup::log(sup::LogLevel::Info, "starting supervisor",
+           {{"VERSION", SUP_VERSION},
+            {"CONFIG", source},
+            {"STATE_DIR", config->state_dir},
+            {"DASHBOARD_PATH", config->dashboard.enabled ? config->dashboard.path : "disabled"}});
+  std::int64_t started_at_ms = sup::mono_now_ms();
+  sup::RuntimeOptions options = sup::daemon::make_runtime_options(*config, std::move(tasks));
+  if (config->dashboard.enabled) {
+    // Created once, so logs.tail keeps its history across relay restarts.
+    auto history = std::make_shared<sup::relay::LogHistory>();
+    history->attach();
+    options.relay_factory = [dashboard = config->dashboard, history](sup::Handle handle) {
+      return sup::relay::make_relay_task(dashboard, std::move(handle), history);
+    };
+  }
+  auto runtime = sup::Runtime::start(std::move(options));
+  if (!runtime) {
+    if (runtime.error().code == "invalid_config") return fail_config(source, runtime.error());
+    sup::log(sup::LogLevel::Error, "the runtime failed to start: " + runtime.error().describe());
+    return kExitSoftware;
+  }
+
+  Stop stop = supervise(**runtime, signals, started_at_ms);
+  if (stop.cause == Stop::Fused)
+    return exit_after_fuse(std::move(*runtime), stop.reason, config->shutdown_timeout_ms);
+  if (stop.cause == Stop::TreeShutDown)
+    sup::log(sup::LogLevel::Info, "the tree was shut down by command; exiting",
+             {{"EXIT_REASON", stop.reason}});
+  return shut_down(std::move(*runtime), config->shutdown_timeout_ms);
+}

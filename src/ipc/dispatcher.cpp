@@ -1,0 +1,143 @@
+#include "ipc/dispatcher.hpp"
+
+#include <exception>
+
+#include "common/clock.hpp"
+#include "ipc/encoding.hpp"
+#include "ipc/request_params.hpp"
+
+namespace sup::ipc {
+namespace {
+
+// The seed's registration lease: how long a dashboard may treat this
+// target as present without hearing from it again.
+constexpr std::uint32_t kLeaseSeconds = 30;
+
+// A logs.tail result is one line in the client's queue; keep it well below
+// the default queue limit however long the captured lines are.
+constexpr std::size_t kMaxTailBytes = 4u << 20;
+
+}  // namespace
+
+bool peer_may_mutate(const Peer& peer, std::uint32_t daemon_uid) {
+  return peer.uid == 0 || peer.uid == daemon_uid;
+}
+
+Dispatcher::Dispatcher(ControlPlane& plane, ServerInfo info)
+    : plane_(plane), info_(std::move(info)) {}
+
+Reply Dispatcher::handle_line(std::string_view line, const Peer& peer) const {
+  auto decoded = decode_request(line);
+  if (auto* bad = std::get_if<RequestError>(&decoded)) return error(bad->request_id, bad->error);
+  return dispatch(std::get<Request>(decoded), peer);
+}
+
+Reply Dispatcher::dispatch(const Request& request, const Peer& peer) const {
+  try {
+    switch (request.method->kind) {
+      case MethodKind::Hello: return hello(request, peer);
+      case MethodKind::State: return state(request);
+      case MethodKind::Health: return health(request);
+      case MethodKind::EventsSubscribe: return subscribe(request);
+      case MethodKind::LogsTail: return tail(request);
+      case MethodKind::Command: return command(request, peer);
+    }
+    return error(request.request_id, {ErrorCode::Internal, "unhandled method kind"});
+  } catch (const std::exception& e) {
+    return error(request.request_id, {ErrorCode::Internal, e.what()});
+  }
+}
+
+// hello takes any params: clients may announce themselves in the seed's
+// ways, and the handshake should never fail on that.
+Reply Dispatcher::hello(const Request& request, const Peer& peer) const {
+  return Reply(response_line(request.request_id, "hello", info_.target_id, [&](JsonWriter& w) {
+    w.field("protocol_version", kProtocolVersion);
+    w.key("registration")
+        .begin_object()
+        .field("target_id", info_.target_id)
+        .field("display_name", info_.display_name)
+        .field("ipc_path", info_.ipc_path)
+        .field("lease_seconds", kLeaseSeconds);
+    w.key("supported_commands").begin_array();
+    for (const auto& method : methods()) {
+      if (method.kind != MethodKind::Command) continue;
+      w.begin_object()
+          .field("name", method.name)
+          .field("idempotent", true)
+          .field("timeout_seconds", method.timeout_seconds)
+          .end_object();
+    }
+    w.end_array().end_object();
+    w.key("methods").begin_array();
+    for (const auto& method : methods()) w.value(method.name);
+    w.end_array();
+    w.field("read_only", !peer_may_mutate(peer, info_.daemon_uid));
+  }));
+}
+
+Reply Dispatcher::state(const Request& request) const {
+  auto params = parse_query_params(request.params, info_.target_id);
+  if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
+  SupervisorState snapshot = plane_.current_state();
+  return Reply(response_line(request.request_id, "state", info_.target_id,
+                        [&](JsonWriter& w) { write_state_fields(w, snapshot); }));
+}
+
+Reply Dispatcher::health(const Request& request) const {
+  auto params = parse_query_params(request.params, info_.target_id);
+  if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
+  Health snapshot = plane_.health();
+  return Reply(response_line(request.request_id, "health", info_.target_id,
+                        [&](JsonWriter& w) { write_health_fields(w, snapshot); }));
+}
+
+Reply Dispatcher::subscribe(const Request& request) const {
+  auto params = parse_subscribe_params(request.params, info_.target_id);
+  if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
+  std::uint64_t last = plane_.last_event_sequence();
+  Reply reply(response_line(request.request_id, "subscription", info_.target_id,
+                            [&](JsonWriter& w) { w.field("last_sequence", last); }));
+  // Without after_sequence the stream starts after `last`, so an event
+  // emitted between this answer and the subscription is still delivered.
+  reply.subscribe_events_after = std::get<SubscribeParams>(params).after_sequence.value_or(last);
+  return reply;
+}
+
+Reply Dispatcher::tail(const Request& request) const {
+  auto params = parse_tail_params(request.params, info_.target_id);
+  if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
+  const auto& tail_params = std::get<TailParams>(params);
+  LogTail tail = plane_.tail_logs({tail_params.child_id, tail_params.lines, kMaxTailBytes});
+  Reply reply(response_line(request.request_id, "logs", info_.target_id, [&](JsonWriter& w) {
+    w.key("records").begin_array();
+    for (const auto& entry : tail.records) write_log_entry(w, *entry, info_.target_id);
+    w.end_array().field("truncated", tail.truncated).field("last_sequence", tail.last_sequence);
+  }));
+  if (tail_params.follow) reply.follow_logs = LogFollow{tail_params.child_id, tail.last_sequence};
+  return reply;
+}
+
+Reply Dispatcher::command(const Request& request, const Peer& peer) const {
+  if (!peer_may_mutate(peer, info_.daemon_uid))
+    return error(request.request_id,
+                 {ErrorCode::PermissionDenied,
+                  std::string(request.method->name) + " is refused to uid " +
+                      std::to_string(peer.uid) + ": only root and the daemon's uid (" +
+                      std::to_string(info_.daemon_uid) + ") may run commands"});
+  auto parsed = parse_command_params(*request.method, request.params, info_.target_id);
+  if (auto* bad = std::get_if<ProtocolError>(&parsed)) return error(request.request_id, *bad);
+  const auto& command = std::get<Command>(parsed);
+  CommandResult result = plane_.execute(command);
+  std::int64_t completed_at = unix_now_nanos();
+  return Reply(response_line(request.request_id, "command_result", info_.target_id, [&](JsonWriter& w) {
+    write_command_result_fields(w, result, command.meta.command_id, completed_at);
+  }));
+}
+
+Reply Dispatcher::error(const std::optional<std::string>& request_id,
+                        const ProtocolError& error) const {
+  return Reply(error_response_line(request_id, error, info_.target_id));
+}
+
+}  // namespace sup::ipc

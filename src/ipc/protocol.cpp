@@ -1,0 +1,153 @@
+#include "ipc/protocol.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "config/json_fields.hpp"
+
+namespace sup::ipc {
+namespace {
+
+struct ErrorCodeInfo {
+  ErrorCode code;
+  std::string_view name;
+  std::string_view stage;
+  bool retryable;
+};
+
+constexpr std::array<ErrorCodeInfo, 11> kErrorCodes{{
+    {ErrorCode::InvalidJson, "invalid_json", "protocol_parse", false},
+    {ErrorCode::InvalidRequest, "invalid_request", "protocol_parse", false},
+    {ErrorCode::LineTooLong, "line_too_long", "protocol_parse", false},
+    {ErrorCode::UnsupportedMethod, "unsupported_method", "dispatch", false},
+    {ErrorCode::InvalidCommandParams, "invalid_command_params", "validation", false},
+    {ErrorCode::ConfirmationRequired, "confirmation_required", "validation", false},
+    {ErrorCode::PermissionDenied, "permission_denied", "authorization", false},
+    {ErrorCode::RateLimited, "rate_limited", "admission", true},
+    {ErrorCode::TooManyClients, "too_many_clients", "admission", true},
+    {ErrorCode::SlowConsumer, "slow_consumer", "backpressure", true},
+    {ErrorCode::Internal, "internal", "dispatch", false},
+}};
+
+const ErrorCodeInfo& info_of(ErrorCode code) { return kErrorCodes[static_cast<std::size_t>(code)]; }
+
+constexpr std::array<MethodInfo, 14> kMethods{{
+    {"hello", MethodKind::Hello},
+    {"state", MethodKind::State},
+    {"health", MethodKind::Health},
+    {"events.subscribe", MethodKind::EventsSubscribe},
+    {"logs.tail", MethodKind::LogsTail},
+    {"command.add_child", MethodKind::Command, CommandKind::AddChild, false, 10},
+    {"command.remove_child", MethodKind::Command, CommandKind::RemoveChild, true, 30},
+    {"command.restart_child", MethodKind::Command, CommandKind::RestartChild, false, 30},
+    {"command.pause_child", MethodKind::Command, CommandKind::PauseChild, false, 30},
+    {"command.resume_child", MethodKind::Command, CommandKind::ResumeChild, false, 10},
+    {"command.quarantine_child", MethodKind::Command, CommandKind::QuarantineChild, true, 30},
+    {"command.release_child", MethodKind::Command, CommandKind::ReleaseChild, false, 10},
+    {"command.kill_child", MethodKind::Command, CommandKind::KillChild, true, 10},
+    {"command.shutdown_tree", MethodKind::Command, CommandKind::ShutdownTree, true, 60},
+}};
+
+// nlohmann's parser is iterative, but deep documents still cost stack in
+// recursive helpers (destruction, comparison); refuse them before parsing.
+bool nests_deeper_than(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > limit) return true;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
+RequestError request_error(std::optional<std::string> request_id, ErrorCode code,
+                           std::string message, std::string field_path = {}) {
+  return {std::move(request_id), {code, std::move(message), std::move(field_path)}};
+}
+
+}  // namespace
+
+std::string_view code_name(ErrorCode code) { return info_of(code).name; }
+std::string_view stage_of(ErrorCode code) { return info_of(code).stage; }
+bool is_retryable(ErrorCode code) { return info_of(code).retryable; }
+
+std::span<const MethodInfo> methods() { return kMethods; }
+
+const MethodInfo* find_method(std::string_view name) {
+  auto it = std::find_if(kMethods.begin(), kMethods.end(),
+                         [name](const MethodInfo& m) { return m.name == name; });
+  return it == kMethods.end() ? nullptr : &*it;
+}
+
+const MethodInfo& method_of(CommandKind command) {
+  return *std::find_if(kMethods.begin(), kMethods.end(), [command](const MethodInfo& m) {
+    return m.kind == MethodKind::Command && m.command == command;
+  });
+}
+
+std::variant<Request, RequestError> decode_request(std::string_view line) {
+  if (nests_deeper_than(line, kMaxJsonDepth))
+    return request_error(std::nullopt, ErrorCode::InvalidJson,
+                         "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::exception& e) {
+    return request_error(std::nullopt, ErrorCode::InvalidJson, e.what());
+  }
+  if (!document.is_object())
+    return request_error(std::nullopt, ErrorCode::InvalidRequest,
+                         "a request must be a JSON object, got " + std::string(config::json_type_name(document)));
+
+  Request request;
+  auto id = document.find("request_id");
+  if (id == document.end())
+    return request_error(std::nullopt, ErrorCode::InvalidRequest, "missing required key",
+                         "request_id");
+  if (!id->is_string())
+    return request_error(std::nullopt, ErrorCode::InvalidRequest,
+                         "must be a string, got " + std::string(config::json_type_name(*id)), "request_id");
+  request.request_id = id->get<std::string>();
+  if (request.request_id.empty() || request.request_id.size() > kMaxRequestIdBytes)
+    return request_error(std::nullopt, ErrorCode::InvalidRequest,
+                         "must be 1 to " + std::to_string(kMaxRequestIdBytes) + " bytes",
+                         "request_id");
+
+  auto method = document.find("method");
+  if (method == document.end())
+    return request_error(request.request_id, ErrorCode::InvalidRequest, "missing required key",
+                         "method");
+  if (!method->is_string())
+    return request_error(request.request_id, ErrorCode::InvalidRequest,
+                         "must be a string, got " + std::string(config::json_type_name(*method)), "method");
+  const auto& method_name = method->get_ref<const std::string&>();
+  request.method = find_method(method_name);
+  if (!request.method)
+    return request_error(request.request_id, ErrorCode::UnsupportedMethod,
+                         "unsupported method \"" + method_name + "\"", "method");
+
+  auto params = document.find("params");
+  if (params != document.end() && !params->is_null()) {
+    if (!params->is_object())
+      return request_error(request.request_id, ErrorCode::InvalidRequest,
+                           "must be an object, got " + std::string(config::json_type_name(*params)), "params");
+    request.params = std::move(*params);
+  }
+  return request;
+}
+
+}  // namespace sup::ipc

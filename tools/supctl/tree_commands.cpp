@@ -1,0 +1,211 @@
+#include "supctl/tree_commands.hpp"
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <thread>
+
+#include "common/clock.hpp"
+#include "supctl/confirm.hpp"
+#include "supctl/identity.hpp"
+#include "supctl/reconnect_backoff.hpp"
+#include "supctl/report_format.hpp"
+
+namespace sup::cli {
+namespace {
+
+using nlohmann::json;
+using std::chrono::steady_clock;
+
+constexpr std::string_view kRelayId = "relay";
+
+constexpr TreeCommand kTreeCommands[] = {
+    {"remove", "command.remove_child", "Stop a child and remove it from the tree",
+     "Remove child '{}' from the tree (it is stopped and its spec dropped)?"},
+    {"restart", "command.restart_child", "Restart a child now (a new generation)", ""},
+    {"pause", "command.pause_child", "Stop a child until `supctl resume` starts it again", ""},
+    {"resume", "command.resume_child", "Start a paused child again", ""},
+    {"quarantine", "command.quarantine_child",
+     "Stop a child and keep it from restarting until `supctl release`",
+     "Quarantine '{}' (it is stopped and not restarted until `supctl release {}`)?"},
+    {"release", "command.release_child", "Take a child out of quarantine and start it again", ""},
+    {"kill", "command.kill_child",
+     "Drill: hard-kill a child (SIGKILL for processes); it is restarted like any failed child",
+     "Hard-kill '{}' (SIGKILL, no graceful stop; it is then restarted like any failed child)?"},
+    {"shutdown-tree", "command.shutdown_tree",
+     "Stop every child in reverse declaration order; the supervisor then exits",
+     "Shut down the whole tree (every child is stopped, then the supervisor exits)?", false},
+};
+
+constexpr TreeCommand kAddCommand{"add", "command.add_child", "Add a child to the running tree",
+                                  ""};
+
+std::string with_target(std::string_view text, const std::string& target) {
+  std::string out;
+  for (std::size_t at = 0; at < text.size(); ++at) {
+    if (text.compare(at, 2, "{}") == 0) {
+      out += target;
+      ++at;
+    } else {
+      out += text[at];
+    }
+  }
+  return out;
+}
+
+std::string subject(const TreeCommand& command, const std::string& target) {
+  return target.empty() ? std::string(command.name) : std::string(command.name) + " " + target;
+}
+
+std::optional<std::uint64_t> relay_generation(const json& state_result) {
+  for (const ChildView& child : parse_state(state_result).records)
+    if (child.id == kRelayId) return child.generation;
+  return std::nullopt;
+}
+
+// After `kill relay` dropped the connection: the relay is back once the
+// socket answers again.
+ExitCode await_relay(CommandContext& context, const std::string& command_id,
+                     std::optional<std::uint64_t> generation_before, steady_clock::time_point sent) {
+  context.note("the connection dropped before the answer, as it does when the relay serving it "
+               "is killed; waiting for the relay to come back...");
+  const Deadline deadline = context.deadline();
+  ReconnectBackoff backoff;
+  while (steady_clock::now() < deadline) {
+    std::this_thread::sleep_until(std::min(deadline, steady_clock::now() + backoff.next()));
+    auto client = IpcClient::connect(context.options().socket_path, deadline);
+    if (!client) continue;
+    auto reply = client->call("state", json::object(), deadline);
+    if (!reply || !reply->ok) continue;
+    const auto recovered_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  steady_clock::now() - sent)
+                                  .count();
+    const auto generation = relay_generation(reply->body);
+    if (context.options().json) {
+      context.print_json({{"type", "relay_recovered"},
+                          {"command_id", command_id},
+                          {"recovered_after_ms", recovered_ms},
+                          {"relay_generation", generation ? json(*generation) : json()}});
+      return ExitCode::Ok;
+    }
+    std::string line = "relay is back after " + std::to_string(recovered_ms) + " ms";
+    if (generation && generation_before)
+      line += " (generation " + std::to_string(*generation_before) + " -> " +
+              std::to_string(*generation) + ")";
+    context.print(line + "; dashboards reconnect by themselves (command_id " + command_id + ")");
+    return ExitCode::Ok;
+  }
+  return context.fail(ExitCode::Unreachable,
+                      "the relay did not come back within " +
+                          std::to_string(context.options().timeout.count()) +
+                          " ms: see `journalctl -u supervisor -n 50` (runbook P1-003)");
+}
+
+ExitCode send_command(CommandContext& context, const TreeCommand& command,
+                      const std::string& target, json extra_params) {
+  const GlobalOptions& options = context.options();
+  bool confirmed = options.yes;
+  if (!command.question.empty()) {
+    switch (confirm(with_target(command.question, target), options.yes, context.io().in_is_terminal,
+                    context.io().in, context.io().err)) {
+      case Confirmation::Confirmed: confirmed = true; break;
+      case Confirmation::Declined:
+        return context.fail(ExitCode::NotDone, "not confirmed; nothing was done");
+      case Confirmation::NeedsFlag:
+        return context.fail(ExitCode::Usage, "refusing to " + subject(command, target) +
+                                                 " without confirmation: stdin is not a "
+                                                 "terminal, so pass --yes");
+    }
+  }
+
+  auto client = context.connect();
+  if (!client) return context.failure();
+
+  const bool killing_relay = command.method == "command.kill_child" && target == kRelayId;
+  std::optional<std::uint64_t> generation_before;
+  if (killing_relay) {
+    auto state = context.ask(*client, "state", json::object(), "state");
+    if (!state) return context.failure();
+    generation_before = relay_generation(*state);
+  }
+
+  const std::string command_id =
+      options.command_id.empty() ? random_command_id() : options.command_id;
+  json params = std::move(extra_params);
+  params["command_id"] = command_id;
+  params["command"] = command.method.substr(command.method.find('.') + 1);
+  if (!target.empty()) params["target"] = target;
+  params["reason"] =
+      options.reason.empty() ? "no reason given (supctl " + subject(command, target) + ")"
+                             : options.reason;
+  params["requested_by"] = options.requested_by;
+  params["confirmed"] = confirmed;
+  params["requested_at_unix_nanos"] = unix_now_nanos();
+
+  const auto sent = steady_clock::now();
+  auto reply = client->call(command.method, params, context.deadline());
+  if (!reply) {
+    if (killing_relay && reply.error().code == link_error::kDisconnected)
+      return await_relay(context, command_id, generation_before, sent);
+    context.report_link_failure(reply.error(), command.method);
+    context.note("the command may or may not have been applied; retrying with --command-id " +
+                 command_id + " is safe: the supervisor acts on a command_id once");
+    return context.failure();
+  }
+  if (!reply->ok) return context.report_refusal(*reply, command.method);
+
+  const CommandResultView result = parse_command_result(reply->body);
+  if (options.json) {
+    context.print_json(reply->body);
+  } else {
+    context.print(command_outcome(command.name, target, result));
+  }
+  return result.accepted ? ExitCode::Ok : ExitCode::NotDone;
+}
+
+// The spec's text from --spec or --spec-file; nullopt after a usage error.
+std::optional<std::string> spec_text(CommandContext& context, const AddOptions& options) {
+  if (!options.spec.empty()) return options.spec;
+  if (options.spec_file == "-")
+    return std::string(std::istreambuf_iterator<char>(context.io().in), {});
+  std::ifstream file(options.spec_file, std::ios::binary);
+  if (!file) {
+    context.fail(ExitCode::Usage, "cannot read --spec-file " + options.spec_file);
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+std::span<const TreeCommand> tree_commands() { return kTreeCommands; }
+
+ExitCode run_tree_command(CommandContext& context, const TreeCommand& command,
+                          const std::string& child) {
+  return send_command(context, command, child, json::object());
+}
+
+ExitCode add_child(CommandContext& context, const AddOptions& options) {
+  auto text = spec_text(context, options);
+  if (!text) return context.failure();
+  // Comments are allowed, as in the config file a spec is often copied from.
+  json spec;
+  try {
+    spec = json::parse(*text, nullptr, /*allow_exceptions=*/true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& error) {
+    return context.fail(ExitCode::Usage,
+                        std::string("the child spec is not valid JSON: ") + error.what());
+  }
+  if (!spec.is_object())
+    return context.fail(ExitCode::Usage, "the child spec must be a JSON object, like a child of "
+                                         "\"children\" in the config (docs/config.md)");
+  const auto id = spec.find("id");
+  const std::string target = id != spec.end() && id->is_string() ? id->get<std::string>() : "";
+  json params = {{"spec", std::move(spec)}};
+  if (!options.parent.empty()) params["parent"] = options.parent;
+  return send_command(context, kAddCommand, target, std::move(params));
+}
+
+}  // namespace sup::cli
