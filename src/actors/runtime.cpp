@@ -229,6 +229,7 @@ Expected<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
   if (workers == 0) workers = std::max(4u, std::thread::hardware_concurrency());
   core->config = std::make_unique<caf::actor_system_config>();
   core->config->set("scheduler.max-threads", static_cast<std::size_t>(workers));
+  core->config->set("scheduler.policy", caf::atom("sharing"));
   core->system = std::make_unique<caf::actor_system>(*core->config);
 
   process::ReactorCallbacks callbacks;

@@ -44,20 +44,24 @@ class FakeControlPlane : public ControlPlane {
     health_ = std::move(health);
   }
 
-  // Emits an event to every subscriber, on the calling thread.
-  std::uint64_t emit_event(std::string event_type, std::string child_id = {}) {
+  // Emits an event to every subscriber, on the calling thread, as the
+  // control loop would; the sequence is assigned here.
+  std::uint64_t emit(Event event) {
     std::lock_guard lock(mutex_);
-    Event event;
     event.sequence = ++last_sequence_;
-    event.event_type = std::move(event_type);
-    event.severity = "info";
-    event.target_path = child_id.empty() ? "root" : "root/" + child_id;
-    event.child_id = std::move(child_id);
-    event.occurred_at_unix_nanos = static_cast<std::int64_t>(event.sequence) * 1000;
     events_.push_back(event);
     if (events_.size() > kReplayCapacity) events_.pop_front();
     for (const auto& [id, fn] : subscribers_) fn(event);
     return event.sequence;
+  }
+  std::uint64_t emit_event(std::string event_type, std::string child_id = {}) {
+    Event event;
+    event.event_type = std::move(event_type);
+    event.severity = "info";
+    event.target_path = child_id.empty() ? "root" : "root/" + child_id;
+    event.child_id = std::move(child_id);
+    event.occurred_at_unix_nanos = 1'700'000'000'000'000'000;
+    return emit(std::move(event));
   }
 
   LogHistory& logs() { return *history_; }

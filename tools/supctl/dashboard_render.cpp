@@ -65,7 +65,7 @@ FrameLine children_line(const DashboardModel& model) {
           short_of_target ? LineStyle::Warning : LineStyle::Plain};
 }
 
-FrameLine link_line(const DashboardModel& model, std::int64_t now_ms) {
+FrameLine link_line(const DashboardModel& model) {
   const LinkStatus& link = model.link();
   switch (link.phase) {
     case LinkStatus::Connecting:
@@ -76,31 +76,44 @@ FrameLine link_line(const DashboardModel& model, std::int64_t now_ms) {
       return {text, LineStyle::Plain};
     }
     case LinkStatus::Reconnecting: {
-      std::string text = "link: reconnecting (attempt " + std::to_string(link.attempt) +
-                         ", next in " + std::to_string(link.next_in_ms) + " ms)";
-      if (model.state()) text += ", data " + format_age(now_ms, model.state_at_ms()) + " old";
-      return {text + ": " + link.last_error, LineStyle::Alert};
+      return {"link: reconnecting (attempt " + std::to_string(link.attempt) + ", next in " +
+                  std::to_string(link.next_in_ms) + " ms)",
+              LineStyle::Alert};
     }
   }
   return {};
 }
 
-FrameLine warnings_line(const DashboardModel& model) {
-  std::string text;
-  if (model.health()) {
-    const HealthView& health = *model.health();
-    for (const std::string& reason : health.reasons) text += (text.empty() ? "" : "; ") + reason;
-    if (!health.suspects.empty()) {
-      text += (text.empty() ? "" : "  ") + std::string("suspects:");
-      for (const std::string& suspect : health.suspects) text += " " + suspect;
+// What needs attention: why the link is down and how old the data on
+// screen is, why health is not ready and who is suspected, or else who is
+// quarantined.
+FrameLine warnings_line(const DashboardModel& model, std::int64_t now_ms) {
+  std::vector<std::string> parts;
+  if (model.link().phase == LinkStatus::Reconnecting) {
+    parts.push_back(model.link().last_error);
+    if (model.state()) parts.push_back("data is " + format_age(now_ms, model.state_at_ms()) + " old");
+  }
+  const std::vector<std::string> none;
+  const auto& reasons = model.health() ? model.health()->reasons : none;
+  const auto& suspects = model.health() ? model.health()->suspects : none;
+  parts.insert(parts.end(), reasons.begin(), reasons.end());
+  if (!suspects.empty()) {
+    std::string named = "suspects:";
+    for (const std::string& suspect : suspects) named += " " + suspect;
+    parts.push_back(named);
+  }
+  if (reasons.empty() && model.state()) {
+    std::string quarantined;
+    for (const ChildView& child : model.state()->records) {
+      if (child.state != "Quarantined") continue;
+      quarantined += (quarantined.empty() ? "quarantined: " : ", ") + child.id +
+                     (child.quarantine_reason.empty() ? "" : " (" + child.quarantine_reason + ")");
     }
+    if (!quarantined.empty()) parts.push_back(quarantined);
   }
-  if (text.empty() && model.state()) {
-    for (const ChildView& child : model.state()->records)
-      if (child.state == "Quarantined")
-        text += (text.empty() ? "quarantined: " : ", ") + child.id +
-                (child.quarantine_reason.empty() ? "" : " (" + child.quarantine_reason + ")");
-  }
+  std::string text;
+  for (const std::string& part : parts) text += (text.empty() ? "" : "; ") + part;
+  if (model.link().phase == LinkStatus::Reconnecting) return {text, LineStyle::Alert};
   return {text, text.empty() ? LineStyle::Plain : LineStyle::Warning};
 }
 
@@ -146,8 +159,8 @@ std::vector<FrameLine> render_dashboard(const DashboardModel& model, ScreenSize 
                                         std::int64_t now_ms) {
   FrameBuilder frame(size.columns);
   frame.add(title_text(model, size.columns, now_ms), LineStyle::Bold);
-  for (const FrameLine& line : {health_line(model), children_line(model),
-                                link_line(model, now_ms), warnings_line(model)})
+  for (const FrameLine& line : {health_line(model), children_line(model), link_line(model),
+                                warnings_line(model, now_ms)})
     frame.add(line.text, line.style);
 
   // Rows left below the header, the table's header and the events heading.

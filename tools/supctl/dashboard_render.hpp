@@ -4,9 +4,10 @@
 //
 // Layout, top to bottom, every line within the screen's width:
 //   title (target, socket, clock, keys) · daemon health · children counts ·
-//   this dashboard's link ("link: reconnecting (attempt 3, next in 400 ms): ...") ·
-//   health warnings (blank when none) · the tree table · "RECENT EVENTS" and
-//   up to 8 of them.
+//   this dashboard's link ("link: reconnecting (attempt 3, next in 400 ms)") ·
+//   what needs attention (why the link is down and how old the data is,
+//   degraded reasons, suspects, quarantined children; blank when nothing) ·
+//   the tree table · "RECENT EVENTS" and up to 8 of them.
 // The tree gets the rows first, keeping at least 3 for events; what does
 // not fit is summed up in a "... N more" row. An 80x24 screen shows 9
 // children with 8 events, or up to 14 children with 3.

@@ -9,8 +9,7 @@ namespace sup::cli {
 namespace {
 
 constexpr std::string_view kNone = "-";
-constexpr std::size_t kMinIdWidth = 8;
-constexpr std::size_t kMinLastExitWidth = 12;
+constexpr std::size_t kMinLastExitWidth = 20;
 
 bool is_running(const ChildView& child) {
   return child.state == "Running" || child.state == "Starting" || child.state == "Stopping";
@@ -85,15 +84,17 @@ std::string liveness_cell(const ChildView& child, const std::vector<std::string>
 
 std::vector<std::string> children_table(const StateView& state, std::int64_t now_ms,
                                         std::optional<std::size_t> width) {
-  TextTable table({{"ID", Align::Left, kMinIdWidth, true},
-                   {"KIND"},
+  // Ids and numbers stay whole: LAST EXIT gives way, then PID and KIND are
+  // left out, and only then are lines cut.
+  TextTable table({{"ID"},
+                   {"KIND", Align::Left, 0, false, 2},
                    {"STATE"},
                    {"RESTARTS", Align::Right},
                    {"TOKENS", Align::Right},
                    {"BACKOFF", Align::Right},
                    {"LAST EXIT", Align::Left, kMinLastExitWidth, true},
-                   {"PID", Align::Right},
-                   {"UPTIME", Align::Right}});
+                   {"PID", Align::Right, 0, false, 3},
+                   {"UPTIME", Align::Right, 0, false, 1}});
   for (const ChildView& child : state.records) {
     table.add_row({tree_label(child), or_none(child.kind), or_none(child.state),
                    std::to_string(child.restart_count), tokens_cell(child), backoff_cell(child),

@@ -30,7 +30,8 @@ std::string uptime_cell(const ChildView& child, std::int64_t now_ms);     // "-"
 std::string liveness_cell(const ChildView& child, const std::vector<std::string>& suspects);
 
 // ID, KIND, STATE, RESTARTS, TOKENS, BACKOFF, LAST EXIT, PID, UPTIME; the
-// header first. With `width`, LAST EXIT then ID give way to fit it.
+// header first. With `width`, LAST EXIT is cut short, then PID, KIND and
+// UPTIME are left out, so that ids and counts stay whole.
 std::vector<std::string> children_table(const StateView& state, std::int64_t now_ms,
                                         std::optional<std::size_t> width);
 // "running 5/6 target, restarting 1, failed 0, quarantined 1, stopped 0".

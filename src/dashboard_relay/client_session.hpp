@@ -1,0 +1,148 @@
+// One dashboard connection: reads request lines (bounded, rate limited),
+// has them answered off the I/O thread one at a time, and writes responses
+// and pushed events/log records through a bounded outgoing queue. A client
+// that lets its queue overflow is dropped with slow_consumer; one that
+// sends an over-long line gets line_too_long and is closed. Everything here
+// runs on the relay's I/O thread.
+//
+//   auto session = std::make_shared<ClientSession>(context, std::move(socket), peer);
+//   sessions.insert(session);
+//   session->start();
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dashboard_relay/io_mailbox.hpp"
+#include "dashboard_relay/line_cache.hpp"
+#include "dashboard_relay/throttled_log.hpp"
+#include "dashboard_relay/token_bucket.hpp"
+#include "dashboard_relay/worker_pool.hpp"
+#include "ipc/control_plane.hpp"
+#include "ipc/dispatcher.hpp"
+#include "ipc/protocol.hpp"
+
+namespace sup::relay {
+
+// What the relay counts (read from any thread).
+struct RelayCounters {
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> rejected_too_many_clients{0};
+  std::atomic<std::uint64_t> dropped_slow_consumers{0};
+  std::atomic<std::uint64_t> closed_line_too_long{0};
+  std::atomic<std::uint64_t> rate_limited{0};
+  std::atomic<std::uint64_t> requests{0};
+};
+
+// The control plane and the dispatcher over it, shared with request jobs
+// (which may outlive the server, see WorkerPool).
+struct RequestBackend {
+  RequestBackend(std::shared_ptr<ipc::ControlPlane> control_plane, ipc::ServerInfo info)
+      : plane(std::move(control_plane)), dispatcher(*plane, std::move(info)) {}
+  std::shared_ptr<ipc::ControlPlane> plane;
+  ipc::Dispatcher dispatcher;
+};
+
+struct SessionLimits {
+  std::size_t max_line_bytes = 1 << 20;
+  std::size_t queue_bytes = 8 << 20;
+  std::uint32_t requests_per_sec = 200;
+};
+
+class ClientSession;
+
+// What the sessions share with their server, which owns it.
+struct SessionContext {
+  SessionLimits limits;
+  std::shared_ptr<RequestBackend> backend;
+  WorkerPool* workers = nullptr;
+  std::shared_ptr<IoMailbox> mailbox;
+  RelayCounters* counters = nullptr;
+  LineCache* event_lines = nullptr;
+  LineCache* log_lines = nullptr;
+  ThrottledLog* problem_log = nullptr;
+  std::function<void(ClientSession&)> on_closed;
+  std::function<void()> on_subscriptions_changed;
+};
+
+class ClientSession : public std::enable_shared_from_this<ClientSession> {
+ public:
+  using Socket = boost::asio::local::stream_protocol::socket;
+
+  // A session that overflowed or misbehaved gets this long to flush its
+  // last error line before the socket is closed regardless.
+  static constexpr std::chrono::milliseconds kFlushGrace{500};
+
+  ClientSession(SessionContext& context, Socket socket, ipc::Peer peer);
+
+  void start();
+  // Closes at once: no more reads, writes or pushes; tells the server.
+  void close();
+
+  bool subscribed_to_events() const { return events_subscribed_; }
+  const ipc::Peer& peer() const { return peer_; }
+
+ private:
+  enum class Kind : unsigned char { Reply, Push };
+
+  void read_more();
+  void on_read(const boost::system::error_code& error, std::size_t bytes);
+  void take_line(std::string line);
+  void dispatch_next();
+  void on_reply(ipc::Reply reply);
+
+  void subscribe_events(std::uint64_t after_sequence);
+  void follow_logs(const ipc::LogFollow& follow);
+  void push_event(std::uint64_t generation, const Event& event);
+  void push_log(std::uint64_t generation, const ipc::LogEntryPtr& entry);
+  void release_subscriptions();
+
+  void enqueue(SharedLine line, Kind kind);
+  void enqueue_error(const ipc::ProtocolError& error);
+  void write_more();
+  void on_written(const boost::system::error_code& error);
+
+  void reject_long_line();
+  void drop_slow_consumer();
+  void close_after_flush();
+  std::vector<LogField> peer_fields() const;
+
+  SessionContext& context_;
+  Socket socket_;
+  ipc::Peer peer_;
+  TokenBucket bucket_;
+  boost::asio::steady_timer close_timer_;
+
+  std::array<char, 16 * 1024> read_buffer_{};
+  std::string partial_line_;
+  std::deque<std::string> pending_requests_;
+  bool reading_ = false;
+  bool request_in_flight_ = false;
+
+  std::deque<SharedLine> queue_;
+  std::vector<SharedLine> writing_lines_;
+  std::size_t queued_bytes_ = 0;  // queue_ and writing_lines_
+  bool writing_ = false;
+
+  ipc::Subscription events_;
+  ipc::Subscription logs_;
+  // Bumped on every (re)subscription, so records posted for an earlier one
+  // are recognised and dropped.
+  std::uint64_t events_generation_ = 0;
+  std::uint64_t logs_generation_ = 0;
+  bool events_subscribed_ = false;
+
+  bool closing_ = false;  // flushing a last error; nothing else goes out
+  bool closed_ = false;
+};
+
+}  // namespace sup::relay

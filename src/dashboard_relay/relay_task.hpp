@@ -1,0 +1,25 @@
+// The relay as a blocking task over any ControlPlane: what
+// make_relay_task(config, handle, history) in relay.hpp runs, separate so
+// tests can run the real task lifecycle against a fake control plane.
+//
+//   auto task = sup::relay::make_relay_task(dashboard, std::make_shared<FakeControlPlane>());
+//   std::thread([&] { task.start(ctx); });  // until ctx is cancelled
+#pragma once
+
+#include <memory>
+
+#include "config/daemon_config.hpp"
+#include "ipc/control_plane.hpp"
+#include "sup/task.hpp"
+
+namespace sup::relay {
+
+// start(ctx): binds (failing the task with a reason naming
+// field_path="dashboard.path" when the path cannot be taken), reports
+// readiness, heartbeats, serves until cancelled, then cleans up. Ends
+// Failed when its socket file was removed or taken by a newer relay, so
+// the supervisor restarts it.
+TaskDefinition make_relay_task(config::DashboardConfig config,
+                               std::shared_ptr<ipc::ControlPlane> plane);
+
+}  // namespace sup::relay

@@ -1,0 +1,370 @@
+#include "dashboard_relay/socket_server.hpp"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include "ipc/encoding.hpp"
+#include "sup/log.hpp"
+
+namespace sup::relay {
+namespace {
+
+using boost::asio::local::stream_protocol;
+
+constexpr std::size_t kEventLinesCached = 512;
+constexpr std::size_t kLogLinesCached = 2048;
+constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
+constexpr std::chrono::seconds kProblemLogInterval{1};
+
+// The listeners of this process by path, so a relay restarted while its
+// previous incarnation still listens (a killed in-process task is abandoned,
+// not joined) takes the path over instead of mistaking it for another
+// daemon's.
+class ListenerRegistry {
+ public:
+  void add(const std::string& path, SocketIdentity identity, std::function<void()> stop) {
+    std::lock_guard lock(mutex_);
+    listeners_[path] = {identity, std::move(stop)};
+  }
+  // Stops the listener of this process that owns `identity` at `path`, if
+  // there is one. The stop runs under the lock, so a listener being
+  // destroyed (it calls remove()) is never called half-gone.
+  bool take_over(const std::string& path, SocketIdentity identity) {
+    std::lock_guard lock(mutex_);
+    auto it = listeners_.find(path);
+    if (it == listeners_.end() || !(it->second.identity == identity)) return false;
+    it->second.stop();
+    listeners_.erase(it);
+    return true;
+  }
+  void remove(const std::string& path, SocketIdentity identity) {
+    std::lock_guard lock(mutex_);
+    auto it = listeners_.find(path);
+    if (it != listeners_.end() && it->second.identity == identity) listeners_.erase(it);
+  }
+
+ private:
+  struct Listener {
+    SocketIdentity identity;
+    std::function<void()> stop;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Listener> listeners_;
+};
+
+ListenerRegistry& listener_registry() {
+  static ListenerRegistry* registry = new ListenerRegistry;  // used until exit
+  return *registry;
+}
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+ipc::Peer peer_of(stream_protocol::socket& socket) {
+  ucred credentials{};
+  socklen_t length = sizeof(credentials);
+  if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0)
+    return {UINT32_MAX, 0};  // unknown: never allowed to mutate
+  return {static_cast<std::uint32_t>(credentials.uid), static_cast<std::int32_t>(credentials.pid)};
+}
+
+}  // namespace
+
+std::string default_target_id() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') return "supervisor@localhost";
+  return std::string("supervisor@") + host;
+}
+
+struct SocketServer::Impl {
+  Impl(ServerOptions server_options, std::shared_ptr<ipc::ControlPlane> control_plane);
+  ~Impl();
+
+  Status bind();
+  Status claim_path();
+  RunEnd run();
+  void stop(RunEnd why);
+  void accept_next();
+  void on_accept(stream_protocol::socket socket);
+  void refuse(stream_protocol::socket& socket, const ipc::Peer& peer);
+  void maintain();
+  void schedule_report();
+  void report_now();
+  void shut_down_clients();
+  void release_path();
+
+  ServerOptions options;
+  std::string path;
+  std::shared_ptr<ipc::ControlPlane> plane;
+  // Declared first: destroyed after everything that holds handlers on it.
+  boost::asio::io_context io;
+  stream_protocol::acceptor acceptor{io};
+  boost::asio::steady_timer maintenance_timer{io};
+  boost::asio::steady_timer accept_retry_timer{io};
+  std::shared_ptr<IoMailbox> mailbox = std::make_shared<IoMailbox>(io);
+  WorkerPool workers;
+  RelayCounters counters;
+  LineCache event_lines{kEventLinesCached};
+  LineCache log_lines{kLogLinesCached};
+  ThrottledLog problem_log{kProblemLogInterval};
+  ThrottledLog refusal_log{kProblemLogInterval};
+  SessionContext context;
+  std::unordered_map<ClientSession*, std::shared_ptr<ClientSession>> sessions;
+  std::atomic<std::uint32_t> client_count{0};
+
+  std::optional<SocketIdentity> identity;  // of the socket file we created
+  std::atomic<RunEnd> end{RunEnd::Stopped};
+  bool reporting = false;  // off once stopping: a newer relay may report by then
+  bool report_pending = false;
+  std::optional<std::pair<DashboardLink, std::uint32_t>> last_report;
+};
+
+SocketServer::Impl::Impl(ServerOptions server_options, std::shared_ptr<ipc::ControlPlane> control_plane)
+    : options(std::move(server_options)),
+      path(options.dashboard.path),
+      plane(std::move(control_plane)),
+      workers(options.worker_threads) {
+  const auto& dashboard = options.dashboard;
+  std::string target_id = dashboard.target_id.empty() ? default_target_id() : dashboard.target_id;
+  context.limits = {dashboard.max_line_bytes, dashboard.client_queue_bytes,
+                    dashboard.requests_per_sec};
+  context.backend = std::make_shared<RequestBackend>(
+      plane, ipc::ServerInfo{target_id, target_id, path, static_cast<std::uint32_t>(::geteuid())});
+  context.workers = &workers;
+  context.mailbox = mailbox;
+  context.counters = &counters;
+  context.event_lines = &event_lines;
+  context.log_lines = &log_lines;
+  context.problem_log = &problem_log;
+  context.on_closed = [this](ClientSession& session) {
+    sessions.erase(&session);
+    client_count.store(static_cast<std::uint32_t>(sessions.size()));
+    schedule_report();
+  };
+  context.on_subscriptions_changed = [this] { schedule_report(); };
+}
+
+SocketServer::Impl::~Impl() {
+  mailbox->close();
+  release_path();
+}
+
+Status SocketServer::Impl::claim_path() {
+  if (path.empty()) return path_error("must not be empty");
+  if (path.size() >= sizeof(sockaddr_un::sun_path))
+    return path_error("\"" + path + "\" is longer than " +
+                      std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
+                      " bytes, the limit of a Unix socket path");
+  PathProbe probe = probe_socket_path(path);
+  switch (probe.state) {
+    case PathState::Absent: return {};
+    case PathState::Stale:
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        return path_error("cannot remove stale socket " + path + ": " + errno_text(errno));
+      log(LogLevel::Info, "dashboard relay: replaced stale socket file", {{"SOCKET_PATH", path}});
+      return {};
+    case PathState::Live: {
+      auto current = socket_identity(path);
+      if (current && listener_registry().take_over(path, *current)) {
+        ::unlink(path.c_str());
+        log(LogLevel::Info, "dashboard relay: took the socket over from an earlier relay",
+            {{"SOCKET_PATH", path}});
+        return {};
+      }
+      return path_error("another process is already listening on " + path +
+                        " (a second supervisor with the same dashboard.path?)");
+    }
+    case PathState::NotSocket:
+    case PathState::Unusable: return path_error(probe.message);
+  }
+  return {};
+}
+
+Status SocketServer::Impl::bind() {
+  if (identity) return {};
+  if (auto claimed = claim_path(); !claimed) return claimed;
+  boost::system::error_code error;
+  acceptor.open(stream_protocol(), error);
+  if (!error) acceptor.bind(stream_protocol::endpoint(path), error);
+  if (error) {
+    acceptor.close();
+    return path_error("cannot bind " + path + ": " + error.message());
+  }
+  // Before listen(), so no client connects while the mode is still the umask's.
+  if (::chmod(path.c_str(), options.dashboard.mode) != 0) {
+    int chmod_error = errno;
+    acceptor.close();
+    ::unlink(path.c_str());
+    return path_error("cannot chmod " + path + ": " + errno_text(chmod_error));
+  }
+  identity = socket_identity(path);
+  acceptor.listen(boost::asio::socket_base::max_listen_connections, error);
+  if (error || !identity) {
+    acceptor.close();
+    if (identity) remove_if_same(path, *identity);
+    identity.reset();
+    return path_error("cannot listen on " + path + ": " +
+                      (error ? error.message() : std::string("socket file vanished")));
+  }
+  listener_registry().add(path, *identity, [this] { stop(RunEnd::PathLost); });
+  return {};
+}
+
+RunEnd SocketServer::Impl::run() {
+  if (!identity) return RunEnd::Stopped;
+  reporting = true;
+  report_now();
+  accept_next();
+  maintain();
+  io.run();
+
+  reporting = false;
+  // While the listening socket still pins the file's inode, so the check
+  // cannot be fooled by a newer relay's socket reusing the inode number.
+  release_path();
+  mailbox->close();
+  workers.shutdown(WorkerPool::kDefaultGrace);
+  shut_down_clients();
+  RunEnd why = end.load();
+  if (why == RunEnd::Stopped) plane->report_dashboard_link(DashboardLink::Disconnected, 0);
+  return why;
+}
+
+void SocketServer::Impl::stop(RunEnd why) {
+  if (why == RunEnd::PathLost) end.store(RunEnd::PathLost);
+  io.stop();
+}
+
+void SocketServer::Impl::accept_next() {
+  acceptor.async_accept([this](const boost::system::error_code& error,
+                               stream_protocol::socket socket) {
+    if (error == boost::asio::error::operation_aborted) return;
+    if (error) {
+      // Out of descriptors or memory: back off instead of spinning.
+      problem_log.log(LogLevel::Error, "dashboard relay: accept failed",
+                      {{"ERROR", error.message()}});
+      accept_retry_timer.expires_after(kAcceptRetryDelay);
+      accept_retry_timer.async_wait([this](const boost::system::error_code& timer_error) {
+        if (!timer_error) accept_next();
+      });
+      return;
+    }
+    on_accept(std::move(socket));
+    accept_next();
+  });
+}
+
+void SocketServer::Impl::on_accept(stream_protocol::socket socket) {
+  ipc::Peer peer = peer_of(socket);
+  if (sessions.size() >= options.dashboard.max_clients) return refuse(socket, peer);
+  counters.accepted.fetch_add(1, std::memory_order_relaxed);
+  auto session = std::make_shared<ClientSession>(context, std::move(socket), peer);
+  sessions.emplace(session.get(), session);
+  client_count.store(static_cast<std::uint32_t>(sessions.size()));
+  schedule_report();
+  session->start();
+}
+
+// Best effort and never blocking: a fresh socket's buffer has room for one line.
+void SocketServer::Impl::refuse(stream_protocol::socket& socket, const ipc::Peer& peer) {
+  counters.rejected_too_many_clients.fetch_add(1, std::memory_order_relaxed);
+  std::string line = ipc::error_push_line(
+      {ipc::ErrorCode::TooManyClients,
+       "the relay already serves " + std::to_string(options.dashboard.max_clients) +
+           " clients (dashboard.max_clients); retry later"},
+      context.backend->dispatcher.info().target_id);
+  [[maybe_unused]] auto sent =
+      ::send(socket.native_handle(), line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  boost::system::error_code ignored;
+  socket.close(ignored);
+  refusal_log.log(LogLevel::Warn, "dashboard client refused: too many clients",
+                  {{"PEER_PID", std::to_string(peer.pid)},
+                   {"PEER_UID", std::to_string(peer.uid)},
+                   {"MAX_CLIENTS", std::to_string(options.dashboard.max_clients)}});
+}
+
+void SocketServer::Impl::maintain() {
+  if (socket_identity(path) != identity) {
+    log(LogLevel::Warn, "dashboard relay: socket file removed or replaced; stopping",
+        {{"SOCKET_PATH", path}});
+    return stop(RunEnd::PathLost);
+  }
+  if (options.on_tick && !options.on_tick()) return stop(RunEnd::Stopped);
+  maintenance_timer.expires_after(options.maintenance_interval);
+  maintenance_timer.async_wait([this](const boost::system::error_code& error) {
+    if (!error) maintain();
+  });
+}
+
+// Coalesced: 200 clients connecting at once make one report, not 200.
+void SocketServer::Impl::schedule_report() {
+  if (!reporting || report_pending) return;
+  report_pending = true;
+  boost::asio::post(io, [this] {
+    report_pending = false;
+    if (reporting) report_now();
+  });
+}
+
+void SocketServer::Impl::report_now() {
+  bool any_subscriber = false;
+  for (const auto& [raw, session] : sessions) any_subscriber |= session->subscribed_to_events();
+  std::pair report{any_subscriber ? DashboardLink::Connected : DashboardLink::Listening,
+                   static_cast<std::uint32_t>(sessions.size())};
+  if (last_report == report) return;
+  last_report = report;
+  plane->report_dashboard_link(report.first, report.second);
+}
+
+void SocketServer::Impl::shut_down_clients() {
+  boost::system::error_code ignored;
+  acceptor.close(ignored);
+  maintenance_timer.cancel();
+  accept_retry_timer.cancel();
+  std::vector<std::shared_ptr<ClientSession>> open;
+  for (const auto& [raw, session] : sessions) open.push_back(session);
+  for (const auto& session : open) session->close();
+  // Run the aborted operations' handlers so they release their sessions
+  // here, while the server they point into is whole.
+  io.restart();
+  io.poll();
+}
+
+void SocketServer::Impl::release_path() {
+  if (!identity) return;
+  listener_registry().remove(path, *identity);
+  remove_if_same(path, *identity);
+  identity.reset();
+}
+
+SocketServer::SocketServer(ServerOptions options, std::shared_ptr<ipc::ControlPlane> plane)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(plane))) {}
+
+SocketServer::~SocketServer() = default;
+
+Status SocketServer::bind() { return impl_->bind(); }
+
+RunEnd SocketServer::run() { return impl_->run(); }
+
+void SocketServer::stop() { impl_->stop(RunEnd::Stopped); }
+
+CountersSnapshot SocketServer::counters() const {
+  const auto& c = impl_->counters;
+  return {c.accepted.load(), c.rejected_too_many_clients.load(), c.dropped_slow_consumers.load(),
+          c.closed_line_too_long.load(), c.rate_limited.load(), c.requests.load()};
+}
+
+std::uint32_t SocketServer::clients() const { return impl_->client_count.load(); }
+
+}  // namespace sup::relay
