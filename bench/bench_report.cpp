@@ -1,5 +1,7 @@
 #include "bench_report.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -44,6 +46,11 @@ std::int64_t resident_bytes() {
     if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6)) * 1024;  // "VmRSS:  1234 kB"
   }
   return -1;
+}
+
+std::int64_t heap_in_use_bytes() {
+  struct mallinfo2 info = mallinfo2();
+  return static_cast<std::int64_t>(info.uordblks + info.hblkhd);
 }
 
 std::map<std::string, std::int64_t> cpu_ns_by_thread_name() {

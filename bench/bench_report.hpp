@@ -32,6 +32,9 @@ double percentile(std::vector<double>& samples, double q);
 // VmRSS of this process in bytes, from /proc/self/status.
 std::int64_t resident_bytes();
 
+// Bytes of heap in use (glibc mallinfo2: arena and mmapped chunks).
+std::int64_t heap_in_use_bytes();
+
 // CPU time (ns, from /proc/self/task/*/schedstat) spent by this process's
 // threads, summed by thread name ("caf.actor", "caf.multiplexer", ...).
 std::map<std::string, std::int64_t> cpu_ns_by_thread_name();

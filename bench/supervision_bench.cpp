@@ -289,6 +289,7 @@ double cpu_seconds() {
 // keeps its own copies of them) and once every start callback has run.
 int run_idle_memory(const BenchOptions& opt, const sup::bench::Reporter& out) {
   const std::int64_t rss_before = sup::bench::resident_bytes();
+  const std::int64_t heap_before = sup::bench::heap_in_use_bytes();
   auto started = std::make_shared<std::atomic<int>>(0);
   auto last_start = std::make_shared<std::atomic<std::int64_t>>(0);
   std::int64_t began = steady_ns();
@@ -312,10 +313,13 @@ int run_idle_memory(const BenchOptions& opt, const sup::bench::Reporter& out) {
     }
     std::this_thread::sleep_for(300ms);  // let the loop settle (events, health)
     const std::int64_t rss_after = sup::bench::resident_bytes();
+    const std::int64_t heap_after = sup::bench::heap_in_use_bytes();
     const double n = opt.idle_children;
     out.figure("idle_children", n, "count");
     out.figure("start_all_children", static_cast<double>(last_start->load() - began) / 1e6, "ms");
     out.figure("resident_per_idle_child", static_cast<double>(rss_after - rss_before) / n, "bytes");
+    // malloc's view (every arena), to tell live allocations from slack.
+    out.figure("heap_per_idle_child", static_cast<double>(heap_after - heap_before) / n, "bytes");
     out.figure("resident_total_delta", static_cast<double>(rss_after - rss_before) / (1024.0 * 1024.0), "MiB");
 
     sup::Handle handle = runtime->handle();

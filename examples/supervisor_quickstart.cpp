@@ -30,9 +30,9 @@ void greet(sup::TaskContext& context) {
 sup::RuntimeOptions demo_tree() {
   sup::RuntimeOptions options;
   options.tasks.add("greeter", {.start = [](sup::TaskContext& context) {
-                                  context.set_readiness(sup::Readiness::Ready);
-                                  greet(context);
-                                }});
+                      context.set_readiness(sup::Readiness::Ready);
+                      greet(context);
+                    }});
 
   sup::ChildSpec greeter;
   greeter.id = "greeter";

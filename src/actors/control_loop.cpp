@@ -26,38 +26,86 @@ std::string upper(std::string_view key) {
   return out;
 }
 
+// Journal field names of the payload keys the runtime emits, spelled once
+// instead of upper-cased for every event.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 11> kJournalKeys{{
+    {"task_exit", "TASK_EXIT"},
+    {"exit_reason", "EXIT_REASON"},
+    {"restart_count", "RESTART_COUNT"},
+    {"generation", "GENERATION"},
+    {"backoff_ms", "BACKOFF_MS"},
+    {"backoff_ceiling_ms", "BACKOFF_CEILING_MS"},
+    {"attempt", "ATTEMPT"},
+    {"reason", "REASON"},
+    {"shutdown_timeout_ms", "SHUTDOWN_TIMEOUT_MS"},
+    {"from", "FROM"},
+    {"to", "TO"},
+}};
+
 LogLevel level_for(std::string_view severity) {
   if (severity == "error") return LogLevel::Error;
   if (severity == "warning") return LogLevel::Warn;
   return LogLevel::Info;
 }
 
+const std::string* payload_value(const Event& event, const std::string& key) {
+  auto it = event.payload.find(key);
+  return it == event.payload.end() ? nullptr : &it->second;
+}
+
 // One journal line per event: the message reads well in `journalctl`, the
 // fields (CHILD_ID, TASK_EXIT, EXIT_REASON, RESTART_COUNT, ...) filter well.
+// Every restart journals three of these, so they are built with as few
+// allocations as the LogField type allows.
 void log_event(const Event& event) {
-  std::string message = event.event_type;
-  if (!event.child_id.empty()) message += " " + event.child_id;
-  if (auto it = event.payload.find("task_exit"); it != event.payload.end()) {
-    message += ": " + it->second;
-    if (auto reason = event.payload.find("exit_reason"); reason != event.payload.end())
-      message += " (" + reason->second + ")";
-  } else if (auto reason = event.payload.find("reason"); reason != event.payload.end()) {
-    message += ": " + reason->second;
-  } else if (auto backoff = event.payload.find("backoff_ms"); backoff != event.payload.end()) {
-    message += " in " + backoff->second + " ms";
+  LogLevel level = level_for(event.severity);
+  if (!log_enabled(level)) return;
+  static const std::string kTaskExit = "task_exit";
+  static const std::string kExitReason = "exit_reason";
+  static const std::string kReason = "reason";
+  static const std::string kBackoff = "backoff_ms";
+  std::string message;
+  message.reserve(96);
+  message += event.event_type;
+  if (!event.child_id.empty()) {
+    message += ' ';
+    message += event.child_id;
+  }
+  if (const std::string* exit = payload_value(event, kTaskExit)) {
+    message += ": ";
+    message += *exit;
+    if (const std::string* reason = payload_value(event, kExitReason)) {
+      message += " (";
+      message += *reason;
+      message += ')';
+    }
+  } else if (const std::string* reason = payload_value(event, kReason)) {
+    message += ": ";
+    message += *reason;
+  } else if (const std::string* backoff = payload_value(event, kBackoff)) {
+    message += " in ";
+    message += *backoff;
+    message += " ms";
   }
   std::vector<LogField> fields;
   fields.reserve(event.payload.size() + 3);
-  std::vector<std::string> keys;
-  keys.reserve(event.payload.size());
+  std::vector<std::string> unknown_keys;  // storage for keys outside kJournalKeys
   fields.push_back({"EVENT_TYPE", event.event_type});
   fields.push_back({"EVENT_SEQUENCE", std::to_string(event.sequence)});
   if (!event.child_id.empty()) fields.push_back({"CHILD_ID", event.child_id});
   for (const auto& [key, value] : event.payload) {
-    keys.push_back(upper(key));
-    fields.push_back({keys.back(), value});
+    auto known = std::find_if(kJournalKeys.begin(), kJournalKeys.end(),
+                              [&](const auto& entry) { return entry.first == key; });
+    if (known != kJournalKeys.end()) {
+      fields.push_back({known->second, value});
+    } else {
+      // Reserved once, before the first push: the fields point into it.
+      if (unknown_keys.empty()) unknown_keys.reserve(event.payload.size());
+      unknown_keys.push_back(upper(key));
+      fields.push_back({unknown_keys.back(), value});
+    }
   }
-  log(level_for(event.severity), message, std::span<const LogField>(fields));
+  log(level, message, std::span<const LogField>(fields));
 }
 
 }  // namespace
@@ -155,12 +203,14 @@ void ControlLoop::start_incarnation(core::NodeIndex node, std::uint64_t generati
                   now());
     return;
   }
-  auto incarnation = runner_.start(spec.id, generation, *definition);
+  std::shared_ptr<Incarnation> previous = take_ended_task(node);
+  auto incarnation = runner_.start(spec.id, generation, *definition, previous.get());
   if (!incarnation) {
     tree_.on_exit(node, generation, {TaskExit::Failed, incarnation.error().message, unix_now_ms()}, now());
     return;
   }
-  s.task = std::move(*incarnation);
+  const IncarnationProbe& probe = runner_.probe(**incarnation);
+  s.hold(std::move(*incarnation), probe);
 }
 
 void ControlLoop::stop_incarnation(core::NodeIndex node, std::uint64_t /*generation*/) {
@@ -183,8 +233,11 @@ void ControlLoop::kill_incarnation(core::NodeIndex node, std::uint64_t generatio
   if (!s.task) return;
   bool was_blocked = runner_.probe(*s.task).busy_since_mono_ns.load() != 0;
   runner_.abandon(*s.task);
-  if (was_blocked) abandoned_while_blocked_.push_back(s.task);
-  s.task.reset();
+  if (was_blocked) {
+    abandoned_while_blocked_.push_back(s.release());
+  } else {
+    s.release();
+  }
   tree_.on_exit(node, generation,
                 {TaskExit::Killed,
                  was_blocked ? "killed: abandoned while blocking its thread (the thread cannot be reclaimed)"
@@ -196,9 +249,28 @@ void ControlLoop::kill_incarnation(core::NodeIndex node, std::uint64_t generatio
 void ControlLoop::on_task_exit(const IncarnationExit& exit) {
   auto node = tree_.find(exit.child_id);
   if (!node || tree_.generation(*node) != exit.generation) return;
-  slot(*node).task.reset();
+  if (auto task = slot(*node).release()) ended_tasks_.insert_or_assign(*node, std::move(task));
   tree_.on_exit(*node, exit.generation, exit.exit, now());
   apply_effects();
+  // Restarted at once (no backoff), or not at all: either way done with it.
+  if (auto it = ended_tasks_.find(*node);
+      it != ended_tasks_.end() && !tree_.awaiting_restart(*node)) {
+    ended_tasks_.erase(it);
+  }
+}
+
+std::shared_ptr<Incarnation> ControlLoop::take_ended_task(core::NodeIndex node) {
+  auto it = ended_tasks_.find(node);
+  if (it == ended_tasks_.end()) return nullptr;
+  std::shared_ptr<Incarnation> task = std::move(it->second);
+  ended_tasks_.erase(it);
+  return task;
+}
+
+void ControlLoop::release_ended_tasks() {
+  std::erase_if(ended_tasks_, [&](const auto& entry) {
+    return !tree_.awaiting_restart(entry.first);
+  });
 }
 
 void ControlLoop::on_process_exit(const process::ProcessExit& exit) {
@@ -241,38 +313,58 @@ void ControlLoop::tick() {
   if (at.mono_ms - watched_at_mono_ms_ >= kWatchPeriodMs) {
     watched_at_mono_ms_ = at.mono_ms;
     watch_children(at.mono_ms);
+    release_ended_tasks();
     update_health_status();
   }
 }
 
 void ControlLoop::watch_children(std::int64_t now_mono_ms) {
-  std::vector<std::string> suspects;
-  std::vector<std::string> reasons;
+  // Straight through the slots: one probe read per running in-process
+  // child (the spec only for those that report heartbeats), as this runs
+  // every 100 ms with up to 100,000 children.
+  struct Suspect {
+    core::NodeIndex node;
+    std::string reason;
+  };
+  std::vector<Suspect> found;
   std::int64_t now_mono_ns = now_mono_ms * 1'000'000;
   std::int64_t now_unix = unix_now_ms();
-  tree_.for_each_child([&](core::NodeIndex node) {
-    if (node >= slots_.size() || !slots_[node].task) return;
-    const IncarnationProbe& probe = runner_.probe(*slots_[node].task);
-    const ChildSpec& spec = tree_.spec(node);
-    std::int64_t busy_since = probe.busy_since_mono_ns.load(std::memory_order_relaxed);
+  for (core::NodeIndex node = 0; node < slots_.size(); ++node) {
+    const IncarnationProbe* probe = slots_[node].probe;
+    if (probe == nullptr) continue;
+    std::int64_t busy_since = probe->busy_since_mono_ns.load(std::memory_order_relaxed);
     if (busy_since != 0) {
       std::int64_t busy_ms = (now_mono_ns - busy_since) / 1'000'000;
       if (busy_ms >= options_.blocking_threshold_ms) {
-        suspects.push_back(spec.id);
-        reasons.push_back("child " + spec.id + " has blocked a runtime thread for " +
-                          std::to_string(busy_ms) + " ms");
-        return;
+        found.push_back({node, "child " + tree_.id(node) + " has blocked a runtime thread for " +
+                                   std::to_string(busy_ms) + " ms"});
+        continue;
       }
     }
-    if (spec.heartbeat_timeout_ms > 0) {
-      std::int64_t last = probe.last_heartbeat_unix_ms.load(std::memory_order_relaxed);
-      if (last != 0 && now_unix - last > spec.heartbeat_timeout_ms) {
-        suspects.push_back(spec.id);
-        reasons.push_back("child " + spec.id + " missed its heartbeat for " +
-                          std::to_string(now_unix - last) + " ms");
-      }
+    std::int64_t last = probe->last_heartbeat_unix_ms.load(std::memory_order_relaxed);
+    if (last == 0) continue;
+    std::uint32_t timeout = tree_.spec(node).heartbeat_timeout_ms;
+    if (timeout > 0 && now_unix - last > timeout) {
+      found.push_back({node, "child " + tree_.id(node) + " missed its heartbeat for " +
+                                 std::to_string(now_unix - last) + " ms"});
     }
-  });
+  }
+  if (found.size() > 1) {  // reported in declaration order
+    std::vector<std::uint32_t> position(slots_.size());
+    std::uint32_t next = 0;
+    tree_.for_each_child([&](core::NodeIndex node) {
+      if (node < position.size()) position[node] = next++;
+    });
+    std::sort(found.begin(), found.end(), [&](const Suspect& a, const Suspect& b) {
+      return position[a.node] < position[b.node];
+    });
+  }
+  std::vector<std::string> suspects;
+  std::vector<std::string> reasons;
+  for (auto& suspect : found) {
+    suspects.push_back(tree_.id(suspect.node));
+    reasons.push_back(std::move(suspect.reason));
+  }
   if (suspects != suspects_) {
     for (const auto& id : suspects) {
       if (std::find(suspects_.begin(), suspects_.end(), id) == suspects_.end()) {
@@ -422,9 +514,10 @@ void ControlLoop::shutdown_tree() {
 }
 
 std::vector<std::shared_ptr<Incarnation>> ControlLoop::take_incarnations() {
+  ended_tasks_.clear();  // not running: nothing to wait for, their actors just go
   std::vector<std::shared_ptr<Incarnation>> held = std::move(abandoned_while_blocked_);
   for (auto& s : slots_)
-    if (s.task) held.push_back(std::move(s.task));
+    if (auto task = s.release()) held.push_back(std::move(task));
   return held;
 }
 

@@ -80,8 +80,19 @@ class ControlLoop {
  private:
   struct Slot {
     std::shared_ptr<Incarnation> task;
+    // task's probe while it runs: the 100 ms watch reads it with no detour.
+    const IncarnationProbe* probe = nullptr;
     pid_t pid = -1;
     StopRequests requests;
+
+    void hold(std::shared_ptr<Incarnation> incarnation, const IncarnationProbe& its_probe) {
+      task = std::move(incarnation);
+      probe = &its_probe;
+    }
+    std::shared_ptr<Incarnation> release() {
+      probe = nullptr;
+      return std::move(task);
+    }
   };
 
   core::Now now() const;
@@ -96,6 +107,9 @@ class ControlLoop {
   void update_health_status();
   CommandResult carry_out(const CommandRequest& request, const core::Now& now);
   Slot& slot(core::NodeIndex node);
+  std::shared_ptr<Incarnation> take_ended_task(core::NodeIndex node);
+  // Lets go of ended incarnations whose child no longer waits for a restart.
+  void release_ended_tasks();
 
   const RuntimeOptions& options_;
   TaskDefinition relay_;
@@ -107,6 +121,9 @@ class ControlLoop {
   core::CommandLedger ledger_;
   EventHub events_;
   std::vector<Slot> slots_;
+  // In-process incarnations that ended by themselves, of children waiting
+  // for their restart: the restart runs on the same actor (TaskRunner::start).
+  std::unordered_map<core::NodeIndex, std::shared_ptr<Incarnation>> ended_tasks_;
   std::unordered_map<pid_t, core::NodeIndex> pids_;
   std::ofstream audit_;
 

@@ -136,15 +136,22 @@ TaskDefinition busy(const DrillSpec& drill) {
 
 TaskDefinition make_drill_task(const DrillSpec& drill, std::uint64_t seed) {
   switch (drill.kind) {
-    case DrillKind::CrashAfter: return crash_after(drill.ms);
-    case DrillKind::Panic: return panic(drill.ms);
-    case DrillKind::Flaky: return flaky(drill, seed);
-    case DrillKind::BlockForever: return block_forever();
-    case DrillKind::IgnoreCancel: return ignore_cancel();
-    case DrillKind::Busy: return busy(drill);
+    case DrillKind::CrashAfter:
+      return crash_after(drill.ms);
+    case DrillKind::Panic:
+      return panic(drill.ms);
+    case DrillKind::Flaky:
+      return flaky(drill, seed);
+    case DrillKind::BlockForever:
+      return block_forever();
+    case DrillKind::IgnoreCancel:
+      return ignore_cancel();
+    case DrillKind::Busy:
+      return busy(drill);
   }
   const int kind = static_cast<int>(drill.kind);
-  return {.start = [kind](TaskContext& ctx) { ctx.fail(fmt::format("unknown drill kind {}", kind)); }};
+  return {
+      .start = [kind](TaskContext& ctx) { ctx.fail(fmt::format("unknown drill kind {}", kind)); }};
 }
 
 }  // namespace sup::actors

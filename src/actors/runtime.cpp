@@ -229,6 +229,10 @@ Expected<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
   if (workers == 0) workers = std::max(4u, std::thread::hardware_concurrency());
   core->config = std::make_unique<caf::actor_system_config>();
   core->config->set("scheduler.max-threads", static_cast<std::size_t>(workers));
+  // One shared queue whose idle workers sleep on a condition variable: a
+  // restart's start callback runs within microseconds (work stealing polls
+  // with 50 us sleeps first) and a worker blocked by a child never holds
+  // queued jobs of other children back.
   core->config->set("scheduler.policy", caf::atom("sharing"));
   core->system = std::make_unique<caf::actor_system>(*core->config);
 
@@ -255,6 +259,9 @@ Expected<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
   core->loop = std::make_unique<actors::ControlLoop>(core->options, std::move(relay), *core->runner,
                                                      *core->reactor,
                                                      [raw](RunOutcome outcome) { raw->finish(std::move(outcome)); });
+  // The tree holds its own copy of every spec now; a second one would cost
+  // a few hundred bytes per child for the runtime's whole life.
+  std::vector<ChildSpec>().swap(core->options.root.children);
   core->loop_actor = core->system->spawn<caf::detached>(
       control_loop_actor, core->loop.get(), std::chrono::milliseconds(std::max(1u, core->options.tick_ms)));
   core->loop_actor->attach_functor([raw](const caf::error&) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
@@ -20,6 +21,18 @@
 #include <vector>
 
 #include "common/clock.hpp"
+
+namespace sup::actors {
+
+// Runs the next incarnation of a child on the actor of its previous one.
+struct NextReactiveIncarnation {
+  std::uint64_t generation = 0;
+  std::function<void(sup::TaskContext&)> start;
+};
+
+}  // namespace sup::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(sup::actors::NextReactiveIncarnation)
 
 namespace sup::actors {
 
@@ -128,6 +141,7 @@ class IncarnationCore : public RunnerTaskContext {
   // Marks the incarnation as no longer reported; false if it already was.
   bool abandon() { return !settled_.exchange(true); }
   bool settled() const { return settled_.load(); }
+  const RunnerShared* runner() const { return shared_.get(); }
 
   sup::TaskExit stop_or_complete_exit() const {
     return cancel_requested() ? make_exit(sup::TaskExit::Cancelled, kStopRequestedReason)
@@ -142,11 +156,24 @@ class IncarnationCore : public RunnerTaskContext {
   bool sleep_for(std::chrono::milliseconds duration) final {
     return !shared_->wait(duration, [this] { return cancel_requested(); });
   }
-  void heartbeat() final { probe.last_heartbeat_unix_ms.store(sup::unix_now_ms()); }
-  void set_readiness(sup::Readiness readiness) final {
+  void heartbeat() override { probe.last_heartbeat_unix_ms.store(sup::unix_now_ms()); }
+  void set_readiness(sup::Readiness readiness) override {
     probe.readiness.store(static_cast<std::uint8_t>(readiness));
   }
   void wait_for_teardown() final { shared_->wait_for_teardown(); }
+
+ protected:
+  // A reactive actor runs the incarnations of its child one after another.
+  // The handle's thread, once the previous one has reported its exit and
+  // before the next one's start is sent: a fresh probe, reportable again.
+  void reset_for_next() {
+    probe.cancel_requested.store(false);
+    probe.last_heartbeat_unix_ms.store(0);
+    probe.readiness.store(0);
+    settled_.store(false);
+  }
+  // The actor's thread, as the next incarnation begins.
+  void set_generation(std::uint64_t generation) { generation_ = generation; }
 
  private:
   std::shared_ptr<RunnerShared> shared_;
@@ -155,8 +182,11 @@ class IncarnationCore : public RunnerTaskContext {
   std::uint64_t generation_;
 };
 
-// One reactive incarnation: its callbacks run as this actor's message
-// handlers, so they never overlap and need no locks.
+// One reactive incarnation at a time: its callbacks run as this actor's
+// message handlers, so they never overlap and need no locks. An incarnation
+// that ends by itself leaves the actor vacant rather than gone, so that a
+// restart costs one message instead of a spawn and an actor teardown (CAF
+// wakes its clock thread for every actor that terminates).
 class ReactiveTask final : public caf::event_based_actor, public IncarnationCore {
  public:
   ReactiveTask(caf::actor_config& cfg, std::shared_ptr<RunnerShared> shared,
@@ -179,20 +209,33 @@ class ReactiveTask final : public caf::event_based_actor, public IncarnationCore
   void fail(std::string reason) override {
     end(make_exit(sup::TaskExit::Failed, std::move(reason)));
   }
+  // Whatever the rest of a callback does after its incarnation ended must
+  // not show in the probe of the next one.
+  void heartbeat() override {
+    if (!ended_) IncarnationCore::heartbeat();
+  }
+  void set_readiness(sup::Readiness readiness) override {
+    if (!ended_) IncarnationCore::set_readiness(readiness);
+  }
+
+  // True once the incarnation has ended by itself and reported its exit:
+  // the actor waits for a NextReactiveIncarnation (or to be killed).
+  bool vacant() const { return vacant_.load(); }
+  // The handle's side of a restart on this actor, before the message goes out.
+  void prepare_next() {
+    vacant_.store(false);
+    reset_for_next();
+  }
 
  protected:
   caf::behavior make_behavior() override {
     TaskFn start = std::exchange(start_, nullptr);  // its captures go with it
-    if (settled()) return {};                        // abandoned before it ran
-    if (probe.cancel_requested.load()) {
-      end(make_exit(sup::TaskExit::Cancelled, kStopRequestedReason));
-      return {};
-    }
-    run(start);
-    if (ended_) return {};
+    if (settled()) return {};                       // abandoned before it ran
+    begin(start);
     return {
         [this](timer_atom, std::uint64_t id) { fire_timer(id); },
-        [this](cancel_atom) {
+        [this](cancel_atom, std::uint64_t generation) {
+          if (ended_ || generation != this->generation()) return;  // a stop for an earlier one
           TaskFn handler = std::exchange(on_cancel_, nullptr);
           if (handler) {
             run(handler);
@@ -200,10 +243,18 @@ class ReactiveTask final : public caf::event_based_actor, public IncarnationCore
             end(make_exit(sup::TaskExit::Cancelled, kStopRequestedReason));
           }
         },
+        [this](NextReactiveIncarnation& next) {
+          set_generation(next.generation);
+          if (settled()) return;  // abandoned before it began; the kill is on its way
+          ended_ = false;
+          TaskFn start = std::move(next.start);
+          begin(start);
+        },
     };
   }
 
   void on_exit() override {
+    vacant_.store(false);
     // Reached without end(): killed by abandon() (already settled, so not
     // reported), or ended by CAF itself.
     if (!ended_) {
@@ -220,6 +271,14 @@ class ReactiveTask final : public caf::event_based_actor, public IncarnationCore
     TaskFn fn;
   };
 
+  void begin(TaskFn& start) {
+    if (probe.cancel_requested.load()) {
+      end(make_exit(sup::TaskExit::Cancelled, kStopRequestedReason));
+      return;
+    }
+    run(start);
+  }
+
   void run(TaskFn& fn) {
     probe.busy_since_mono_ns.store(std::max<std::int64_t>(1, sup::mono_now_nanos()));
     if (auto panic = call_task(fn, *this)) end(std::move(*panic));
@@ -227,7 +286,8 @@ class ReactiveTask final : public caf::event_based_actor, public IncarnationCore
   }
 
   void fire_timer(std::uint64_t id) {
-    auto it = std::find_if(timers_.begin(), timers_.end(), [id](const Timer& t) { return t.id == id; });
+    auto it =
+        std::find_if(timers_.begin(), timers_.end(), [id](const Timer& t) { return t.id == id; });
     if (it == timers_.end()) return;  // dropped when the task ended
     // Out of the vector first: the callback may arm timers (reallocating it).
     TaskFn fn = std::move(it->fn);
@@ -239,9 +299,9 @@ class ReactiveTask final : public caf::event_based_actor, public IncarnationCore
   void end(sup::TaskExit exit) {
     if (ended_) return;
     ended_ = true;
+    vacant_.store(true);  // before the report: the restart may follow at once
     settle(std::move(exit));
     drop_callbacks();
-    quit();
   }
 
   void drop_callbacks() {
@@ -252,8 +312,9 @@ class ReactiveTask final : public caf::event_based_actor, public IncarnationCore
   TaskFn start_;
   TaskFn on_cancel_;
   std::vector<Timer> timers_;
-  std::uint64_t last_timer_id_ = 0;
+  std::uint64_t last_timer_id_ = 0;  // never reset: a late timer of an earlier incarnation finds nothing
   bool ended_ = false;
+  std::atomic<bool> vacant_{false};
 };
 
 // One blocking incarnation, shared by its thread and its handle. start runs
@@ -293,8 +354,9 @@ class BlockingTask final : public IncarnationCore {
   }
 
   void after(std::chrono::milliseconds, TaskFn) override {
-    pick_exit(make_exit(sup::TaskExit::Failed,
-                        "TaskContext::after() called by a blocking task (loop on sleep_for instead)"));
+    pick_exit(
+        make_exit(sup::TaskExit::Failed,
+                  "TaskContext::after() called by a blocking task (loop on sleep_for instead)"));
   }
   void on_cancel(TaskFn fn) override {
     {
@@ -330,36 +392,67 @@ class BlockingTask final : public IncarnationCore {
 
 }  // namespace
 
-// The control loop's handle. Dropping it abandons a still running incarnation,
-// so that no forgotten actor keeps ~actor_system waiting.
+// The control loop's handle. Dropping it abandons a still running incarnation
+// and lets a vacant actor go, so that no forgotten actor keeps ~actor_system
+// waiting.
 class Incarnation {
  public:
   virtual ~Incarnation() = default;
   virtual const IncarnationProbe& probe() const = 0;
   virtual void request_stop() = 0;
   virtual void abandon() = 0;
+  // The next incarnation of the same child, run by this one's actor if this
+  // one ended by itself; nullptr when it cannot be (the caller spawns). This
+  // handle is inert afterwards.
+  virtual std::shared_ptr<Incarnation> restart(const RunnerShared* /*runner*/,
+                                               std::string_view /*child_id*/,
+                                               std::uint64_t /*generation*/,
+                                               const TaskFn& /*start*/) {
+    return nullptr;
+  }
 };
 
 namespace {
 
 class ReactiveIncarnation final : public Incarnation {
  public:
-  ReactiveIncarnation(caf::actor actor, ReactiveTask& task) : actor_(std::move(actor)), task_(task) {}
-  ~ReactiveIncarnation() override { abandon(); }
+  ReactiveIncarnation(caf::actor actor, ReactiveTask& task, std::uint64_t generation)
+      : actor_(std::move(actor)), task_(task), generation_(generation) {}
+  ~ReactiveIncarnation() override {
+    if (handed_over_) return;
+    abandon();
+    // Ended by itself, the actor waits for a restart that will not come.
+    caf::anon_send_exit(actor_, caf::exit_reason::kill);
+  }
 
   const IncarnationProbe& probe() const override { return task_.probe; }
   void request_stop() override {
-    if (task_.request_cancel()) caf::anon_send(actor_, cancel_atom::value);
+    if (handed_over_) return;
+    if (task_.request_cancel()) caf::anon_send(actor_, cancel_atom::value, generation_);
   }
   void abandon() override {
-    if (!task_.abandon()) return;
+    if (handed_over_ || !task_.abandon()) return;
     task_.request_cancel();  // wakes a callback sleeping in sleep_for
     caf::anon_send_exit(actor_, caf::exit_reason::kill);
+  }
+  std::shared_ptr<Incarnation> restart(const RunnerShared* runner, std::string_view child_id,
+                                       std::uint64_t generation, const TaskFn& start) override {
+    if (handed_over_ || !task_.vacant() || task_.runner() != runner ||
+        task_.child_id() != child_id) {
+      return nullptr;
+    }
+    auto next = std::make_shared<ReactiveIncarnation>(actor_, task_, generation);
+    handed_over_ = true;
+    task_.prepare_next();
+    caf::anon_send(actor_, NextReactiveIncarnation{generation, start});
+    return next;
   }
 
  private:
   caf::actor actor_;  // keeps task_ alive
   ReactiveTask& task_;
+  std::uint64_t generation_;
+  bool handed_over_ = false;  // the actor runs a later incarnation now
 };
 
 class BlockingIncarnation final : public Incarnation {
@@ -395,7 +488,7 @@ std::shared_ptr<Incarnation> start_reactive(caf::actor_system& system,
                                             const TaskFn& start) {
   caf::actor actor = system.spawn<ReactiveTask>(shared, child_id, generation, start);
   auto* task = static_cast<ReactiveTask*>(caf::actor_cast<caf::abstract_actor*>(actor));
-  return std::make_shared<ReactiveIncarnation>(std::move(actor), *task);
+  return std::make_shared<ReactiveIncarnation>(std::move(actor), *task, generation);
 }
 
 }  // namespace
@@ -403,19 +496,27 @@ std::shared_ptr<Incarnation> start_reactive(caf::actor_system& system,
 TaskRunner::TaskRunner(caf::actor_system& system, std::function<void(IncarnationExit)> on_exit)
     : system_(system), shared_(std::make_shared<RunnerShared>(std::move(on_exit))) {}
 
-TaskRunner::~TaskRunner() { shared_->tear_down(); }
+TaskRunner::~TaskRunner() {
+  shared_->tear_down();
+}
 
 sup::Expected<std::shared_ptr<Incarnation>> TaskRunner::start(
-    std::string_view child_id, std::uint64_t generation, const sup::TaskDefinition& definition) {
+    std::string_view child_id, std::uint64_t generation, const sup::TaskDefinition& definition,
+    Incarnation* previous) {
   if (!definition.start) {
     return sup::make_error("task_start_failed", "task definition has no start function");
   }
   try {
     if (definition.blocking) return start_blocking(shared_, child_id, generation, definition.start);
+    if (previous != nullptr) {
+      if (auto next = previous->restart(shared_.get(), child_id, generation, definition.start)) {
+        return next;
+      }
+    }
     return start_reactive(system_, shared_, child_id, generation, definition.start);
   } catch (const std::exception& e) {  // std::thread and allocation report failure by throwing
-    return sup::make_error("task_start_failed",
-                           "cannot start an incarnation of " + std::string(child_id) + ": " + e.what());
+    return sup::make_error("task_start_failed", "cannot start an incarnation of " +
+                                                    std::string(child_id) + ": " + e.what());
   }
 }
 
@@ -423,8 +524,12 @@ const IncarnationProbe& TaskRunner::probe(const Incarnation& incarnation) const 
   return incarnation.probe();
 }
 
-void TaskRunner::request_stop(Incarnation& incarnation) { incarnation.request_stop(); }
+void TaskRunner::request_stop(Incarnation& incarnation) {
+  incarnation.request_stop();
+}
 
-void TaskRunner::abandon(Incarnation& incarnation) { incarnation.abandon(); }
+void TaskRunner::abandon(Incarnation& incarnation) {
+  incarnation.abandon();
+}
 
 }  // namespace sup::actors

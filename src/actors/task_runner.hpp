@@ -4,7 +4,9 @@
 //
 // Reactive tasks get one CAF event-based actor each: start, timers and
 // on_cancel run on the actor system's worker pool, and an idle task costs
-// memory (about 1.5 KiB) but no thread. Blocking tasks get a detached
+// memory (about 1.5 KiB) but no thread. An incarnation that ended by itself
+// leaves its actor waiting for the child's next incarnation: a restart
+// passes the previous handle to start() and costs a message, not a spawn. Blocking tasks get a detached
 // std::thread of their own. Either way the control loop only calls start(),
 // request_stop() and abandon(), which never wait for task code (with one
 // exception: on_cancel of a *blocking* task runs on the caller's thread), and
@@ -15,14 +17,16 @@
 //   });
 //   auto inc = runner.start("ingest", generation, definition);
 //   if (!inc) return inc.error();
+//   ...its exit arrives...
+//   auto next = runner.start("ingest", generation + 1, definition, inc->get());
 //   if (runner.probe(**inc).busy_since_mono_ns != 0) { /* a callback is running */ }
 //   runner.request_stop(**inc);  // cooperative; exit arrives as Cancelled (or as chosen)
 //   runner.abandon(**inc);       // after shutdown_timeout_ms: record TaskExit::Killed yourself
 //
 // Lifetimes (the actor system waits for every live actor when destroyed):
 //   - Dropping the last shared_ptr<Incarnation> of a running incarnation
-//     abandons it. Drop every handle, then destroy the TaskRunner, then the
-//     actor_system.
+//     abandons it; of an ended one, lets its waiting actor go. Drop every
+//     handle, then destroy the TaskRunner, then the actor_system.
 //   - ~TaskRunner stops exit reports (none runs after it returns) and
 //     releases every wait a task is blocked in through its context
 //     (sleep_for, RunnerTaskContext::wait_for_teardown): that is how the
@@ -101,10 +105,14 @@ class TaskRunner {
 
   // Thread-safe. Returns at once: the start callback runs on a worker (or on
   // the new thread). Errors (code "task_start_failed"): no start function,
-  // no thread or memory to run it.
+  // no thread or memory to run it. `previous`: the same child's incarnation
+  // before this one, whose exit was reported; a reactive one that ended by
+  // itself runs the new incarnation on its actor (`previous` is inert
+  // afterwards: its probe is the new one's, stop and abandon do nothing).
   sup::Expected<std::shared_ptr<Incarnation>> start(std::string_view child_id,
                                                     std::uint64_t generation,
-                                                    const sup::TaskDefinition& definition);
+                                                    const sup::TaskDefinition& definition,
+                                                    Incarnation* previous = nullptr);
 
   // Valid as long as the handle is held.
   const IncarnationProbe& probe(const Incarnation& incarnation) const;

@@ -22,6 +22,7 @@ constexpr std::string_view kBudgetKeys[] = {"capacity", "refill_per_sec"};
 constexpr std::string_view kBackoffKeys[] = {"initial_ms", "max_ms", "multiplier",
                                              "reset_after_ms"};
 constexpr std::string_view kCrashLoopKeys[] = {"max_failures", "window_ms"};
+constexpr std::string_view kSupervisorKeys[] = {"strategy", "intensity", "period_ms", "children"};
 
 // Keys every child accepts, then those of its kind.
 constexpr std::string_view kCommonKeys[] = {"id",     "kind",    "restart",   "shutdown_timeout_ms",
@@ -32,10 +33,18 @@ std::vector<std::string_view> keys_for(ChildKind kind) {
     keys.insert(keys.end(), more.begin(), more.end());
   };
   switch (kind) {
-    case ChildKind::Task: add({"task", "heartbeat_timeout_ms"}); break;
-    case ChildKind::Process: add({"exec", "env", "cwd", "shell"}); break;
-    case ChildKind::Drill: add({"drill", "heartbeat_timeout_ms"}); break;
-    case ChildKind::Relay: add({"heartbeat_timeout_ms"}); break;
+    case ChildKind::Task:
+      add({"task", "heartbeat_timeout_ms"});
+      break;
+    case ChildKind::Process:
+      add({"exec", "env", "cwd", "shell"});
+      break;
+    case ChildKind::Drill:
+      add({"drill", "heartbeat_timeout_ms"});
+      break;
+    case ChildKind::Relay:
+      add({"heartbeat_timeout_ms"});
+      break;
     case ChildKind::Supervisor:
       keys.insert(keys.end(), std::begin(kSupervisorKeys), std::end(kSupervisorKeys));
       break;
@@ -107,7 +116,8 @@ void read_process(const ObjectReader& child, ProcessSpec& out) {
     for (std::size_t i = 0; i < exec->size(); ++i) {
       const auto& arg = (*exec)[i];
       if (!arg.is_string()) {
-        child.fail(index_path("exec", i), "must be a string, got " + std::string(json_type_name(arg)));
+        child.fail(index_path("exec", i),
+                   "must be a string, got " + std::string(json_type_name(arg)));
         return;
       }
       out.argv.push_back(arg.get<std::string>());
@@ -118,7 +128,8 @@ void read_process(const ObjectReader& child, ProcessSpec& out) {
   }
   if (const nlohmann::json* env = child.find("env")) {
     if (!env->is_object())
-      return child.fail("env", "must be an object of strings, got " + std::string(json_type_name(*env)));
+      return child.fail("env",
+                        "must be an object of strings, got " + std::string(json_type_name(*env)));
     for (const auto& [name, value] : env->items()) {
       std::string env_key = "env." + name;
       if (name.empty() || name.find('=') != std::string::npos)
@@ -135,7 +146,8 @@ void read_process(const ObjectReader& child, ProcessSpec& out) {
 void read_drill(const ObjectReader& child, DrillSpec& out, ErrorSlot& errors) {
   const nlohmann::json* node = child.find("drill");
   if (!node) {
-    child.fail("drill", R"(missing required key, e.g. "drill": {"kind": "crash_after", "ms": 1500})");
+    child.fail("drill",
+               R"(missing required key, e.g. "drill": {"kind": "crash_after", "ms": 1500})");
     return;
   }
   if (!node->is_object()) {
@@ -155,9 +167,12 @@ void read_drill(const ObjectReader& child, DrillSpec& out, ErrorSlot& errors) {
       break;
     case DrillKind::CrashAfter:
     case DrillKind::Panic:
-    case DrillKind::Busy: keys.push_back("ms"); break;
+    case DrillKind::Busy:
+      keys.push_back("ms");
+      break;
     case DrillKind::BlockForever:
-    case DrillKind::IgnoreCancel: break;
+    case DrillKind::IgnoreCancel:
+      break;
   }
   std::string context = "for drill kind \"" + std::string(to_string(out.kind)) + "\"";
   drill.allow_only(keys, context);
@@ -183,9 +198,15 @@ void read_child(const nlohmann::json& node, const std::string& path, ErrorSlot& 
   if (!errors.ok()) return;
 
   switch (out.kind) {
-    case ChildKind::Task: child.read("task", out.task, Presence::Required); break;
-    case ChildKind::Process: read_process(child, out.process); break;
-    case ChildKind::Drill: read_drill(child, out.drill, errors); break;
+    case ChildKind::Task:
+      child.read("task", out.task, Presence::Required);
+      break;
+    case ChildKind::Process:
+      read_process(child, out.process);
+      break;
+    case ChildKind::Drill:
+      read_drill(child, out.drill, errors);
+      break;
     case ChildKind::Relay:
       if (out.id != kRelayId) child.fail("id", "a child of kind \"relay\" must have id \"relay\"");
       break;
@@ -236,8 +257,8 @@ void read_supervisor_fields(const ObjectReader& reader, SupervisorFields out, Er
   if (!children) return;
   std::string children_path = reader.field_path("children");
   if (!children->is_array())
-    return errors.fail(children_path,
-                       "must be an array of child specs, got " + std::string(json_type_name(*children)));
+    return errors.fail(children_path, "must be an array of child specs, got " +
+                                          std::string(json_type_name(*children)));
   out.children.resize(children->size());
   for (std::size_t i = 0; i < children->size() && errors.ok(); ++i)
     read_child((*children)[i], index_path(children_path, i), errors, out.children[i]);

@@ -41,8 +41,4 @@ void read_supervisor_fields(const ObjectReader& reader, SupervisorFields out, Er
 void check_tree(const std::vector<ChildSpec>& children, const std::string& children_path,
                 ErrorSlot& errors);
 
-// The supervisor keys, for callers that accept them next to their own.
-inline constexpr std::string_view kSupervisorKeys[] = {"strategy", "intensity", "period_ms",
-                                                       "children"};
-
 }  // namespace sup::config

@@ -16,12 +16,11 @@
 namespace sup::config {
 namespace {
 
-constexpr std::string_view kRootKeys[] = {
-    "strategy", "intensity", "period_ms",   "children",           "dashboard",
-    "log",      "runtime",   "state_dir",   "shutdown_timeout_ms"};
+constexpr std::string_view kRootKeys[] = {"strategy", "intensity", "period_ms",
+                                          "children", "dashboard", "log",
+                                          "runtime",  "state_dir", "shutdown_timeout_ms"};
 constexpr std::string_view kDashboardKeys[] = {
-    "enabled",        "path",           "mode",
-    "max_clients",    "max_line_bytes", "client_queue_bytes",
+    "enabled",          "path",     "mode", "max_clients", "max_line_bytes", "client_queue_bytes",
     "requests_per_sec", "target_id"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
 constexpr std::string_view kRuntimeKeys[] = {"worker_threads", "tick_ms", "blocking_threshold_ms",
@@ -49,7 +48,9 @@ class DuplicateKeyDetector {
         frames_.push_back({event == Event::array_start, element_path(), {}, {}, 0});
         break;
       case Event::object_end:
-      case Event::array_end: frames_.pop_back(); break;
+      case Event::array_end:
+        frames_.pop_back();
+        break;
       case Event::key: {
         Frame& top = frames_.back();
         top.key = parsed.get<std::string>();
@@ -58,7 +59,9 @@ class DuplicateKeyDetector {
                                     join_path(top.path, top.key));
         break;
       }
-      case Event::value: element_path(); break;
+      case Event::value:
+        element_path();
+        break;
     }
     return true;
   }
@@ -115,8 +118,8 @@ void read_mode(const ObjectReader& dashboard, std::uint32_t& out) {
     bool octal = !text.empty() && text.size() <= 4 &&
                  std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '7'; });
     if (!octal)
-      return dashboard.fail("mode", "must be an octal permission string like \"0660\", got \"" +
-                                        text + "\"");
+      return dashboard.fail(
+          "mode", "must be an octal permission string like \"0660\", got \"" + text + "\"");
     mode = static_cast<std::uint32_t>(std::stoul(text, nullptr, 8));
   } else if (value->is_number_unsigned()) {
     mode = static_cast<std::uint32_t>(std::min<std::uint64_t>(value->get<std::uint64_t>(), 07777));
@@ -148,8 +151,8 @@ void read_dashboard(const ObjectReader& root, DashboardConfig& out, ErrorSlot& e
   dashboard.read("client_queue_bytes", out.client_queue_bytes,
                  Range<std::uint32_t>{64u << 10, 1u << 30});
   if (errors.ok() && out.client_queue_bytes < out.max_line_bytes)
-    dashboard.fail("client_queue_bytes", "must be at least max_line_bytes (" +
-                                             std::to_string(out.max_line_bytes) + ")");
+    dashboard.fail("client_queue_bytes",
+                   "must be at least max_line_bytes (" + std::to_string(out.max_line_bytes) + ")");
   dashboard.read("requests_per_sec", out.requests_per_sec, Range<std::uint32_t>{1, 1'000'000});
   dashboard.read("target_id", out.target_id);
 }
@@ -225,10 +228,10 @@ Expected<DaemonConfig> parse_config(std::string_view json_text) {
   ObjectReader root(*document, "", errors);
   if (!errors.ok()) return config_error("the config must be a JSON object");
   root.allow_only(kRootKeys);
-  read_supervisor_fields(root,
-                         {config.root.strategy, config.root.intensity, config.root.period_ms,
-                          config.root.children},
-                         errors);
+  read_supervisor_fields(
+      root,
+      {config.root.strategy, config.root.intensity, config.root.period_ms, config.root.children},
+      errors);
   read_dashboard(root, config.dashboard, errors);
   read_log(root, config.log, errors);
   read_runtime(root, config.runtime, errors);
@@ -250,8 +253,7 @@ Expected<DaemonConfig> parse_config(std::string_view json_text) {
 
 Expected<DaemonConfig> load_config_file(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
-  if (!file)
-    return config_error("cannot read config file " + path + ": " + std::strerror(errno));
+  if (!file) return config_error("cannot read config file " + path + ": " + std::strerror(errno));
   std::ostringstream text;
   text << file.rdbuf();
   if (file.bad() || text.str().size() > kMaxConfigBytes)

@@ -8,7 +8,8 @@
 //
 //   auto config = sup::config::load_config_file("/etc/supervisor/supervisor.json");
 //   if (config) {
-//     if (auto env = sup::config::apply_env_overrides(*config, ::getenv); !env) config = env.error();
+//     if (auto env = sup::config::apply_env_overrides(*config, ::getenv); !env) config =
+//     env.error();
 //   }
 //   if (!config) { std::cerr << config.error().describe() << "\n"; return 78; }
 //   options.root = config->root;
@@ -32,8 +33,9 @@ struct DashboardConfig {
   std::string path = "/tmp/supervisor.sock";
   std::uint32_t mode = 0660;  // config: string "0660" (octal) or integer
   std::uint32_t max_clients = 64;
-  std::uint32_t max_line_bytes = 1 << 20;      // longest accepted request line
-  std::uint32_t client_queue_bytes = 8 << 20;  // per-client outgoing queue; a slower client is dropped
+  std::uint32_t max_line_bytes = 1 << 20;  // longest accepted request line
+  std::uint32_t client_queue_bytes =
+      8 << 20;                           // per-client outgoing queue; a slower client is dropped
   std::uint32_t requests_per_sec = 200;  // per-client request rate (token bucket, burst = this)
   std::string target_id;  // identity in the protocol; default "supervisor@<hostname>"
 };

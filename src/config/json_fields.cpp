@@ -84,15 +84,23 @@ void ErrorSlot::fail(std::string field_path, std::string message) {
 
 std::string_view json_type_name(const nlohmann::json& value) {
   switch (value.type()) {
-    case nlohmann::json::value_t::null: return "null";
-    case nlohmann::json::value_t::object: return "an object";
-    case nlohmann::json::value_t::array: return "an array";
-    case nlohmann::json::value_t::string: return "a string";
-    case nlohmann::json::value_t::boolean: return "a boolean";
+    case nlohmann::json::value_t::null:
+      return "null";
+    case nlohmann::json::value_t::object:
+      return "an object";
+    case nlohmann::json::value_t::array:
+      return "an array";
+    case nlohmann::json::value_t::string:
+      return "a string";
+    case nlohmann::json::value_t::boolean:
+      return "a boolean";
     case nlohmann::json::value_t::number_integer:
-    case nlohmann::json::value_t::number_unsigned: return "an integer";
-    case nlohmann::json::value_t::number_float: return "a number";
-    default: return "a binary value";
+    case nlohmann::json::value_t::number_unsigned:
+      return "an integer";
+    case nlohmann::json::value_t::number_float:
+      return "a number";
+    default:
+      return "a binary value";
   }
 }
 
@@ -104,14 +112,14 @@ ObjectReader::ObjectReader(const nlohmann::json& node, std::string path, ErrorSl
   }
 }
 
-void ObjectReader::allow_only(std::span<const std::string_view> allowed,
-                              std::string_view context) {
+void ObjectReader::allow_only(std::span<const std::string_view> allowed, std::string_view context) {
   if (!node_ || !errors_.ok()) return;
   for (const auto& [key, value] : node_->items()) {
     if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
     std::string message = "unknown key \"" + key + "\"";
     if (!context.empty()) message += " " + std::string(context);
-    if (auto hint = closest_key(key, allowed)) message += " (did you mean \"" + std::string(*hint) + "\"?)";
+    if (auto hint = closest_key(key, allowed))
+      message += " (did you mean \"" + std::string(*hint) + "\"?)";
     return errors_.fail(field_path(key), std::move(message));
   }
 }
@@ -158,7 +166,8 @@ void ObjectReader::read(std::string_view key, std::uint32_t& out, Range<std::uin
   read(key, wide, presence);
   if (!errors_.ok()) return;
   if (wide < range.min || wide > range.max)
-    return fail(key, "must be an integer " + describe_range(range) + ", got " + std::to_string(wide));
+    return fail(key,
+                "must be an integer " + describe_range(range) + ", got " + std::to_string(wide));
   out = static_cast<std::uint32_t>(wide);
 }
 

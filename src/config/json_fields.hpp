@@ -59,7 +59,6 @@ class ObjectReader {
   // message: unknown key "exec" for kind "task".
   void allow_only(std::span<const std::string_view> allowed, std::string_view context = {});
 
-  const std::string& path() const { return path_; }
   std::string field_path(std::string_view key) const { return join_path(path_, key); }
   // The raw value of `key`, or nullptr when absent (or after an error).
   const nlohmann::json* find(std::string_view key) const;
@@ -79,8 +78,9 @@ class ObjectReader {
   // An enum spelled as one of its canonical names; `choices` lists them
   // for the message.
   template <class Enum>
-  void read_enum(std::string_view key, Enum& out, std::optional<Enum> (*from_string)(std::string_view),
-                 std::string_view choices, Presence presence = Presence::Optional) const {
+  void read_enum(std::string_view key, Enum& out,
+                 std::optional<Enum> (*from_string)(std::string_view), std::string_view choices,
+                 Presence presence = Presence::Optional) const {
     const nlohmann::json* value = find_checked(key, presence);
     if (!value) return;
     if (!value->is_string()) return fail(key, "must be a string, one of " + std::string(choices));

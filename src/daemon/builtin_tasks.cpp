@@ -16,11 +16,13 @@ void beat(TaskContext& context) {
 
 void register_builtin_tasks(TaskRegistry& tasks) {
   tasks.add("heartbeat", {.start = [](TaskContext& context) {
-                            context.set_readiness(Readiness::Ready);
-                            beat(context);
-                          }});
+              context.set_readiness(Readiness::Ready);
+              beat(context);
+            }});
 }
 
-const char* builtin_task_names() { return "heartbeat"; }
+const char* builtin_task_names() {
+  return "heartbeat";
+}
 
 }  // namespace sup::daemon

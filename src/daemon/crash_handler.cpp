@@ -48,9 +48,9 @@ void write_backtrace() {
 void on_fatal_signal(int signo, siginfo_t* info, void*) {
   if (!g_reported.exchange(true)) {
     static char line[512];
-    std::size_t length = format_signal_panic(line, sizeof line, g_style.load(), signo,
-                                             info->si_code, info->si_addr,
-                                             static_cast<long>(info->si_pid), realtime_nanos());
+    std::size_t length =
+        format_signal_panic(line, sizeof line, g_style.load(), signo, info->si_code, info->si_addr,
+                            static_cast<long>(info->si_pid), realtime_nanos());
     write_all(STDERR_FILENO, line, length);
     write_backtrace();
   }

@@ -7,8 +7,9 @@
 //   sup::daemon::register_builtin_tasks(tasks);
 //   auto config = sup::daemon::load_daemon_config(path, tasks, ::getenv);
 //   if (!config) return fail(config.error(), sup::daemon::kExitConfig);
-//   if (auto dir = sup::daemon::prepare_state_dir(config->state_dir); !dir) return ... kExitCantCreate;
-//   auto runtime = sup::Runtime::start(sup::daemon::make_runtime_options(*config, std::move(tasks)));
+//   if (auto dir = sup::daemon::prepare_state_dir(config->state_dir); !dir) return ...
+//   kExitCantCreate; auto runtime = sup::Runtime::start(sup::daemon::make_runtime_options(*config,
+//   std::move(tasks)));
 #pragma once
 
 #include <functional>
@@ -24,10 +25,10 @@ namespace sup::daemon {
 
 // Exit codes, from sysexits.h; a crash is death by the original signal.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitUsage = 64;        // bad command line
-inline constexpr int kExitSoftware = 70;     // root fuse, start failure, shutdown over its bound
-inline constexpr int kExitCantCreate = 73;   // state_dir cannot be created or written
-inline constexpr int kExitConfig = 78;       // invalid config, dashboard.path in use
+inline constexpr int kExitUsage = 64;       // bad command line
+inline constexpr int kExitSoftware = 70;    // root fuse, start failure, shutdown over its bound
+inline constexpr int kExitCantCreate = 73;  // state_dir cannot be created or written
+inline constexpr int kExitConfig = 78;      // invalid config, dashboard.path in use
 
 // The config compiled into the binary from config/supervisor.json.
 std::string_view embedded_default_config();

@@ -43,6 +43,25 @@ void append_escaped(std::string& line, std::string_view text, bool quoted) {
   }
 }
 
+// "INFO", "WARN", ... as in the text format.
+std::string_view upper_level_name(LogLevel level) {
+  switch (level) {
+    case LogLevel::Trace:
+      return "TRACE";
+    case LogLevel::Debug:
+      return "DEBUG";
+    case LogLevel::Info:
+      return "INFO";
+    case LogLevel::Warn:
+      return "WARN";
+    case LogLevel::Error:
+      return "ERROR";
+    case LogLevel::Critical:
+      return "CRITICAL";
+  }
+  return "UNKNOWN";
+}
+
 }  // namespace
 
 void format_utc_timestamp(std::int64_t unix_nanos, char* out) {
@@ -84,18 +103,6 @@ void format_utc_timestamp(std::int64_t unix_nanos, char* out) {
   out[19] = '.';
   put_digits(out + 20, millis, 3);
   out[23] = 'Z';
-}
-
-std::string_view upper_level_name(LogLevel level) {
-  switch (level) {
-    case LogLevel::Trace: return "TRACE";
-    case LogLevel::Debug: return "DEBUG";
-    case LogLevel::Info: return "INFO";
-    case LogLevel::Warn: return "WARN";
-    case LogLevel::Error: return "ERROR";
-    case LogLevel::Critical: return "CRITICAL";
-  }
-  return "UNKNOWN";
 }
 
 std::string format_text_line(const LogRecord& record) {

@@ -5,7 +5,8 @@
 //   std::string line = sup::daemon::format_text_line(record);
 //   // 2026-11-23T10:00:00.123Z WARN child exited CHILD_ID=ingest EXIT_REASON="exit status 3"
 //   std::string json = sup::daemon::format_json_line(record);
-//   // {"ts":"2026-11-23T10:00:00.123Z","level":"warn","msg":"child exited","CHILD_ID":"ingest",...}
+//   // {"ts":"2026-11-23T10:00:00.123Z","level":"warn","msg":"child
+//   exited","CHILD_ID":"ingest",...}
 #pragma once
 
 #include <cstddef>
@@ -25,9 +26,6 @@ inline constexpr std::size_t kTimestampLength = 24;
 // Writes the timestamp of `unix_nanos` into `out` (kTimestampLength bytes,
 // no terminator). Async-signal-safe.
 void format_utc_timestamp(std::int64_t unix_nanos, char* out);
-
-// "INFO", "WARN", ... as in the text format.
-std::string_view upper_level_name(LogLevel level);
 
 // One line, newline-terminated. Text: values with spaces, quotes, '=' or
 // control characters are quoted with escapes, so a line always parses back

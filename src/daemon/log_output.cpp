@@ -16,6 +16,7 @@ namespace sup::daemon {
 namespace {
 
 constexpr std::size_t kMaxJournalFieldName = 64;
+constexpr const char* kJournalSocket = "/run/systemd/journal/socket";
 
 std::atomic<bool> g_sealed{false};
 
@@ -72,21 +73,29 @@ std::string journal_field_name(std::string_view key) {
 
 int journal_priority(LogLevel level) {
   switch (level) {
-    case LogLevel::Critical: return 2;
-    case LogLevel::Error: return 3;
-    case LogLevel::Warn: return 4;
-    case LogLevel::Info: return 6;
+    case LogLevel::Critical:
+      return 2;
+    case LogLevel::Error:
+      return 3;
+    case LogLevel::Warn:
+      return 4;
+    case LogLevel::Info:
+      return 6;
     case LogLevel::Trace:
-    case LogLevel::Debug: return 7;
+    case LogLevel::Debug:
+      return 7;
   }
   return 6;
 }
 
 LogDestination install_log_output(const config::LogConfig& config, const char* journal_stream) {
   set_log_level(config.level);
-  LogDestination destination = is_journal_stream(journal_stream) ? LogDestination::Journal
-                               : config.format == "json"          ? LogDestination::StderrJson
-                                                                  : LogDestination::StderrText;
+  // sd_journal_sendv() drops records silently when journald's socket is
+  // missing (a container, a chroot), so it must exist before we rely on it.
+  bool journal = is_journal_stream(journal_stream) && access(kJournalSocket, W_OK) == 0;
+  LogDestination destination = journal                   ? LogDestination::Journal
+                               : config.format == "json" ? LogDestination::StderrJson
+                                                         : LogDestination::StderrText;
   LogFormat format = destination == LogDestination::StderrJson ? LogFormat::Json : LogFormat::Text;
   set_log_sink([destination, format](const LogRecord& record) {
     if (g_sealed.load(std::memory_order_acquire)) return;
@@ -98,6 +107,8 @@ LogDestination install_log_output(const config::LogConfig& config, const char* j
   return destination;
 }
 
-void seal_log_output() { g_sealed.store(true, std::memory_order_release); }
+void seal_log_output() {
+  g_sealed.store(true, std::memory_order_release);
+}
 
 }  // namespace sup::daemon

@@ -36,7 +36,9 @@ std::string journal_field_name(std::string_view key);
 int journal_priority(LogLevel level);
 
 // Sets the level and the sink of sup::log() for the daemon. Call before any
-// thread logs. A record journald refuses is written to stderr as text.
+// thread logs. journald is used when JOURNAL_STREAM names our stderr and
+// journald's socket exists; a record journald refuses is written to stderr
+// as text.
 LogDestination install_log_output(const config::LogConfig& config, const char* journal_stream);
 
 // Drops every later record: after ShutdownPhase::Completed nothing else may

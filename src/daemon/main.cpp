@@ -37,8 +37,10 @@ using sup::daemon::kExitOk;
 using sup::daemon::kExitSoftware;
 using sup::daemon::kExitUsage;
 
-// Short enough to notice a fuse and feed the watchdog promptly.
+// Short enough to notice a fuse and feed the watchdog promptly; shorter
+// until the tree is up, so READY=1 goes out without delay.
 constexpr auto kSignalPoll = 100ms;
+constexpr auto kStartupPoll = 5ms;
 constexpr std::int64_t kStatusRefreshMs = 2000;
 
 sigset_t handled_signals() {
@@ -60,9 +62,12 @@ int fail_config(const std::string& source, const sup::Error& error) {
 
 sup::daemon::PanicStyle panic_style_for(sup::daemon::LogDestination destination) {
   switch (destination) {
-    case sup::daemon::LogDestination::Journal: return sup::daemon::PanicStyle::Journal;
-    case sup::daemon::LogDestination::StderrJson: return sup::daemon::PanicStyle::Json;
-    case sup::daemon::LogDestination::StderrText: break;
+    case sup::daemon::LogDestination::Journal:
+      return sup::daemon::PanicStyle::Journal;
+    case sup::daemon::LogDestination::StderrJson:
+      return sup::daemon::PanicStyle::Json;
+    case sup::daemon::LogDestination::StderrText:
+      break;
   }
   return sup::daemon::PanicStyle::Text;
 }
@@ -84,28 +89,15 @@ Stop supervise(sup::Runtime& runtime, const sigset_t& signals, std::int64_t star
   sup::daemon::SystemdNotifier notifier;
   sup::Handle handle = runtime.handle();
   std::optional<sup::daemon::WatchdogGate> watchdog;
-  if (auto interval = sup::daemon::SystemdNotifier::watchdog_interval()) watchdog.emplace(*interval);
+  if (auto interval = sup::daemon::SystemdNotifier::watchdog_interval())
+    watchdog.emplace(*interval);
   bool ready = false;
   std::int64_t next_status_ms = 0;
-  const timespec poll{0, std::chrono::nanoseconds(kSignalPoll).count()};
 
   for (;;) {
-    siginfo_t info{};
-    int signo = sigtimedwait(&signals, &info, &poll);
-    if (signo == SIGTERM || signo == SIGINT) {
-      sup::log(sup::LogLevel::Info, "shutdown requested",
-               {{"SIGNAL", signo == SIGTERM ? "SIGTERM" : "SIGINT"},
-                {"SENDER_PID", std::to_string(info.si_pid)}});
-      return {Stop::Signal, {}};
-    }
-    if (signo == SIGHUP)
-      sup::log(sup::LogLevel::Warn,
-               "SIGHUP ignored: reloading the config is not supported yet; restart the daemon to "
-               "apply config changes");
-
     if (auto outcome = runtime.wait(0ms)) {
       if (outcome->kind == sup::RunOutcome::Fused) return {Stop::Fused, outcome->reason};
-      return {Stop::TreeShutDown, outcome->reason};
+      return {Stop::TreeShutDown, {}};
     }
 
     sup::Health health = handle.health();
@@ -130,6 +122,20 @@ Stop supervise(sup::Runtime& runtime, const sigset_t& signals, std::int64_t star
                  {{"CONTROL_LOOP_ITERATIONS", std::to_string(health.control_loop_iterations)}});
       }
     }
+
+    const timespec poll{0, std::chrono::nanoseconds(ready ? kSignalPoll : kStartupPoll).count()};
+    siginfo_t info{};
+    int signo = sigtimedwait(&signals, &info, &poll);
+    if (signo == SIGTERM || signo == SIGINT) {
+      sup::log(sup::LogLevel::Info, "shutdown requested",
+               {{"SIGNAL", signo == SIGTERM ? "SIGTERM" : "SIGINT"},
+                {"SENDER_PID", std::to_string(info.si_pid)}});
+      return {Stop::Signal, {}};
+    }
+    if (signo == SIGHUP)
+      sup::log(sup::LogLevel::Warn,
+               "SIGHUP ignored: reloading the config is not supported yet; restart the daemon to "
+               "apply config changes");
   }
 }
 
@@ -143,16 +149,19 @@ void abandon_shutdown(std::uint32_t bound_ms, sup::ShutdownPhase stuck_in) {
   _exit(kExitSoftware);
 }
 
+sup::daemon::ShutdownDeadline shutdown_deadline(std::uint32_t bound_ms) {
+  return sup::daemon::ShutdownDeadline(
+      std::chrono::milliseconds(bound_ms),
+      [bound_ms](sup::ShutdownPhase stuck_in) { abandon_shutdown(bound_ms, stuck_in); });
+}
+
 // Walks the phases; ShutdownPhase::Completed is logged only once the
 // runtime is destroyed, and is the last line this process writes.
 int shut_down(std::unique_ptr<sup::Runtime> runtime, std::uint32_t bound_ms) {
   sup::daemon::SystemdNotifier notifier;
   notifier.stopping();
   notifier.status("stopping");
-  sup::daemon::ShutdownDeadline deadline(std::chrono::milliseconds(bound_ms),
-                                         [bound_ms](sup::ShutdownPhase stuck_in) {
-                                           abandon_shutdown(bound_ms, stuck_in);
-                                         });
+  sup::daemon::ShutdownDeadline deadline = shutdown_deadline(bound_ms);
   runtime->shutdown([&deadline](sup::ShutdownPhase phase) {
     deadline.enter(phase);
     if (phase != sup::ShutdownPhase::Completed) log_phase(phase);
@@ -174,10 +183,7 @@ int exit_after_fuse(std::unique_ptr<sup::Runtime> runtime, const std::string& re
   sup::daemon::SystemdNotifier notifier;
   notifier.status("fused: " + reason);
   notifier.stopping();
-  sup::daemon::ShutdownDeadline deadline(std::chrono::milliseconds(bound_ms),
-                                         [bound_ms](sup::ShutdownPhase stuck_in) {
-                                           abandon_shutdown(bound_ms, stuck_in);
-                                         });
+  sup::daemon::ShutdownDeadline deadline = shutdown_deadline(bound_ms);
   runtime.reset();
   return kExitSoftware;
 }
@@ -189,6 +195,9 @@ int main(int argc, char** argv) {
   // signals reach only the sigtimedwait() below.
   const sigset_t signals = handled_signals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A closed stderr pipe or a vanished socket peer is an EPIPE to handle,
+  // not a reason to die. (Process children get default dispositions back.)
+  signal(SIGPIPE, SIG_IGN);
 
   CLI::App app{"supervisor: supervision tree daemon (see docs/operations.md)", "supervisor"};
   std::string config_path;
@@ -253,7 +262,6 @@ int main(int argc, char** argv) {
   if (stop.cause == Stop::Fused)
     return exit_after_fuse(std::move(*runtime), stop.reason, config->shutdown_timeout_ms);
   if (stop.cause == Stop::TreeShutDown)
-    sup::log(sup::LogLevel::Info, "the tree was shut down by command; exiting",
-             {{"EXIT_REASON", stop.reason}});
+    sup::log(sup::LogLevel::Info, "the tree was shut down by command; exiting");
   return shut_down(std::move(*runtime), config->shutdown_timeout_ms);
 }

@@ -12,7 +12,8 @@ namespace {
 class FixedLine {
  public:
   FixedLine(char* out, std::size_t capacity, std::string_view closing)
-      : out_(out), limit_(capacity > closing.size() ? capacity - closing.size() : 0),
+      : out_(out),
+        limit_(capacity > closing.size() ? capacity - closing.size() : 0),
         closing_(capacity > closing.size() ? closing : std::string_view{}) {}
 
   void append(std::string_view text) {
@@ -21,8 +22,8 @@ class FixedLine {
   void append_decimal(long long value) {
     char digits[24];
     int count = 0;
-    unsigned long long magnitude =
-        value < 0 ? 0ULL - static_cast<unsigned long long>(value) : static_cast<unsigned long long>(value);
+    unsigned long long magnitude = value < 0 ? 0ULL - static_cast<unsigned long long>(value)
+                                             : static_cast<unsigned long long>(value);
     do {
       digits[count++] = static_cast<char>('0' + magnitude % 10);
       magnitude /= 10;
@@ -102,7 +103,9 @@ void open_record(FixedLine& line, PanicStyle style, std::int64_t unix_nanos) {
       line.append(ts);
       line.append(R"(","level":"critical","msg":")");
       break;
-    case PanicStyle::Journal: line.append("<2>"); break;
+    case PanicStyle::Journal:
+      line.append("<2>");
+      break;
   }
 }
 
@@ -117,12 +120,18 @@ void append_message_text(FixedLine& line, PanicStyle style, std::string_view tex
 
 std::string_view signal_name(int signo) {
   switch (signo) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGABRT: return "SIGABRT";
-    default: return "signal";
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGBUS:
+      return "SIGBUS";
+    case SIGFPE:
+      return "SIGFPE";
+    case SIGILL:
+      return "SIGILL";
+    case SIGABRT:
+      return "SIGABRT";
+    default:
+      return "signal";
   }
 }
 

@@ -13,7 +13,9 @@ ShutdownDeadline::ShutdownDeadline(std::chrono::milliseconds bound, OnExpired on
   });
 }
 
-ShutdownDeadline::~ShutdownDeadline() { finish(); }
+ShutdownDeadline::~ShutdownDeadline() {
+  finish();
+}
 
 void ShutdownDeadline::enter(ShutdownPhase phase) {
   std::lock_guard lock(mutex_);

@@ -29,7 +29,9 @@ bool SystemdNotifier::enabled() {
   return socket && *socket;
 }
 
-void SystemdNotifier::status(std::string_view line) { send("STATUS=" + std::string(line)); }
+void SystemdNotifier::status(std::string_view line) {
+  send("STATUS=" + std::string(line));
+}
 
 std::optional<std::chrono::milliseconds> SystemdNotifier::watchdog_interval() {
   std::uint64_t usec = 0;

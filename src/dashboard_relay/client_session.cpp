@@ -24,7 +24,9 @@ ClientSession::ClientSession(SessionContext& context, Socket socket, ipc::Peer p
       bucket_(context.limits.requests_per_sec, context.limits.requests_per_sec),
       close_timer_(socket_.get_executor()) {}
 
-void ClientSession::start() { read_more(); }
+void ClientSession::start() {
+  read_more();
+}
 
 std::vector<LogField> ClientSession::peer_fields() const {
   return {{"PEER_PID", std::to_string(peer_.pid)}, {"PEER_UID", std::to_string(peer_.uid)}};
@@ -38,11 +40,11 @@ void ClientSession::read_more() {
       queued_bytes_ > context_.limits.queue_bytes / 2)
     return;
   reading_ = true;
-  socket_.async_read_some(boost::asio::buffer(read_buffer_),
-                          [self = shared_from_this()](const boost::system::error_code& error,
-                                                      std::size_t bytes) {
-                            self->on_read(error, bytes);
-                          });
+  socket_.async_read_some(
+      boost::asio::buffer(read_buffer_),
+      [self = shared_from_this()](const boost::system::error_code& error, std::size_t bytes) {
+        self->on_read(error, bytes);
+      });
 }
 
 void ClientSession::on_read(const boost::system::error_code& error, std::size_t bytes) {
@@ -123,13 +125,14 @@ void ClientSession::follow_logs(const ipc::LogFollow& follow) {
   if (closing_) return;
   logs_.reset();
   std::uint64_t generation = ++logs_generation_;
-  logs_ = context_.backend->plane->follow_logs(
-      follow.child_id, follow.after_sequence,
-      [mailbox = context_.mailbox, weak = weak_from_this(), generation](const ipc::LogEntryPtr& entry) {
-        mailbox->post([weak, generation, entry] {
-          if (auto self = weak.lock()) self->push_log(generation, entry);
-        });
-      });
+  logs_ = context_.backend->plane->follow_logs(follow.child_id, follow.after_sequence,
+                                               [mailbox = context_.mailbox, weak = weak_from_this(),
+                                                generation](const ipc::LogEntryPtr& entry) {
+                                                 mailbox->post([weak, generation, entry] {
+                                                   if (auto self = weak.lock())
+                                                     self->push_log(generation, entry);
+                                                 });
+                                               });
 }
 
 void ClientSession::push_event(std::uint64_t generation, const Event& event) {
@@ -182,11 +185,9 @@ void ClientSession::write_more() {
     queue_.pop_front();
     buffers.emplace_back(boost::asio::buffer(*writing_lines_.back()));
   }
-  boost::asio::async_write(
-      socket_, buffers,
-      [self = shared_from_this()](const boost::system::error_code& error, std::size_t) {
-        self->on_written(error);
-      });
+  boost::asio::async_write(socket_, buffers,
+                           [self = shared_from_this()](const boost::system::error_code& error,
+                                                       std::size_t) { self->on_written(error); });
 }
 
 void ClientSession::on_written(const boost::system::error_code& error) {
@@ -207,9 +208,9 @@ void ClientSession::reject_long_line() {
                             std::move(fields));
   partial_line_.clear();
   pending_requests_.clear();
-  enqueue_error({ipc::ErrorCode::LineTooLong,
-                 "request line longer than " + std::to_string(context_.limits.max_line_bytes) +
-                     " bytes; closing the connection"});
+  enqueue_error({ipc::ErrorCode::LineTooLong, "request line longer than " +
+                                                  std::to_string(context_.limits.max_line_bytes) +
+                                                  " bytes; closing the connection"});
   close_after_flush();
 }
 
@@ -224,9 +225,9 @@ void ClientSession::drop_slow_consumer() {
   // goes, and the error is the last thing the client may still read.
   for (const auto& line : queue_) queued_bytes_ -= line->size();
   queue_.clear();
-  enqueue_error({ipc::ErrorCode::SlowConsumer,
-                 "outgoing queue exceeded " + std::to_string(context_.limits.queue_bytes) +
-                     " bytes; dropping the connection"});
+  enqueue_error({ipc::ErrorCode::SlowConsumer, "outgoing queue exceeded " +
+                                                   std::to_string(context_.limits.queue_bytes) +
+                                                   " bytes; dropping the connection"});
   close_after_flush();
 }
 

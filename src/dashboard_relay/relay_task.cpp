@@ -39,8 +39,8 @@ void run_relay(TaskContext& ctx, const config::DashboardConfig& config,
 
 TaskDefinition make_relay_task(config::DashboardConfig config,
                                std::shared_ptr<ipc::ControlPlane> plane) {
-  return {.start = [config = std::move(config), plane = std::move(plane)](
-                       TaskContext& ctx) { run_relay(ctx, config, plane); },
+  return {.start = [config = std::move(config),
+                    plane = std::move(plane)](TaskContext& ctx) { run_relay(ctx, config, plane); },
           .blocking = true};
 }
 

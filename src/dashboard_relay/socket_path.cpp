@@ -11,7 +11,9 @@
 namespace sup::relay {
 namespace {
 
-std::string errno_text(int error) { return std::strerror(error); }
+std::string errno_text(int error) {
+  return std::strerror(error);
+}
 
 }  // namespace
 
@@ -31,8 +33,8 @@ PathProbe probe_socket_path(const std::string& path) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.size() >= sizeof(address.sun_path))
-    return {PathState::Unusable, "path is longer than " +
-                                     std::to_string(sizeof(address.sun_path) - 1) + " bytes"};
+    return {PathState::Unusable,
+            "path is longer than " + std::to_string(sizeof(address.sun_path) - 1) + " bytes"};
   std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return {PathState::Unusable, "socket(): " + errno_text(errno)};
@@ -43,9 +45,12 @@ PathProbe probe_socket_path(const std::string& path) {
     case 0:
     case EAGAIN:  // a listener with a full backlog is still a listener
       return {PathState::Live, {}};
-    case ECONNREFUSED: return {PathState::Stale, {}};
-    case ENOENT: return {PathState::Absent, {}};
-    default: return {PathState::Unusable, "cannot probe " + path + ": " + errno_text(error)};
+    case ECONNREFUSED:
+      return {PathState::Stale, {}};
+    case ENOENT:
+      return {PathState::Absent, {}};
+    default:
+      return {PathState::Unusable, "cannot probe " + path + ": " + errno_text(error)};
   }
 }
 
@@ -53,12 +58,14 @@ Status check_socket_path(const std::string& path) {
   PathProbe probe = probe_socket_path(path);
   switch (probe.state) {
     case PathState::Absent:
-    case PathState::Stale: return {};
+    case PathState::Stale:
+      return {};
     case PathState::Live:
       return path_error("another process is already listening on " + path +
                         " (a second supervisor with the same dashboard.path?)");
     case PathState::NotSocket:
-    case PathState::Unusable: return path_error(probe.message);
+    case PathState::Unusable:
+      return path_error(probe.message);
   }
   return {};
 }

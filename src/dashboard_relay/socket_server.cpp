@@ -69,7 +69,9 @@ ListenerRegistry& listener_registry() {
   return *registry;
 }
 
-std::string errno_text(int error) { return std::strerror(error); }
+std::string errno_text(int error) {
+  return std::strerror(error);
+}
 
 ipc::Peer peer_of(stream_protocol::socket& socket) {
   ucred credentials{};
@@ -130,7 +132,8 @@ struct SocketServer::Impl {
   std::optional<std::pair<DashboardLink, std::uint32_t>> last_report;
 };
 
-SocketServer::Impl::Impl(ServerOptions server_options, std::shared_ptr<ipc::ControlPlane> control_plane)
+SocketServer::Impl::Impl(ServerOptions server_options,
+                         std::shared_ptr<ipc::ControlPlane> control_plane)
     : options(std::move(server_options)),
       path(options.dashboard.path),
       plane(std::move(control_plane)),
@@ -168,7 +171,8 @@ Status SocketServer::Impl::claim_path() {
                       " bytes, the limit of a Unix socket path");
   PathProbe probe = probe_socket_path(path);
   switch (probe.state) {
-    case PathState::Absent: return {};
+    case PathState::Absent:
+      return {};
     case PathState::Stale:
       if (::unlink(path.c_str()) != 0 && errno != ENOENT)
         return path_error("cannot remove stale socket " + path + ": " + errno_text(errno));
@@ -186,7 +190,8 @@ Status SocketServer::Impl::claim_path() {
                         " (a second supervisor with the same dashboard.path?)");
     }
     case PathState::NotSocket:
-    case PathState::Unusable: return path_error(probe.message);
+    case PathState::Unusable:
+      return path_error(probe.message);
   }
   return {};
 }
@@ -247,22 +252,22 @@ void SocketServer::Impl::stop(RunEnd why) {
 }
 
 void SocketServer::Impl::accept_next() {
-  acceptor.async_accept([this](const boost::system::error_code& error,
-                               stream_protocol::socket socket) {
-    if (error == boost::asio::error::operation_aborted) return;
-    if (error) {
-      // Out of descriptors or memory: back off instead of spinning.
-      problem_log.log(LogLevel::Error, "dashboard relay: accept failed",
-                      {{"ERROR", error.message()}});
-      accept_retry_timer.expires_after(kAcceptRetryDelay);
-      accept_retry_timer.async_wait([this](const boost::system::error_code& timer_error) {
-        if (!timer_error) accept_next();
+  acceptor.async_accept(
+      [this](const boost::system::error_code& error, stream_protocol::socket socket) {
+        if (error == boost::asio::error::operation_aborted) return;
+        if (error) {
+          // Out of descriptors or memory: back off instead of spinning.
+          problem_log.log(LogLevel::Error, "dashboard relay: accept failed",
+                          {{"ERROR", error.message()}});
+          accept_retry_timer.expires_after(kAcceptRetryDelay);
+          accept_retry_timer.async_wait([this](const boost::system::error_code& timer_error) {
+            if (!timer_error) accept_next();
+          });
+          return;
+        }
+        on_accept(std::move(socket));
+        accept_next();
       });
-      return;
-    }
-    on_accept(std::move(socket));
-    accept_next();
-  });
 }
 
 void SocketServer::Impl::on_accept(stream_protocol::socket socket) {
@@ -280,9 +285,9 @@ void SocketServer::Impl::on_accept(stream_protocol::socket socket) {
 void SocketServer::Impl::refuse(stream_protocol::socket& socket, const ipc::Peer& peer) {
   counters.rejected_too_many_clients.fetch_add(1, std::memory_order_relaxed);
   std::string line = ipc::error_push_line(
-      {ipc::ErrorCode::TooManyClients,
-       "the relay already serves " + std::to_string(options.dashboard.max_clients) +
-           " clients (dashboard.max_clients); retry later"},
+      {ipc::ErrorCode::TooManyClients, "the relay already serves " +
+                                           std::to_string(options.dashboard.max_clients) +
+                                           " clients (dashboard.max_clients); retry later"},
       context.backend->dispatcher.info().target_id);
   [[maybe_unused]] auto sent =
       ::send(socket.native_handle(), line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -353,18 +358,30 @@ SocketServer::SocketServer(ServerOptions options, std::shared_ptr<ipc::ControlPl
 
 SocketServer::~SocketServer() = default;
 
-Status SocketServer::bind() { return impl_->bind(); }
+Status SocketServer::bind() {
+  return impl_->bind();
+}
 
-RunEnd SocketServer::run() { return impl_->run(); }
+RunEnd SocketServer::run() {
+  return impl_->run();
+}
 
-void SocketServer::stop() { impl_->stop(RunEnd::Stopped); }
+void SocketServer::stop() {
+  impl_->stop(RunEnd::Stopped);
+}
 
 CountersSnapshot SocketServer::counters() const {
   const auto& c = impl_->counters;
-  return {c.accepted.load(), c.rejected_too_many_clients.load(), c.dropped_slow_consumers.load(),
-          c.closed_line_too_long.load(), c.rate_limited.load(), c.requests.load()};
+  return {c.accepted.load(),
+          c.rejected_too_many_clients.load(),
+          c.dropped_slow_consumers.load(),
+          c.closed_line_too_long.load(),
+          c.rate_limited.load(),
+          c.requests.load()};
 }
 
-std::uint32_t SocketServer::clients() const { return impl_->client_count.load(); }
+std::uint32_t SocketServer::clients() const {
+  return impl_->client_count.load();
+}
 
 }  // namespace sup::relay

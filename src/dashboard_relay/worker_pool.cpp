@@ -37,7 +37,9 @@ WorkerPool::WorkerPool(unsigned threads) : state_(std::make_shared<State>()) {
   }
 }
 
-WorkerPool::~WorkerPool() { shutdown(kDefaultGrace); }
+WorkerPool::~WorkerPool() {
+  shutdown(kDefaultGrace);
+}
 
 void WorkerPool::post(std::function<void()> job) {
   {

@@ -35,12 +35,18 @@ Reply Dispatcher::handle_line(std::string_view line, const Peer& peer) const {
 Reply Dispatcher::dispatch(const Request& request, const Peer& peer) const {
   try {
     switch (request.method->kind) {
-      case MethodKind::Hello: return hello(request, peer);
-      case MethodKind::State: return state(request);
-      case MethodKind::Health: return health(request);
-      case MethodKind::EventsSubscribe: return subscribe(request);
-      case MethodKind::LogsTail: return tail(request);
-      case MethodKind::Command: return command(request, peer);
+      case MethodKind::Hello:
+        return hello(request, peer);
+      case MethodKind::State:
+        return state(request);
+      case MethodKind::Health:
+        return health(request);
+      case MethodKind::EventsSubscribe:
+        return subscribe(request);
+      case MethodKind::LogsTail:
+        return tail(request);
+      case MethodKind::Command:
+        return command(request, peer);
     }
     return error(request.request_id, {ErrorCode::Internal, "unhandled method kind"});
   } catch (const std::exception& e) {
@@ -81,7 +87,7 @@ Reply Dispatcher::state(const Request& request) const {
   if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
   SupervisorState snapshot = plane_.current_state();
   return Reply(response_line(request.request_id, "state", info_.target_id,
-                        [&](JsonWriter& w) { write_state_fields(w, snapshot); }));
+                             [&](JsonWriter& w) { write_state_fields(w, snapshot); }));
 }
 
 Reply Dispatcher::health(const Request& request) const {
@@ -89,7 +95,7 @@ Reply Dispatcher::health(const Request& request) const {
   if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
   Health snapshot = plane_.health();
   return Reply(response_line(request.request_id, "health", info_.target_id,
-                        [&](JsonWriter& w) { write_health_fields(w, snapshot); }));
+                             [&](JsonWriter& w) { write_health_fields(w, snapshot); }));
 }
 
 Reply Dispatcher::subscribe(const Request& request) const {
@@ -130,9 +136,10 @@ Reply Dispatcher::command(const Request& request, const Peer& peer) const {
   const auto& command = std::get<Command>(parsed);
   CommandResult result = plane_.execute(command);
   std::int64_t completed_at = unix_now_nanos();
-  return Reply(response_line(request.request_id, "command_result", info_.target_id, [&](JsonWriter& w) {
-    write_command_result_fields(w, result, command.meta.command_id, completed_at);
-  }));
+  return Reply(
+      response_line(request.request_id, "command_result", info_.target_id, [&](JsonWriter& w) {
+        write_command_result_fields(w, result, command.meta.command_id, completed_at);
+      }));
 }
 
 Reply Dispatcher::error(const std::optional<std::string>& request_id,

@@ -8,8 +8,8 @@
 // thread.
 //
 //   sup::ipc::Dispatcher dispatcher(plane, {.target_id = "supervisor@host", .ipc_path = path});
-//   sup::ipc::Reply reply = dispatcher.handle_line(R"({"request_id":"1","method":"health"})", peer);
-//   send(reply.line);
+//   sup::ipc::Reply reply = dispatcher.handle_line(R"({"request_id":"1","method":"health"})",
+//   peer); send(reply.line);
 #pragma once
 
 #include <cstdint>

@@ -1,7 +1,8 @@
 // The lines the server writes: responses, pushes and the records inside
 // them, each a complete JSON object followed by '\n'.
 //
-//   std::string line = sup::ipc::response_line("r1", "health", target_id, [&](sup::ipc::JsonWriter& w) {
+//   std::string line = sup::ipc::response_line("r1", "health", target_id, [&](sup::ipc::JsonWriter&
+//   w) {
 //     sup::ipc::write_health_fields(w, plane.health());
 //   });
 //   // {"request_id":"r1","ok":true,"result":{"type":"health","target_id":"...",...}}\n
@@ -23,14 +24,12 @@ namespace sup::ipc {
 template <class WriteFields>
 std::string response_line(std::string_view request_id, std::string_view type,
                           std::string_view target_id, WriteFields&& write_fields) {
-  std::string line;
-  JsonWriter w(line);
+  JsonWriter w;
   w.begin_object().field("request_id", request_id).field("ok", true).key("result").begin_object();
   w.field("type", type).field("target_id", target_id);
   write_fields(w);
   w.end_object().end_object();
-  line += '\n';
-  return line;
+  return w.take_line();
 }
 
 // {"request_id":..|null,"ok":false,"error":{code,stage,target_id,message,retryable,field_path?}}\n

@@ -1,5 +1,6 @@
 #include "ipc/json_writer.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -8,7 +9,9 @@ namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-bool is_continuation(unsigned char byte) { return (byte & 0xC0) == 0x80; }
+bool is_continuation(unsigned char byte) {
+  return (byte & 0xC0) == 0x80;
+}
 
 // Length of the well-formed UTF-8 sequence at `text[i]` (lead byte >= 0x80),
 // or 0 when it is not one (RFC 3629: no overlongs, surrogates, > U+10FFFF).
@@ -37,136 +40,76 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t i) {
   return length;
 }
 
-bool needs_escape(unsigned char byte) { return byte < 0x20 || byte == '"' || byte == '\\' || byte >= 0x80; }
-
-void append_escaped_control(std::string& out, unsigned char byte) {
+std::string_view escape_of(unsigned char byte, char (&scratch)[7]) {
   switch (byte) {
-    case '"': out += "\\\""; return;
-    case '\\': out += "\\\\"; return;
-    case '\n': out += "\\n"; return;
-    case '\r': out += "\\r"; return;
-    case '\t': out += "\\t"; return;
-    case '\b': out += "\\b"; return;
-    case '\f': out += "\\f"; return;
+    case '"':
+      return "\\\"";
+    case '\\':
+      return "\\\\";
+    case '\n':
+      return "\\n";
+    case '\r':
+      return "\\r";
+    case '\t':
+      return "\\t";
+    case '\b':
+      return "\\b";
+    case '\f':
+      return "\\f";
     default: {
       constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xF];
+      std::memcpy(scratch, "\\u00", 4);
+      scratch[4] = kHex[byte >> 4];
+      scratch[5] = kHex[byte & 0xF];
+      return {scratch, 6};
     }
   }
-}
-
-// Shortest round-trip text; the view lives in a thread-local buffer until the
-// next call.
-template <class Number>
-std::string_view format_number(Number number) {
-  thread_local char buffer[32];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, number);
-  return {buffer, static_cast<std::size_t>(result.ptr - buffer)};
 }
 
 }  // namespace
 
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  std::size_t i = 0;
+void JsonWriter::grow(std::size_t more) {
+  buffer_.resize(std::max({buffer_.size() * 2, length_ + more, std::size_t{256}}));
+}
+
+std::string JsonWriter::take() {
+  buffer_.resize(length_);
+  length_ = 0;
+  need_comma_ = false;
+  return std::move(buffer_);
+}
+
+void JsonWriter::write_escaped_string(std::string_view text, std::size_t clean) {
+  put('"');
+  put(text.substr(0, clean));
+  std::size_t i = clean;
   while (i < text.size()) {
     std::size_t run = i;
     while (run < text.size() && !needs_escape(static_cast<unsigned char>(text[run]))) ++run;
-    out.append(text.data() + i, run - i);
+    put(text.substr(i, run - i));
     i = run;
     if (i == text.size()) break;
     auto byte = static_cast<unsigned char>(text[i]);
     if (byte < 0x80) {
-      append_escaped_control(out, byte);
+      char scratch[7];
+      put(escape_of(byte, scratch));
       ++i;
     } else if (std::size_t length = utf8_sequence_length(text, i)) {
-      out.append(text.data() + i, length);
+      put(text.substr(i, length));
       i += length;
     } else {
-      out += kReplacement;
+      put(kReplacement);
       ++i;
     }
   }
-  out += '"';
-}
-
-void JsonWriter::separate() {
-  if (need_comma_) out_ += ',';
-  need_comma_ = false;
-}
-
-JsonWriter& JsonWriter::begin_object() {
-  separate();
-  out_ += '{';
-  return *this;
-}
-
-JsonWriter& JsonWriter::end_object() {
-  out_ += '}';
-  need_comma_ = true;
-  return *this;
-}
-
-JsonWriter& JsonWriter::begin_array() {
-  separate();
-  out_ += '[';
-  return *this;
-}
-
-JsonWriter& JsonWriter::end_array() {
-  out_ += ']';
-  need_comma_ = true;
-  return *this;
-}
-
-JsonWriter& JsonWriter::key(std::string_view name) {
-  separate();
-  append_json_string(out_, name);
-  out_ += ':';
-  return *this;
-}
-
-JsonWriter& JsonWriter::value(std::string_view text) {
-  separate();
-  append_json_string(out_, text);
-  need_comma_ = true;
-  return *this;
-}
-
-JsonWriter& JsonWriter::value(bool flag) {
-  separate();
-  out_ += flag ? "true" : "false";
-  need_comma_ = true;
-  return *this;
+  put('"');
 }
 
 JsonWriter& JsonWriter::value(double number) {
   if (!std::isfinite(number)) return null();
-  return raw(format_number(number));
-}
-
-JsonWriter& JsonWriter::write_integer(std::int64_t number) {
-  return raw(format_number(number));
-}
-
-JsonWriter& JsonWriter::write_integer(std::uint64_t number) {
-  return raw(format_number(number));
-}
-
-JsonWriter& JsonWriter::null() {
-  separate();
-  out_ += "null";
-  need_comma_ = true;
-  return *this;
-}
-
-JsonWriter& JsonWriter::raw(std::string_view json) {
-  separate();
-  out_ += json;
-  need_comma_ = true;
-  return *this;
+  char buffer[32];
+  auto end = std::to_chars(buffer, buffer + sizeof buffer, number).ptr;
+  return raw({buffer, static_cast<std::size_t>(end - buffer)});
 }
 
 }  // namespace sup::ipc

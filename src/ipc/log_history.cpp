@@ -23,7 +23,9 @@ std::size_t LogEntry::text_bytes() const {
 
 LogHistory::LogHistory(Limits limits) : limits_(limits) {}
 
-LogHistory::~LogHistory() { detach(); }
+LogHistory::~LogHistory() {
+  detach();
+}
 
 void LogHistory::attach() {
   // Not under mutex_: sup::log holds its lock while it calls append().
@@ -58,7 +60,8 @@ void LogHistory::append(const LogRecord& record) {
   entry->sequence = ++last_sequence_;
   ring_.push_back(entry);
   ring_bytes_ += bytes;
-  while (!ring_.empty() && (ring_.size() > limits_.max_records || ring_bytes_ > limits_.max_bytes)) {
+  while (!ring_.empty() &&
+         (ring_.size() > limits_.max_records || ring_bytes_ > limits_.max_bytes)) {
     ring_bytes_ -= ring_.front()->text_bytes();
     ring_.pop_front();
   }

@@ -29,7 +29,9 @@ constexpr std::array<ErrorCodeInfo, 11> kErrorCodes{{
     {ErrorCode::Internal, "internal", "dispatch", false},
 }};
 
-const ErrorCodeInfo& info_of(ErrorCode code) { return kErrorCodes[static_cast<std::size_t>(code)]; }
+const ErrorCodeInfo& info_of(ErrorCode code) {
+  return kErrorCodes[static_cast<std::size_t>(code)];
+}
 
 constexpr std::array<MethodInfo, 14> kMethods{{
     {"hello", MethodKind::Hello},
@@ -81,11 +83,19 @@ RequestError request_error(std::optional<std::string> request_id, ErrorCode code
 
 }  // namespace
 
-std::string_view code_name(ErrorCode code) { return info_of(code).name; }
-std::string_view stage_of(ErrorCode code) { return info_of(code).stage; }
-bool is_retryable(ErrorCode code) { return info_of(code).retryable; }
+std::string_view code_name(ErrorCode code) {
+  return info_of(code).name;
+}
+std::string_view stage_of(ErrorCode code) {
+  return info_of(code).stage;
+}
+bool is_retryable(ErrorCode code) {
+  return info_of(code).retryable;
+}
 
-std::span<const MethodInfo> methods() { return kMethods; }
+std::span<const MethodInfo> methods() {
+  return kMethods;
+}
 
 const MethodInfo* find_method(std::string_view name) {
   auto it = std::find_if(kMethods.begin(), kMethods.end(),
@@ -110,8 +120,9 @@ std::variant<Request, RequestError> decode_request(std::string_view line) {
     return request_error(std::nullopt, ErrorCode::InvalidJson, e.what());
   }
   if (!document.is_object())
-    return request_error(std::nullopt, ErrorCode::InvalidRequest,
-                         "a request must be a JSON object, got " + std::string(config::json_type_name(document)));
+    return request_error(
+        std::nullopt, ErrorCode::InvalidRequest,
+        "a request must be a JSON object, got " + std::string(config::json_type_name(document)));
 
   Request request;
   auto id = document.find("request_id");
@@ -120,7 +131,8 @@ std::variant<Request, RequestError> decode_request(std::string_view line) {
                          "request_id");
   if (!id->is_string())
     return request_error(std::nullopt, ErrorCode::InvalidRequest,
-                         "must be a string, got " + std::string(config::json_type_name(*id)), "request_id");
+                         "must be a string, got " + std::string(config::json_type_name(*id)),
+                         "request_id");
   request.request_id = id->get<std::string>();
   if (request.request_id.empty() || request.request_id.size() > kMaxRequestIdBytes)
     return request_error(std::nullopt, ErrorCode::InvalidRequest,
@@ -133,7 +145,8 @@ std::variant<Request, RequestError> decode_request(std::string_view line) {
                          "method");
   if (!method->is_string())
     return request_error(request.request_id, ErrorCode::InvalidRequest,
-                         "must be a string, got " + std::string(config::json_type_name(*method)), "method");
+                         "must be a string, got " + std::string(config::json_type_name(*method)),
+                         "method");
   const auto& method_name = method->get_ref<const std::string&>();
   request.method = find_method(method_name);
   if (!request.method)
@@ -144,7 +157,8 @@ std::variant<Request, RequestError> decode_request(std::string_view line) {
   if (params != document.end() && !params->is_null()) {
     if (!params->is_object())
       return request_error(request.request_id, ErrorCode::InvalidRequest,
-                           "must be an object, got " + std::string(config::json_type_name(*params)), "params");
+                           "must be an object, got " + std::string(config::json_type_name(*params)),
+                           "params");
     request.params = std::move(*params);
   }
   return request;

@@ -17,9 +17,9 @@ constexpr std::string_view kParamsPath = "params";
 constexpr std::string_view kQueryKeys[] = {"target_id"};
 constexpr std::string_view kSubscribeKeys[] = {"target_id", "after_sequence"};
 constexpr std::string_view kTailKeys[] = {"target_id", "child_id", "lines", "follow"};
-constexpr std::string_view kCommandKeys[] = {"command_id", "target_id",    "command",
-                                             "target",     "reason",       "requested_by",
-                                             "confirmed",  "requested_at_unix_nanos"};
+constexpr std::string_view kCommandKeys[] = {
+    "command_id", "target_id",    "command",   "target",
+    "reason",     "requested_by", "confirmed", "requested_at_unix_nanos"};
 constexpr std::string_view kAddChildExtraKeys[] = {"spec", "parent"};
 
 std::vector<std::string_view> command_keys(CommandKind kind) {
@@ -57,8 +57,8 @@ void check_command_name(const ObjectReader& reader, const MethodInfo& method) {
   if (command.empty()) return;
   std::string_view short_name = method.name.substr(method.name.find('.') + 1);
   if (command != method.name && command != short_name)
-    reader.fail("command", "\"" + command + "\" does not match method \"" +
-                               std::string(method.name) + "\"");
+    reader.fail("command",
+                "\"" + command + "\" does not match method \"" + std::string(method.name) + "\"");
 }
 
 void read_added_child(const ObjectReader& reader, Command& command, ErrorSlot& errors) {
@@ -69,8 +69,8 @@ void read_added_child(const ObjectReader& reader, Command& command, ErrorSlot& e
   auto spec = config::parse_child_spec(*spec_node, reader.field_path("spec"));
   if (!spec) return errors.fail(spec.error().field_path, spec.error().message);
   if (!command.target.empty() && command.target != spec->id)
-    return reader.fail("target", "\"" + command.target + "\" differs from params.spec.id \"" +
-                                     spec->id + "\"");
+    return reader.fail(
+        "target", "\"" + command.target + "\" differs from params.spec.id \"" + spec->id + "\"");
   command.target = spec->id;
   command.spec = std::move(*spec);
 }
@@ -146,10 +146,10 @@ ParamsResult<Command> parse_command_params(const MethodInfo& method, const nlohm
 
   if (!errors.ok()) return to_protocol_error(errors.take(), ErrorCode::InvalidCommandParams);
   if (method.dangerous && !confirmed)
-    return ProtocolError{ErrorCode::ConfirmationRequired,
-                         std::string(method.name) +
-                             " is dangerous: resend it with \"confirmed\": true",
-                         "params.confirmed"};
+    return ProtocolError{
+        ErrorCode::ConfirmationRequired,
+        std::string(method.name) + " is dangerous: resend it with \"confirmed\": true",
+        "params.confirmed"};
   return command;
 }
 

@@ -585,6 +585,9 @@ ChildRuntimeRecord SupervisionTree::record(NodeIndex node, Now now) const {
 }
 
 ChildrenSummary SupervisionTree::summary() const {
+  // Every change the summary depends on (a state, a pending stop, a node
+  // added or removed) bumps state_generation_.
+  if (summary_generation_ == state_generation_) return summary_cache_;
   ChildrenSummary s;
   for_each_child([&](NodeIndex node) {
     const Node& n = nodes_[node];
@@ -610,6 +613,8 @@ ChildrenSummary SupervisionTree::summary() const {
                   n.state == ChildState::Restarting || coming_back;
     if (wanted) ++s.target_count;
   });
+  summary_cache_ = s;
+  summary_generation_ = state_generation_;
   return s;
 }
 

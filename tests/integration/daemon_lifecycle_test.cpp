@@ -14,21 +14,13 @@
 #include <string>
 
 #include "harness.hpp"
+#include "serving_daemon.hpp"
 
 using namespace std::chrono_literals;
 using sup::it::Json;
 using sup::it::scaled;
 
 namespace {
-
-std::unique_ptr<sup::it::Daemon> start_serving(const sup::it::TempDir& dir, const Json& config,
-                                               const sup::it::DaemonOptions& options = {}) {
-  auto daemon = sup::it::Daemon::start(dir, config, options);
-  REQUIRE_MESSAGE(daemon, (daemon ? "" : daemon.error().describe()));
-  bool serving = (*daemon)->wait_until_serving();
-  REQUIRE_MESSAGE(serving, "the daemon never answered health; its log:\n" << (*daemon)->log_text());
-  return std::move(*daemon);
-}
 
 Json tree_with_children(const sup::it::TempDir& dir) {
   Json config = sup::it::base_config(dir);
@@ -65,22 +57,11 @@ std::vector<std::string> non_empty_lines(const std::string& text) {
   return lines;
 }
 
-// Runs the daemon on `config` to completion (it is expected to refuse).
-sup::it::RunResult run_daemon_once(const sup::it::TempDir& dir, const Json& config) {
-  std::string path = dir.file("config.json");
-  std::ofstream(path) << config.dump(2);
-  sup::it::SpawnOptions options;
-  options.argv = {sup::it::supervisor_binary(), "--config", path};
-  options.env = {{"LOG_FORMAT", "json"}};
-  options.unset_env = {"NOTIFY_SOCKET", "STATE_DIR", "LOG_LEVEL", "JOURNAL_STREAM"};
-  return sup::it::run_command(options, scaled(20s));
-}
-
 }  // namespace
 
 TEST_CASE("the daemon's process name is exactly `supervisor`") {
   sup::it::TempDir dir;
-  auto daemon = start_serving(dir, sup::it::base_config(dir));
+  auto daemon = sup::it::require_serving_daemon(dir, sup::it::base_config(dir));
   std::ifstream comm("/proc/" + std::to_string(daemon->pid()) + "/comm");
   std::string name;
   std::getline(comm, name);
@@ -91,14 +72,15 @@ TEST_CASE("SIGTERM walks the shutdown phases in order, Completed last, and exits
   sup::it::TempDir dir;
   Json config = tree_with_children(dir);
   config["shutdown_timeout_ms"] = 10'000;
-  auto daemon = start_serving(dir, config);
+  auto daemon = sup::it::require_serving_daemon(dir, config);
 
   const auto signalled = sup::it::Clock::now();
   daemon->process().send_signal(SIGTERM);
   auto status = daemon->process().wait_exit(scaled(30s));
   REQUIRE_MESSAGE(status, "still running 30 s after SIGTERM; log:\n" << daemon->log_text());
   const auto took_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(sup::it::Clock::now() - signalled).count();
+      std::chrono::duration_cast<std::chrono::milliseconds>(sup::it::Clock::now() - signalled)
+          .count();
   MESSAGE("planned shutdown took " << took_ms << " ms");
   INFO("log:\n" << daemon->log_text());
   CHECK_MESSAGE(status->exited_with(0), status->describe());
@@ -116,13 +98,14 @@ TEST_CASE("SIGTERM walks the shutdown phases in order, Completed last, and exits
   for (const auto& line : lines)
     if (!line.raw.empty()) last = line.raw;
   auto last_line = sup::it::parse_log_line(last);
-  CHECK_MESSAGE(last_line.get("SHUTDOWN_PHASE") == "ShutdownPhase::Completed", "last line: " << last);
+  CHECK_MESSAGE(last_line.get("SHUTDOWN_PHASE") == "ShutdownPhase::Completed",
+                "last line: " << last);
   CHECK(last_line.get("msg").find("ShutdownPhase::Completed") != std::string::npos);
 }
 
 TEST_CASE("a fatal signal leaves a Panic line with a backtrace and the daemon dies by it") {
   sup::it::TempDir dir;
-  auto daemon = start_serving(dir, tree_with_children(dir));
+  auto daemon = sup::it::require_serving_daemon(dir, tree_with_children(dir));
 
   daemon->process().send_signal(SIGSEGV);
   auto status = daemon->process().wait_exit(scaled(20s));
@@ -157,7 +140,8 @@ TEST_CASE("with NOTIFY_SOCKET the daemon sends READY=1, and STOPPING=1 on SIGTER
       for (const auto& message : messages)
         for (const auto& line : non_empty_lines(message))
           if (line == wanted) return true;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - sup::it::Clock::now());
+      auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - sup::it::Clock::now());
       if (left.count() <= 0) return false;
       pollfd entry{notify_fd, POLLIN, 0};
       if (poll(&entry, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -167,10 +151,12 @@ TEST_CASE("with NOTIFY_SOCKET the daemon sends READY=1, and STOPPING=1 on SIGTER
     }
   };
 
-  auto daemon = start_serving(dir, tree_with_children(dir), {.env = {{"NOTIFY_SOCKET", notify_path}}});
+  auto daemon = sup::it::require_serving_daemon(dir, tree_with_children(dir),
+                                                {.env = {{"NOTIFY_SOCKET", notify_path}}});
   CHECK_MESSAGE(wait_for_message("READY=1", scaled(10s)), "datagrams: " << Json(messages).dump());
   daemon->process().send_signal(SIGTERM);
-  CHECK_MESSAGE(wait_for_message("STOPPING=1", scaled(20s)), "datagrams: " << Json(messages).dump());
+  CHECK_MESSAGE(wait_for_message("STOPPING=1", scaled(20s)),
+                "datagrams: " << Json(messages).dump());
   auto status = daemon->process().wait_exit(scaled(30s));
   REQUIRE(status);
   CHECK(status->exited_with(0));
@@ -185,12 +171,19 @@ TEST_CASE("an invalid config prints one error naming the field path and exits 78
   };
   const Case cases[] = {
       {"wrong type",
-       [](Json& c) { c["children"].push_back({{"id", "x"}, {"kind", "drill"},
-                                               {"drill", {{"kind", "crash_after"}, {"ms", "soon"}}}}); },
+       [](Json& c) {
+         c["children"].push_back({{"id", "x"},
+                                  {"kind", "drill"},
+                                  {"drill", {{"kind", "crash_after"}, {"ms", "soon"}}}});
+       },
        "children[0].drill.ms"},
       {"unknown key",
-       [](Json& c) { c["children"].push_back({{"id", "x"}, {"kind", "task"}, {"task", "heartbeat"},
-                                               {"backof", {{"initial_ms", 5}}}}); },
+       [](Json& c) {
+         c["children"].push_back({{"id", "x"},
+                                  {"kind", "task"},
+                                  {"task", "heartbeat"},
+                                  {"backof", {{"initial_ms", 5}}}});
+       },
        "children[0].backof"},
       {"out of range",
        [](Json& c) {
@@ -206,7 +199,7 @@ TEST_CASE("an invalid config prints one error naming the field path and exits 78
     sup::it::TempDir dir;
     Json config = sup::it::base_config(dir);
     c.spoil(config);
-    auto run = run_daemon_once(dir, config);
+    auto run = sup::it::run_daemon_to_exit(dir, config);
     INFO(run.describe());
     CHECK(run.code() == 78);
     auto lines = non_empty_lines(run.err);
@@ -216,15 +209,16 @@ TEST_CASE("an invalid config prints one error naming the field path and exits 78
   }
 }
 
-TEST_CASE("a socket path served by another live daemon is a config error (78); that daemon "
-          "keeps serving") {
+TEST_CASE(
+    "a socket path served by another live daemon is a config error (78); that daemon "
+    "keeps serving") {
   sup::it::TempDir dir;
-  auto first = start_serving(dir, sup::it::base_config(dir));
+  auto first = sup::it::require_serving_daemon(dir, sup::it::base_config(dir));
 
   sup::it::TempDir other;
   Json config = sup::it::base_config(other);
   config["dashboard"]["path"] = first->socket_path();
-  auto run = run_daemon_once(other, config);
+  auto run = sup::it::run_daemon_to_exit(other, config);
   INFO(run.describe());
   CHECK(run.code() == 78);
   CHECK(run.err.find("field_path=\"dashboard.path\"") != std::string::npos);
@@ -245,7 +239,7 @@ TEST_CASE("a stale socket file (nothing listening) is replaced at startup") {
   REQUIRE(stat(path.c_str(), &info) == 0);
   REQUIRE(S_ISSOCK(info.st_mode));
 
-  auto daemon = start_serving(dir, sup::it::base_config(dir));
+  auto daemon = sup::it::require_serving_daemon(dir, sup::it::base_config(dir));
   auto state = daemon->result_of("state");
   REQUIRE(state);
   CHECK(sup::it::find_child(*state, "relay"));

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #ifndef SUP_IT_SUPERVISOR
@@ -41,8 +42,8 @@ double time_scale() {
 }
 
 milliseconds scaled(milliseconds nominal) {
-  return milliseconds(static_cast<milliseconds::rep>(static_cast<double>(nominal.count()) *
-                                                     time_scale()));
+  return milliseconds(
+      static_cast<milliseconds::rep>(static_cast<double>(nominal.count()) * time_scale()));
 }
 
 bool eventually(const std::function<bool()>& condition, milliseconds timeout,
@@ -97,7 +98,9 @@ LogLine parse_log_line(const std::string& raw) {
   return line;
 }
 
-std::string socket_path_in(const TempDir& dir) { return dir.file("sup.sock"); }
+std::string socket_path_in(const TempDir& dir) {
+  return dir.file("sup.sock");
+}
 
 Json base_config(const TempDir& dir) {
   return {{"state_dir", dir.file("state")},
@@ -121,8 +124,8 @@ Json process_child(const std::string& id, const std::string& shell_command) {
           {"shutdown_timeout_ms", 2000}};
 }
 
-Daemon::Daemon(std::unique_ptr<Subprocess> process, std::string socket_path, Json config)
-    : process_(std::move(process)), socket_path_(std::move(socket_path)), config_(std::move(config)) {}
+Daemon::Daemon(std::unique_ptr<Subprocess> process, std::string socket_path)
+    : process_(std::move(process)), socket_path_(std::move(socket_path)) {}
 
 Expected<std::unique_ptr<Daemon>> Daemon::start(const TempDir& dir, const Json& config,
                                                 const DaemonOptions& options) {
@@ -145,19 +148,20 @@ Expected<std::unique_ptr<Daemon>> Daemon::start(const TempDir& dir, const Json& 
     if (auto path = dashboard->find("path"); path != dashboard->end() && path->is_string())
       socket = path->get<std::string>();
   }
-  return std::unique_ptr<Daemon>(new Daemon(std::move(*process), socket, config));
+  return std::unique_ptr<Daemon>(new Daemon(std::move(*process), socket));
 }
 
 bool Daemon::wait_until_serving(milliseconds timeout) {
   return eventually(
-      [this] {
-        if (process_->poll_exit()) return true;  // reported below
-        auto health = call("health", Json::object(), scaled(milliseconds(2000)));
-        if (!health || !(*health)["ok"].is_boolean() || !(*health)["ok"].get<bool>()) return false;
-        const Json& status = (*health)["result"]["status"];
-        return status == "ready" || status == "degraded";
-      },
-      timeout, milliseconds(25)) &&
+             [this] {
+               if (process_->poll_exit()) return true;  // reported below
+               auto health = call("health", Json::object(), scaled(milliseconds(2000)));
+               if (!health || !(*health)["ok"].is_boolean() || !(*health)["ok"].get<bool>())
+                 return false;
+               const Json& status = (*health)["result"]["status"];
+               return status == "ready" || status == "degraded";
+             },
+             timeout, milliseconds(25)) &&
          !process_->poll_exit();
 }
 
@@ -199,6 +203,22 @@ RunResult Daemon::supctl(const std::vector<std::string>& args, milliseconds time
   return run_supctl(socket_path_, args, timeout);
 }
 
+RunResult run_daemon_to_exit(const TempDir& dir, const Json& config, milliseconds timeout) {
+  RunResult result;
+  auto daemon = Daemon::start(dir, config);
+  if (!daemon) {
+    result.err = daemon.error().describe();
+    return result;
+  }
+  Subprocess& process = (*daemon)->process();
+  auto status = process.wait_exit(timeout);
+  result.timed_out = !status;
+  if (status) result.status = *status;
+  result.out = process.text(Stream::Out);
+  result.err = process.text(Stream::Err);
+  return result;
+}
+
 RunResult run_supctl(const std::string& socket, const std::vector<std::string>& args,
                      milliseconds timeout) {
   SpawnOptions options;
@@ -206,6 +226,16 @@ RunResult run_supctl(const std::string& socket, const std::vector<std::string>& 
   options.argv.insert(options.argv.end(), args.begin(), args.end());
   options.unset_env = {"SUPERVISOR_SOCKET"};
   return run_command(options, timeout);
+}
+
+std::vector<Json> json_lines(const std::string& text) {
+  std::vector<Json> objects;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    Json parsed = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!parsed.is_discarded()) objects.push_back(std::move(parsed));
+  }
+  return objects;
 }
 
 std::optional<Json> find_child(const Json& state_result, std::string_view id) {
@@ -291,9 +321,8 @@ std::string payload_of(const Json& event, std::string_view key) {
   return value != payload->end() && value->is_string() ? value->get<std::string>() : "";
 }
 
-std::int64_t unix_now_nanos() {
-  using namespace std::chrono;
-  return duration_cast<nanoseconds>(system_clock::now().time_since_epoch()).count();
+std::uint64_t payload_number(const Json& event, std::string_view key) {
+  return std::strtoull(payload_of(event, key).c_str(), nullptr, 10);
 }
 
 }  // namespace sup::it

@@ -104,7 +104,6 @@ class Daemon {
   pid_t pid() const { return process_->pid(); }
   Subprocess& process() { return *process_; }
   const std::string& socket_path() const { return socket_path_; }
-  const Json& config() const { return config_; }
 
   // Until `health` answers with status ready or degraded.
   bool wait_until_serving(milliseconds timeout = scaled(milliseconds(20'000)));
@@ -130,16 +129,24 @@ class Daemon {
                    milliseconds timeout = scaled(milliseconds(20'000))) const;
 
  private:
-  Daemon(std::unique_ptr<Subprocess> process, std::string socket_path, Json config);
+  Daemon(std::unique_ptr<Subprocess> process, std::string socket_path);
 
   std::unique_ptr<Subprocess> process_;
   std::string socket_path_;
-  Json config_;
 };
+
+// Starts the daemon on `config` and waits for it to end (for configs it
+// must refuse): how it ended and what it printed; timed_out (and killed)
+// when it kept running.
+RunResult run_daemon_to_exit(const TempDir& dir, const Json& config,
+                             milliseconds timeout = scaled(milliseconds(20'000)));
 
 // supctl --socket `socket` <args...>, stdin from /dev/null.
 RunResult run_supctl(const std::string& socket, const std::vector<std::string>& args,
                      milliseconds timeout = scaled(milliseconds(20'000)));
+
+// The lines of `text` that are JSON, parsed (supctl --json output, replies).
+std::vector<Json> json_lines(const std::string& text);
 
 // The child_runtime_record with `id` in a state result, if present.
 std::optional<Json> find_child(const Json& state_result, std::string_view id);
@@ -189,8 +196,7 @@ class EventStream {
 EventStream::EventPredicate event_is(std::string type, std::string child_id = {});
 // A payload value of an event ("" when absent).
 std::string payload_of(const Json& event, std::string_view key);
-
-// Unix time now, in the units the protocol uses.
-std::int64_t unix_now_nanos();
+// A numeric payload value (payload values are strings); 0 when absent.
+std::uint64_t payload_number(const Json& event, std::string_view key);
 
 }  // namespace sup::it

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,8 +12,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <set>
 #include <sstream>
 
 extern char** environ;
@@ -75,7 +74,11 @@ ExitStatus decode_wait_status(int status) {
 // Runs in the forked child of a multi-threaded parent: async-signal-safe
 // calls only, everything else was prepared before fork().
 [[noreturn]] void exec_child(const char* program, char* const* argv, char* const* envp,
-                             const char* cwd, int out_fd, int err_fd, int error_fd) {
+                             const char* cwd, int out_fd, int err_fd, int error_fd,
+                             pid_t test_pid) {
+  // Dies with the test even if the test crashes before its destructors run.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != test_pid) _exit(127);
   setsid();
   sigset_t none;
   sigemptyset(&none);
@@ -96,6 +99,19 @@ ExitStatus decode_wait_status(int status) {
   int error = errno;
   (void)!write(error_fd, &error, sizeof error);
   _exit(127);
+}
+
+// The contents of a /proc file; "" when it vanished meanwhile (a process
+// that exited: reads fail with ESRCH, which iostreams would throw for).
+std::string read_small_file(const std::string& path) {
+  std::string contents;
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return contents;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;)
+    contents.append(buffer, static_cast<std::size_t>(n));
+  close(fd);
+  return contents;
 }
 
 }  // namespace
@@ -122,12 +138,13 @@ Expected<std::unique_ptr<Subprocess>> Subprocess::spawn(const SpawnOptions& opti
       pipe2(error_pipe, O_CLOEXEC) != 0 || pipe2(wake_pipe, O_CLOEXEC) != 0)
     return make_error("spawn", std::string("pipe2: ") + std::strerror(errno));
 
+  const pid_t test_pid = getpid();
   pid_t pid = fork();
   if (pid < 0) return make_error("spawn", std::string("fork: ") + std::strerror(errno));
   if (pid == 0)
     exec_child(program.c_str(), argv.data(), envp.data(),
                options.cwd.empty() ? nullptr : options.cwd.c_str(), out_pipe[1], err_pipe[1],
-               error_pipe[1]);
+               error_pipe[1], test_pid);
 
   close(out_pipe[1]);
   close(err_pipe[1]);
@@ -172,7 +189,9 @@ void Subprocess::kill_session() {
   for (pid_t member : session_members(pid_)) kill(member, SIGKILL);
 }
 
-void Subprocess::send_signal(int signo) const { kill(pid_, signo); }
+void Subprocess::send_signal(int signo) const {
+  kill(pid_, signo);
+}
 
 std::optional<ExitStatus> Subprocess::poll_exit() {
   if (status_) return status_;
@@ -256,8 +275,7 @@ std::string Subprocess::text(Stream stream) const {
 }
 
 std::optional<std::string> Subprocess::wait_for_line(Stream stream, const LinePredicate& predicate,
-                                                     milliseconds timeout,
-                                                     std::size_t from) const {
+                                                     milliseconds timeout, std::size_t from) const {
   const auto deadline = Clock::now() + timeout;
   std::unique_lock lock(mutex_);
   const std::vector<std::string>& lines = stream == Stream::Out ? out_lines_ : err_lines_;
@@ -309,8 +327,7 @@ std::vector<pid_t> session_members(pid_t session) {
     char* end = nullptr;
     long pid = std::strtol(entry->d_name, &end, 10);
     if (*end != '\0' || pid <= 0) continue;
-    std::ifstream stat_file(std::string("/proc/") + entry->d_name + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+    std::string stat = read_small_file(std::string("/proc/") + entry->d_name + "/stat");
     // "pid (comm) state ppid pgrp session ...": comm may hold spaces and parens.
     auto close_paren = stat.rfind(')');
     if (close_paren == std::string::npos) continue;

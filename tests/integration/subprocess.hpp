@@ -2,7 +2,8 @@
 // with stdin from /dev/null and stdout/stderr captured line by line, so a
 // test can wait for a line, signal the process, and read how it ended.
 // Destroying it kills the whole session (the process and everything it
-// spawned), so a failing test never leaves a daemon or its children behind.
+// spawned), and the process gets SIGKILL if the test process dies first, so
+// a failing or crashing test never leaves a daemon behind.
 //
 //   auto proc = sup::it::Subprocess::spawn({.argv = {"/bin/sh", "-c", "echo hi; sleep 5"}});
 //   REQUIRE(proc);
@@ -43,7 +44,7 @@ struct ExitStatus {
 };
 
 struct SpawnOptions {
-  std::vector<std::string> argv;  // argv[0] without a '/' is looked up in PATH
+  std::vector<std::string> argv;           // argv[0] without a '/' is looked up in PATH
   std::map<std::string, std::string> env;  // set (or replaced) in the inherited environment
   std::vector<std::string> unset_env;
   std::string cwd;  // empty: the test's working directory

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <sstream>
 #include <string>
 
 #include "harness.hpp"
+#include "serving_daemon.hpp"
 
 using namespace std::chrono_literals;
 using sup::it::Json;
@@ -27,31 +27,16 @@ constexpr int kUnreachable = 3;
 constexpr int kRefused = 4;
 constexpr int kTimeout = 5;
 
-std::unique_ptr<sup::it::Daemon> start_serving(const sup::it::TempDir& dir) {
+Json supctl_config(const sup::it::TempDir& dir) {
   Json config = sup::it::base_config(dir);
   config["children"].push_back(
       sup::it::process_child("worker", "while :; do echo \"worker says hi\"; sleep 0.3; done"));
   config["children"].push_back({{"id", "beat"}, {"kind", "task"}, {"task", "heartbeat"}});
-  auto daemon = sup::it::Daemon::start(dir, config);
-  REQUIRE_MESSAGE(daemon, (daemon ? "" : daemon.error().describe()));
-  bool serving = (*daemon)->wait_until_serving();
-  REQUIRE_MESSAGE(serving, "the daemon never answered health; its log:\n" << (*daemon)->log_text());
-  return std::move(*daemon);
-}
-
-// The JSON objects printed one per line.
-std::vector<Json> json_lines(const std::string& text) {
-  std::vector<Json> objects;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    Json parsed = Json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (!parsed.is_discarded()) objects.push_back(std::move(parsed));
-  }
-  return objects;
+  return config;
 }
 
 Json single_json(const sup::it::RunResult& run) {
-  auto objects = json_lines(run.out);
+  auto objects = sup::it::json_lines(run.out);
   REQUIRE_MESSAGE(objects.size() == 1, "expected one JSON object on stdout: " << run.describe());
   return objects.front();
 }
@@ -81,11 +66,12 @@ bool child_reaches(const sup::it::Daemon& daemon, const std::string& id, const s
 
 TEST_CASE("supctl state, health and children answer in JSON and in text") {
   sup::it::TempDir dir;
-  auto daemon = start_serving(dir);
+  auto daemon = sup::it::require_serving_daemon(dir, supctl_config(dir));
 
   auto state = single_json(expect_exit(*daemon, {"--json", "state"}, kOk));
   CHECK(state["type"] == "state");
-  for (const char* key : {"running", "failed", "restarting", "quarantined", "stopped", "target_count"})
+  for (const char* key :
+       {"running", "failed", "restarting", "quarantined", "stopped", "target_count"})
     CHECK_MESSAGE(state["children"].contains(key), key);
   auto worker = sup::it::find_child(state, "worker");
   REQUIRE(worker);
@@ -96,8 +82,8 @@ TEST_CASE("supctl state, health and children answer in JSON and in text") {
 
   auto health = single_json(expect_exit(*daemon, {"--json", "health"}, kOk));
   CHECK(health["type"] == "health");
-  for (const char* key : {"status", "uptime_secs", "control_loop_iterations", "iterations_per_sec",
-                          "dashboard_link"})
+  for (const char* key :
+       {"status", "uptime_secs", "control_loop_iterations", "iterations_per_sec", "dashboard_link"})
     CHECK_MESSAGE(health.contains(key), key);
 
   auto children = single_json(expect_exit(*daemon, {"--json", "children"}, kOk));
@@ -113,7 +99,7 @@ TEST_CASE("supctl state, health and children answer in JSON and in text") {
 
 TEST_CASE("supctl tree commands do what they say, with their exit codes") {
   sup::it::TempDir dir;
-  auto daemon = start_serving(dir);
+  auto daemon = sup::it::require_serving_daemon(dir, supctl_config(dir));
   REQUIRE(child_reaches(*daemon, "worker", "Running"));
 
   // add
@@ -123,9 +109,11 @@ TEST_CASE("supctl tree commands do what they say, with their exit codes") {
   CHECK(child_reaches(*daemon, "extra", "Running"));
   auto duplicate = expect_exit(*daemon, {"--json", "add", "--spec", spec}, kNotDone);
   CHECK(single_json(duplicate)["status"] == "CommandResult::Rejected");
-  auto misspelled = expect_exit(
-      *daemon, {"--json", "add", "--spec", R"({"id": "x", "kind": "task", "task": "heartbeat", "backof": {}})"},
-      kRefused);
+  auto misspelled =
+      expect_exit(*daemon,
+                  {"--json", "add", "--spec",
+                   R"({"id": "x", "kind": "task", "task": "heartbeat", "backof": {}})"},
+                  kRefused);
   auto refusal = single_json(misspelled);
   CHECK(refusal["error"]["code"] == "invalid_command_params");
   CHECK(refusal["error"]["field_path"] == "params.spec.backof");
@@ -136,12 +124,17 @@ TEST_CASE("supctl tree commands do what they say, with their exit codes") {
   auto before = sup::it::find_child(*daemon->result_of("state"), "worker");
   REQUIRE(before);
   expect_exit(*daemon, {"restart", "worker"}, kOk);
-  auto restarted = sup::it::wait_for_child(*daemon, "worker", [&](const Json& r) {
-    return r["generation"].get<std::uint64_t>() > (*before)["generation"].get<std::uint64_t>() &&
-           r["state"] == "Running";
-  }, scaled(10s));
+  auto restarted = sup::it::wait_for_child(
+      *daemon, "worker",
+      [&](const Json& r) {
+        return r["generation"].get<std::uint64_t>() >
+                   (*before)["generation"].get<std::uint64_t>() &&
+               r["state"] == "Running";
+      },
+      scaled(10s));
   REQUIRE(restarted);
-  CHECK((*restarted)["generation"].get<std::uint64_t>() > (*before)["generation"].get<std::uint64_t>());
+  CHECK((*restarted)["generation"].get<std::uint64_t>() >
+        (*before)["generation"].get<std::uint64_t>());
   expect_exit(*daemon, {"restart", "nope"}, kNotDone);
 
   // pause / resume
@@ -165,10 +158,13 @@ TEST_CASE("supctl tree commands do what they say, with their exit codes") {
   REQUIRE(pid_before);
   expect_exit(*daemon, {"kill", "worker"}, kUsage);
   expect_exit(*daemon, {"kill", "worker", "--yes"}, kOk);
-  auto killed = sup::it::wait_for_child(*daemon, "worker", [&](const Json& r) {
-    return !r["last_exit"].is_null() && r["last_exit"]["kind"] == "TaskExit::Killed" &&
-           r["state"] == "Running";
-  }, scaled(10s));
+  auto killed = sup::it::wait_for_child(
+      *daemon, "worker",
+      [&](const Json& r) {
+        return !r["last_exit"].is_null() && r["last_exit"]["kind"] == "TaskExit::Killed" &&
+               r["state"] == "Running";
+      },
+      scaled(10s));
   REQUIRE(killed);
   CHECK((*killed)["last_exit"]["kind"] == "TaskExit::Killed");
   CHECK((*killed)["restart_count"].get<int>() >= 1);
@@ -190,12 +186,13 @@ TEST_CASE("supctl tree commands do what they say, with their exit codes") {
 
 TEST_CASE("supctl logs CHILD shows the child's output; events and events --follow stream events") {
   sup::it::TempDir dir;
-  auto daemon = start_serving(dir);
+  auto daemon = sup::it::require_serving_daemon(dir, supctl_config(dir));
   REQUIRE(daemon->wait_for_log(
-      [](const sup::it::LogLine& line) { return line.get("msg") == "worker says hi"; }, scaled(10s)));
+      [](const sup::it::LogLine& line) { return line.get("msg") == "worker says hi"; },
+      scaled(10s)));
 
   auto logs = expect_exit(*daemon, {"--json", "logs", "worker"}, kOk);
-  auto records = json_lines(logs.out);
+  auto records = sup::it::json_lines(logs.out);
   REQUIRE_FALSE(records.empty());
   bool all_worker = true;
   bool saw_output = false;
@@ -209,19 +206,21 @@ TEST_CASE("supctl logs CHILD shows the child's output; events and events --follo
   CHECK(text_logs.out.find("worker says hi") != std::string::npos);
 
   auto events = expect_exit(*daemon, {"--json", "events"}, kOk);
-  auto listed = json_lines(events.out);
+  auto listed = sup::it::json_lines(events.out);
   REQUIRE_FALSE(listed.empty());
   CHECK(listed.back()["type"] == "event");
 
   sup::it::SpawnOptions follow;
-  follow.argv = {sup::it::supctl_binary(), "--socket", daemon->socket_path(), "--json", "events",
-                 "--follow"};
+  follow.argv = {
+      sup::it::supctl_binary(), "--socket", daemon->socket_path(), "--json", "events", "--follow"};
   auto follower = sup::it::Subprocess::spawn(follow);
   REQUIRE(follower);
   auto first = (*follower)->wait_for_line(
-      sup::it::Stream::Out, [](const std::string& line) { return line.find("\"event\"") != std::string::npos; },
+      sup::it::Stream::Out,
+      [](const std::string& line) { return line.find("\"event\"") != std::string::npos; },
       scaled(10s));
-  REQUIRE_MESSAGE(first, "events --follow printed nothing: " << (*follower)->text(sup::it::Stream::Err));
+  REQUIRE_MESSAGE(first,
+                  "events --follow printed nothing: " << (*follower)->text(sup::it::Stream::Err));
   const auto replayed = (*follower)->line_count(sup::it::Stream::Out);
 
   auto restart = daemon->command("restart_child", "beat");
@@ -239,7 +238,7 @@ TEST_CASE("supctl logs CHILD shows the child's output; events and events --follo
                              << (*follower)->text(sup::it::Stream::Out));
 
   std::uint64_t previous = 0;
-  for (const Json& event : json_lines((*follower)->text(sup::it::Stream::Out))) {
+  for (const Json& event : sup::it::json_lines((*follower)->text(sup::it::Stream::Out))) {
     auto sequence = event["sequence"].get<std::uint64_t>();
     CHECK(sequence > previous);
     previous = sequence;
@@ -250,7 +249,7 @@ TEST_CASE("supctl logs CHILD shows the child's output; events and events --follo
 
 TEST_CASE("supctl shutdown-tree stops the tree and the daemon exits 0") {
   sup::it::TempDir dir;
-  auto daemon = start_serving(dir);
+  auto daemon = sup::it::require_serving_daemon(dir, supctl_config(dir));
   expect_exit(*daemon, {"shutdown-tree"}, kUsage);
   expect_exit(*daemon, {"--json", "shutdown-tree", "--yes"}, kOk);
   auto status = daemon->process().wait_exit(scaled(30s));

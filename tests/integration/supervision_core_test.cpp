@@ -5,27 +5,15 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/clock.hpp"
 #include "harness.hpp"
+#include "serving_daemon.hpp"
 
 using namespace std::chrono_literals;
 using sup::it::Json;
 using sup::it::scaled;
 
-namespace {
-
-std::unique_ptr<sup::it::Daemon> start_serving(const sup::it::TempDir& dir, const Json& config) {
-  auto daemon = sup::it::Daemon::start(dir, config);
-  REQUIRE_MESSAGE(daemon, (daemon ? "" : daemon.error().describe()));
-  bool serving = (*daemon)->wait_until_serving();
-  REQUIRE_MESSAGE(serving, "the daemon never answered health; its log:\n" << (*daemon)->log_text());
-  return std::move(*daemon);
-}
-
-std::uint64_t number_in(const std::string& text) {
-  return text.empty() ? 0 : std::strtoull(text.c_str(), nullptr, 10);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("a crashing child restarts with growing backoff, spends its tokens, and is quarantined") {
   sup::it::TempDir dir;
@@ -36,9 +24,10 @@ TEST_CASE("a crashing child restarts with growing backoff, spends its tokens, an
   crasher["crash_loop"] = {{"max_failures", 0}};  // only the budget quarantines here
   config["children"].push_back(crasher);
   config["children"].push_back({{"id", "steady"}, {"kind", "task"}, {"task", "heartbeat"}});
-  auto daemon = start_serving(dir, config);
+  auto daemon = sup::it::require_serving_daemon(dir, config);
 
-  auto stream = sup::it::EventStream::open(daemon->socket_path(), 0, sup::it::deadline_in(scaled(5s)));
+  auto stream =
+      sup::it::EventStream::open(daemon->socket_path(), 0, sup::it::deadline_in(scaled(5s)));
   REQUIRE_MESSAGE(stream, (stream ? "" : stream.error().describe()));
   auto quarantined = stream->wait_for(sup::it::event_is("child_quarantined", "crasher"),
                                       sup::it::deadline_in(scaled(30s)));
@@ -51,18 +40,16 @@ TEST_CASE("a crashing child restarts with growing backoff, spends its tokens, an
   INFO("child_restarting events: " << Json(restarts).dump());
   CHECK(restarts.size() == 4);  // one per token of the budget
   for (std::size_t i = 0; i < restarts.size(); ++i) {
-    auto ceiling = number_in(sup::it::payload_of(restarts[i], "backoff_ceiling_ms"));
-    auto delay = number_in(sup::it::payload_of(restarts[i], "backoff_ms"));
-    CHECK(number_in(sup::it::payload_of(restarts[i], "attempt")) == i + 1);
+    auto ceiling = sup::it::payload_number(restarts[i], "backoff_ceiling_ms");
+    auto delay = sup::it::payload_number(restarts[i], "backoff_ms");
+    CHECK(sup::it::payload_number(restarts[i], "attempt") == i + 1);
     CHECK(ceiling == 100u << i);  // initial_ms * multiplier^(attempt-1)
     CHECK(delay <= ceiling);
-    if (i > 0)
-      CHECK(ceiling > number_in(sup::it::payload_of(restarts[i - 1], "backoff_ceiling_ms")));
+    if (i > 0) CHECK(ceiling > sup::it::payload_number(restarts[i - 1], "backoff_ceiling_ms"));
   }
 
-  auto record = sup::it::wait_for_child(*daemon, "crasher", [](const Json& r) {
-    return r["state"] == "Quarantined";
-  }, scaled(5s));
+  auto record = sup::it::wait_for_child(
+      *daemon, "crasher", [](const Json& r) { return r["state"] == "Quarantined"; }, scaled(5s));
   REQUIRE(record);
   INFO("crasher record: " << record->dump());
   CHECK((*record)["state"] == "Quarantined");
@@ -76,8 +63,10 @@ TEST_CASE("a crashing child restarts with growing backoff, spends its tokens, an
   const std::uint64_t last_sequence_seen = stream->events().back()["sequence"];
   bool stayed_put = sup::it::eventually(
       [&] {
-        auto now = sup::it::wait_for_child(*daemon, "crasher", [](const Json&) { return true; }, 1s);
-        return !now || (*now)["state"] != "Quarantined" || (*now)["restart_count"] != quarantined_count;
+        auto now = sup::it::wait_for_child(
+            *daemon, "crasher", [](const Json&) { return true; }, 1s);
+        return !now || (*now)["state"] != "Quarantined" ||
+               (*now)["restart_count"] != quarantined_count;
       },
       3s, 100ms);
   CHECK_FALSE_MESSAGE(stayed_put, "the quarantined child changed state or restarted");
@@ -116,11 +105,10 @@ TEST_CASE("a crash loop (N failures inside the window) quarantines a child with 
   looper["backoff"] = {{"initial_ms", 10}, {"max_ms", 50}};
   looper["crash_loop"] = {{"max_failures", 3}, {"window_ms", 60'000}};
   config["children"].push_back(looper);
-  auto daemon = start_serving(dir, config);
+  auto daemon = sup::it::require_serving_daemon(dir, config);
 
-  auto record = sup::it::wait_for_child(*daemon, "looper", [](const Json& r) {
-    return r["state"] == "Quarantined";
-  }, scaled(20s));
+  auto record = sup::it::wait_for_child(
+      *daemon, "looper", [](const Json& r) { return r["state"] == "Quarantined"; }, scaled(20s));
   REQUIRE(record);
   INFO("looper record: " << record->dump());
   CHECK((*record)["state"] == "Quarantined");
@@ -134,11 +122,11 @@ TEST_CASE("remove_child answers Accepted, then running == target_count; unknown 
   config["children"].push_back(sup::it::process_child("alpha", "while :; do sleep 1; done"));
   config["children"].push_back(sup::it::process_child("beta", "while :; do sleep 1; done"));
   config["children"].push_back({{"id", "gamma"}, {"kind", "task"}, {"task", "heartbeat"}});
-  auto daemon = start_serving(dir, config);
+  auto daemon = sup::it::require_serving_daemon(dir, config);
 
-  REQUIRE(sup::it::wait_for_child(*daemon, "beta", [](const Json& r) {
-    return r["state"] == "Running" && r.contains("pid");
-  }, scaled(10s)));
+  REQUIRE(sup::it::wait_for_child(
+      *daemon, "beta", [](const Json& r) { return r["state"] == "Running" && r.contains("pid"); },
+      scaled(10s)));
   auto before = daemon->result_of("state");
   REQUIRE(before);
   const auto target_before = (*before)["children"]["target_count"].get<int>();
@@ -180,8 +168,9 @@ TEST_CASE("remove_child answers Accepted, then running == target_count; unknown 
   CHECK((*unknown)["result"]["accepted"] == false);
 }
 
-TEST_CASE("blocking children are reported within 1 s while the loop keeps turning; quarantine "
-          "isolates them") {
+TEST_CASE(
+    "blocking children are reported within 1 s while the loop keeps turning; quarantine "
+    "isolates them") {
   sup::it::TempDir dir;
   Json config = sup::it::base_config(dir);
   config["runtime"]["blocking_threshold_ms"] = 500;
@@ -190,9 +179,10 @@ TEST_CASE("blocking children are reported within 1 s while the loop keeps turnin
   Json stubborn = sup::it::drill_child("stubborn", "ignore_cancel");
   stubborn["shutdown_timeout_ms"] = 300;
   config["children"].push_back(stubborn);
-  auto daemon = start_serving(dir, config);
+  auto daemon = sup::it::require_serving_daemon(dir, config);
 
-  auto stream = sup::it::EventStream::open(daemon->socket_path(), 0, sup::it::deadline_in(scaled(5s)));
+  auto stream =
+      sup::it::EventStream::open(daemon->socket_path(), 0, sup::it::deadline_in(scaled(5s)));
   REQUIRE(stream);
   auto started = stream->wait_for(sup::it::event_is("child_started", "blocker"),
                                   sup::it::deadline_in(scaled(5s)));
@@ -217,7 +207,7 @@ TEST_CASE("blocking children are reported within 1 s while the loop keeps turnin
         if (health["status"] != "degraded" || suspects.find("\"blocker\"") == std::string::npos ||
             suspects.find("\"stubborn\"") == std::string::npos)
           return false;
-        detected_at = sup::it::unix_now_nanos();
+        detected_at = sup::unix_now_nanos();
         return true;
       },
       scaled(10s), 10ms);
@@ -235,14 +225,16 @@ TEST_CASE("blocking children are reported within 1 s while the loop keeps turnin
     INFO("quarantine " << id << ": " << result->dump());
     CHECK((*result)["result"]["status"] == "CommandResult::Accepted");
   }
-  auto blocker = sup::it::wait_for_child(*daemon, "blocker", [](const Json& r) {
-    return r["state"] == "Quarantined" && !r["last_exit"].is_null();
-  }, scaled(10s));
+  auto blocker = sup::it::wait_for_child(
+      *daemon, "blocker",
+      [](const Json& r) { return r["state"] == "Quarantined" && !r["last_exit"].is_null(); },
+      scaled(10s));
   REQUIRE(blocker);
   CHECK((*blocker)["state"] == "Quarantined");
-  auto abandoned = sup::it::wait_for_child(*daemon, "stubborn", [](const Json& r) {
-    return r["state"] == "Quarantined" && !r["last_exit"].is_null();
-  }, scaled(10s));
+  auto abandoned = sup::it::wait_for_child(
+      *daemon, "stubborn",
+      [](const Json& r) { return r["state"] == "Quarantined" && !r["last_exit"].is_null(); },
+      scaled(10s));
   REQUIRE(abandoned);
   INFO("stubborn: " << abandoned->dump());
   CHECK((*abandoned)["state"] == "Quarantined");
@@ -258,9 +250,8 @@ TEST_CASE("blocking children are reported within 1 s while the loop keeps turnin
   CHECK((*after)["suspects"].dump().find("\"blocker\"") == std::string::npos);
   CHECK((*after)["iterations_per_sec"].get<double>() > 0);
   CHECK((*after)["status"] == "degraded");  // two children are quarantined
-  auto steady = sup::it::wait_for_child(*daemon, "steady", [](const Json& r) {
-    return r["state"] == "Running";
-  }, scaled(2s));
+  auto steady = sup::it::wait_for_child(
+      *daemon, "steady", [](const Json& r) { return r["state"] == "Running"; }, scaled(2s));
   REQUIRE(steady);
   CHECK((*steady)["state"] == "Running");
   CHECK((*steady)["restart_count"] == 0);
@@ -270,16 +261,19 @@ TEST_CASE("an external process child's output lines are logged with its CHILD_ID
   sup::it::TempDir dir;
   Json config = sup::it::base_config(dir);
   config["children"].push_back(sup::it::process_child(
-      "talker", "while :; do echo \"talker says hello\"; echo \"talker complains\" >&2; sleep 0.2; done"));
-  auto daemon = start_serving(dir, config);
+      "talker",
+      "while :; do echo \"talker says hello\"; echo \"talker complains\" >&2; sleep 0.2; done"));
+  auto daemon = sup::it::require_serving_daemon(dir, config);
 
   auto out = daemon->wait_for_log(
-      [](const sup::it::LogLine& line) { return line.get("msg") == "talker says hello"; }, scaled(10s));
+      [](const sup::it::LogLine& line) { return line.get("msg") == "talker says hello"; },
+      scaled(10s));
   REQUIRE_MESSAGE(out, "talker's stdout never reached the log:\n" << daemon->log_text());
   CHECK(out->get("CHILD_ID") == "talker");
   CHECK(out->get("STREAM") == "stdout");
   auto err = daemon->wait_for_log(
-      [](const sup::it::LogLine& line) { return line.get("msg") == "talker complains"; }, scaled(10s));
+      [](const sup::it::LogLine& line) { return line.get("msg") == "talker complains"; },
+      scaled(10s));
   REQUIRE(err);
   CHECK(err->get("CHILD_ID") == "talker");
   CHECK(err->get("STREAM") == "stderr");

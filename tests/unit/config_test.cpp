@@ -242,13 +242,15 @@ TEST_CASE("each validation error names its field path") {
        "children[0].drill.p", "for drill kind \"crash_after\""},
       {with_child(R"({"id": "a", "kind": "drill", "drill": {"kind": "block_forever", "ms": 5}})"),
        "children[0].drill.ms", "for drill kind \"block_forever\""},
-      {with_child(R"({"id": "w", "kind": "supervisor", "children": [{"id": "x", "kind": "task"}]})"),
+      {with_child(
+           R"({"id": "w", "kind": "supervisor", "children": [{"id": "x", "kind": "task"}]})"),
        "children[0].children[0].task", "missing required key"},
       {with_child(R"({"id": "w", "kind": "supervisor", "strategy": "all"})"),
        "children[0].strategy", "one_for_all"},
       // tree-wide rules
       {with_child(R"({"id": "a", )" + task + R"(}, {"id": "w", "kind": "supervisor", "children": [
-                     {"id": "b", )" + task + R"(}, {"id": "a", )" + task + "}]}"),
+                     {"id": "b", )" +
+                  task + R"(}, {"id": "a", )" + task + "}]}"),
        "children[1].children[1].id", "duplicate id \"a\" (first used at children[0].id)"},
       {R"({"children": [{"id": "relay", "kind": "relay"}, {"id": "w", "kind": "supervisor",
           "children": [{"id": "relay2", "kind": "relay"}]}]})",
@@ -256,8 +258,7 @@ TEST_CASE("each validation error names its field path") {
       {R"({"children": [{"id": "relay", "kind": "relay"}, {"id": "relay", "kind": "relay"}]})",
        "children[1].id", "only one child of kind \"relay\""},
       {with_child(R"({"id": "relay", )" + task + "}"), "children[0].id", "reserved"},
-      {with_child(R"({"id": "relay", "kind": "relay"})"), "children[0].kind",
-       "dashboard.enabled"},
+      {with_child(R"({"id": "relay", "kind": "relay"})"), "children[0].kind", "dashboard.enabled"},
       // JSON-level duplicates
       {R"({"dashboard": {"path": "/a.sock", "path": "/b.sock"}})", "dashboard.path",
        "duplicate key"},
@@ -369,7 +370,8 @@ TEST_CASE("parse_child_spec prefixes field paths and checks ids within the subtr
   CHECK(ok->drill.ms == 7);
 
   auto bad = sup::config::parse_child_spec(
-      nlohmann::json::parse(R"({"id": "x", "kind": "task", "task": "t", "backoff": {"max_ms": -1}})"),
+      nlohmann::json::parse(
+          R"({"id": "x", "kind": "task", "task": "t", "backoff": {"max_ms": -1}})"),
       "params.spec");
   REQUIRE_FALSE(bad);
   CHECK(bad.error().field_path == "params.spec.backoff.max_ms");

@@ -44,6 +44,22 @@ TEST_CASE("event window reports when the limit falls inside the window") {
   CHECK(window.count(2'500) == 0);
 }
 
+TEST_CASE("event window keeps the last `limit` events, and only those inside the window") {
+  EventWindow last_three(3, 1'000);
+  for (int at = 0; at < 10; ++at) last_three.record(at);
+  CHECK(last_three.count(9) == 3);
+  CHECK(last_three.record(10));
+
+  // A root that must never fuse: the limit is never reached, and what the
+  // window holds is what happened inside it, whatever came before.
+  EventWindow huge(1'000'000'000, 1'000);
+  for (int at = 0; at < 5'000; ++at) CHECK_FALSE(huge.record(at));
+  CHECK(huge.count(4'999) == 1'000);
+  CHECK(huge.count(5'500) == 499);  // those at 4'501 .. 4'999
+  CHECK_FALSE(huge.record(10'000));
+  CHECK(huge.count(10'000) == 1);
+}
+
 TEST_CASE("event window with limit 0 is disabled") {
   EventWindow window(0, 1'000);
   for (int i = 0; i < 100; ++i) CHECK_FALSE(window.record(i));

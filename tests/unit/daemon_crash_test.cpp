@@ -24,9 +24,9 @@ constexpr std::int64_t kSampleNanos = 1'795'428'000'123'456'789;  // 2026-11-23T
 std::string signal_panic(PanicStyle style, int signo, int code, std::uintptr_t address, long pid,
                          std::size_t capacity = 512) {
   std::string out(capacity, '\0');
-  std::size_t length = sup::daemon::format_signal_panic(
-      out.data(), out.size(), style, signo, code, reinterpret_cast<const void*>(address), pid,
-      kSampleNanos);
+  std::size_t length =
+      sup::daemon::format_signal_panic(out.data(), out.size(), style, signo, code,
+                                       reinterpret_cast<const void*>(address), pid, kSampleNanos);
   out.resize(length);
   return out;
 }
@@ -83,8 +83,8 @@ std::size_t count(const std::string& text, const std::string& needle) {
 TEST_CASE("signal panic lines name the signal, its code and the fault address") {
   CHECK(signal_panic(PanicStyle::Text, SIGSEGV, 1, 0x10, 0) ==
         "2026-11-23T10:00:00.123Z CRITICAL Panic: fatal signal SIGSEGV (code 1, addr 0x10)\n");
-  CHECK(signal_panic(PanicStyle::Text, SIGBUS, 2, 0xdeadbeef, 0).find(
-            "Panic: fatal signal SIGBUS (code 2, addr 0xdeadbeef)\n") != std::string::npos);
+  CHECK(signal_panic(PanicStyle::Text, SIGBUS, 2, 0xdeadbeef, 0)
+            .find("Panic: fatal signal SIGBUS (code 2, addr 0xdeadbeef)\n") != std::string::npos);
   CHECK(signal_panic(PanicStyle::Journal, SIGFPE, 1, 0, 0) ==
         "<2>Panic: fatal signal SIGFPE (code 1, addr 0x0)\n");
 }
@@ -157,9 +157,8 @@ TEST_CASE("kill -SEGV from outside is reported with the sender and kills by SIGS
 }
 
 TEST_CASE("an exception escaping a thread is one Panic naming it, then death by SIGABRT") {
-  Crash crash = run_crashing_child([] {
-    std::thread([] { throw std::runtime_error("boom in a worker"); }).join();
-  });
+  Crash crash = run_crashing_child(
+      [] { std::thread([] { throw std::runtime_error("boom in a worker"); }).join(); });
   CHECK(crash.signaled);
   CHECK(crash.signal == SIGABRT);
   CHECK_MESSAGE(crash.stderr_text.find("Panic: std::terminate: boom in a worker (exception type "

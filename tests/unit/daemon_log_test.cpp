@@ -68,10 +68,11 @@ TEST_CASE("text lines: timestamp, upper-case level, message, key=value fields") 
 }
 
 TEST_CASE("text lines quote awkward values and keep one record per line") {
-  std::string line = sup::daemon::format_text_line(
-      record(sup::LogLevel::Error, "two\nlines",
-             {{"EXIT_REASON", "exit status 3"}, {"QUOTE", "say \"hi\"\\"}, {"EMPTY", ""},
-              {"CTRL", std::string("a\x01z")}}));
+  std::string line = sup::daemon::format_text_line(record(sup::LogLevel::Error, "two\nlines",
+                                                          {{"EXIT_REASON", "exit status 3"},
+                                                           {"QUOTE", "say \"hi\"\\"},
+                                                           {"EMPTY", ""},
+                                                           {"CTRL", std::string("a\x01z")}}));
   CHECK(line ==
         "2026-11-23T10:00:00.123Z ERROR two\\nlines EXIT_REASON=\"exit status 3\" "
         "QUOTE=\"say \\\"hi\\\"\\\\\" EMPTY=\"\" CTRL=\"a\\x01z\"\n");
@@ -79,8 +80,9 @@ TEST_CASE("text lines quote awkward values and keep one record per line") {
 }
 
 TEST_CASE("json lines: one object with ts, level, msg and the fields") {
-  std::string line = sup::daemon::format_json_line(record(
-      sup::LogLevel::Info, "ShutdownPhase::Completed", {{"SHUTDOWN_PHASE", "ShutdownPhase::Completed"}}));
+  std::string line =
+      sup::daemon::format_json_line(record(sup::LogLevel::Info, "ShutdownPhase::Completed",
+                                           {{"SHUTDOWN_PHASE", "ShutdownPhase::Completed"}}));
   REQUIRE(line.back() == '\n');
   CHECK(std::count(line.begin(), line.end(), '\n') == 1);
   CHECK(line ==
@@ -129,6 +131,19 @@ TEST_CASE("JOURNAL_STREAM counts only when it names the file stderr is") {
   CHECK_FALSE(sup::daemon::is_journal_stream("", fd));
   CHECK_FALSE(sup::daemon::is_journal_stream(nullptr, fd));
   close(fd);
+}
+
+TEST_CASE("the journal is used only when JOURNAL_STREAM is our stderr and journald listens") {
+  struct stat info {};
+  REQUIRE(fstat(STDERR_FILENO, &info) == 0);
+  std::string stream = std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino);
+  sup::config::LogConfig config;
+  bool journald = access("/run/systemd/journal/socket", W_OK) == 0;
+  CHECK(
+      sup::daemon::install_log_output(config, stream.c_str()) ==
+      (journald ? sup::daemon::LogDestination::Journal : sup::daemon::LogDestination::StderrText));
+  CHECK(sup::daemon::install_log_output(config, "1:1") == sup::daemon::LogDestination::StderrText);
+  sup::set_log_sink(nullptr);
 }
 
 // Last: sealing is irreversible for the process.

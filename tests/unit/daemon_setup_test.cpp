@@ -1,3 +1,5 @@
+#include "daemon/daemon_setup.hpp"
+
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -13,7 +15,6 @@
 #include <string>
 
 #include "daemon/builtin_tasks.hpp"
-#include "daemon/daemon_setup.hpp"
 #include "daemon/shutdown_deadline.hpp"
 #include "daemon/socket_probe.hpp"
 
@@ -41,7 +42,9 @@ int bind_unix_socket(const std::string& path) {
   return fd;
 }
 
-const char* no_env(const char*) { return nullptr; }
+const char* no_env(const char*) {
+  return nullptr;
+}
 
 sup::TaskRegistry builtin_tasks() {
   sup::TaskRegistry tasks;
@@ -95,7 +98,8 @@ TEST_CASE("load_daemon_config applies the environment and checks task names") {
   REQUIRE_FALSE(rejected);
   CHECK(rejected.error().field_path == "LOG_FORMAT");
 
-  auto missing = sup::daemon::load_daemon_config(dir.path + "/absent.json", builtin_tasks(), no_env);
+  auto missing =
+      sup::daemon::load_daemon_config(dir.path + "/absent.json", builtin_tasks(), no_env);
   REQUIRE_FALSE(missing);
   CHECK(missing.error().message.find("absent.json") != std::string::npos);
 }
@@ -176,7 +180,8 @@ TEST_CASE("the shutdown deadline stays quiet when shutdown finishes in time") {
 TEST_CASE("the shutdown deadline reports the phase that hung") {
   std::promise<sup::ShutdownPhase> stuck;
   auto reported = stuck.get_future();
-  sup::daemon::ShutdownDeadline deadline(10ms, [&](sup::ShutdownPhase phase) { stuck.set_value(phase); });
+  sup::daemon::ShutdownDeadline deadline(10ms,
+                                         [&](sup::ShutdownPhase phase) { stuck.set_value(phase); });
   deadline.enter(sup::ShutdownPhase::FlushingState);
   // The bound is tiny; generous wait for a loaded machine. enter() may race
   // the expiry, so either of the two phases is a correct report.

@@ -117,7 +117,8 @@ TEST_CASE("the status line summarizes the tree on one line") {
   health.suspects = {"indexer", "evil\nid"};
   health.dashboard_link = "connected";
   health.dashboard_clients = 2;
-  CHECK(sup::daemon::format_status_line(health, children) ==
-        "degraded (suspects: indexer, evil id): 5/6 running, 1 restarting, 1 quarantined, 0 failed; "
-        "dashboard connected (2 clients)");
+  CHECK(
+      sup::daemon::format_status_line(health, children) ==
+      "degraded (suspects: indexer, evil id): 5/6 running, 1 restarting, 1 quarantined, 0 failed; "
+      "dashboard connected (2 clients)");
 }

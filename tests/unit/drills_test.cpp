@@ -100,7 +100,8 @@ TEST_CASE_FIXTURE(RunnerFixture, "drill.block_forever holds its worker until a s
   CHECK(probe(inc).busy_since_mono_ns.load() == 0);
 }
 
-TEST_CASE_FIXTURE(RunnerFixture, "drill.ignore_cancel survives stop requests; abandon, then teardown") {
+TEST_CASE_FIXTURE(RunnerFixture,
+                  "drill.ignore_cancel survives stop requests; abandon, then teardown") {
   auto inc = start("deaf", 1, make_drill_task(drill(DrillKind::IgnoreCancel), 1));
   REQUIRE(eventually([&] { return probe(inc).busy_since_mono_ns.load() != 0; }));
   CHECK(announced(probe(inc)));

@@ -35,7 +35,8 @@ ProtocolError params_error(const ParamsResult<T>& result) {
 
 template <class T>
 T params_ok(ParamsResult<T> result) {
-  if (auto* error = std::get_if<ProtocolError>(&result)) FAIL(error->field_path << ": " << error->message);
+  if (auto* error = std::get_if<ProtocolError>(&result))
+    FAIL(error->field_path << ": " << error->message);
   return std::get<T>(std::move(result));
 }
 
@@ -43,7 +44,9 @@ T params_ok(ParamsResult<T> result) {
 // refuse where they want unsigned ones; on the wire, parsed numbers are
 // unsigned. Hence the `u` suffixes below.
 json command_params(json extra = json::object()) {
-  json params = {{"command_id", "c-1"}, {"requested_by", "alice"}, {"reason", "testing"},
+  json params = {{"command_id", "c-1"},
+                 {"requested_by", "alice"},
+                 {"reason", "testing"},
                  {"target", "ingest"}};
   params.update(extra);
   return params;
@@ -63,8 +66,7 @@ json parse_line(const std::string& line) {
 }  // namespace
 
 TEST_CASE("JsonWriter escapes strings and keeps output valid for any bytes") {
-  std::string out;
-  JsonWriter w(out);
+  JsonWriter w;
   w.begin_object()
       .field("quote", std::string_view("a\"b\\c\n\t\x01"))
       .field("utf8", std::string_view("h\xC3\xA9llo \xF0\x9F\x98\x80"))
@@ -82,6 +84,8 @@ TEST_CASE("JsonWriter escapes strings and keeps output valid for any bytes") {
       .end_object()
       .end_array()
       .end_object();
+  std::string out = w.take_line();
+  CHECK(out.back() == '\n');
   json parsed = json::parse(out);
   CHECK(parsed["quote"] == "a\"b\\c\n\t\x01");
   CHECK(parsed["utf8"] == "h\xC3\xA9llo \xF0\x9F\x98\x80");
@@ -93,6 +97,11 @@ TEST_CASE("JsonWriter escapes strings and keeps output valid for any bytes") {
   CHECK(parsed["nan"].is_null());
   CHECK(parsed["flag"] == false);
   CHECK(parsed["list"] == json::array({1, nullptr, json::object()}));
+
+  // take() leaves an empty writer, ready for the next document.
+  w.begin_array().value(std::string(100'000, 'z')).end_array();
+  CHECK(w.take() == "[\"" + std::string(100'000, 'z') + "\"]");
+  CHECK(w.value(7).take() == "7");
 }
 
 TEST_CASE("error codes have their documented stage and retryability") {
@@ -196,7 +205,8 @@ TEST_CASE("decode_request reports each malformation with its code and field_path
     CHECK(decode_error(long_id.dump()).error.field_path == "request_id");
   }
   SUBCASE("method missing or not a string; the request_id is echoed") {
-    for (std::string_view line : {R"({"request_id":"r9"})", R"({"request_id":"r9","method":[1]})"}) {
+    for (std::string_view line :
+         {R"({"request_id":"r9"})", R"({"request_id":"r9","method":[1]})"}) {
       CAPTURE(line);
       auto e = decode_error(line);
       CHECK(e.error.code == ErrorCode::InvalidRequest);
@@ -239,8 +249,8 @@ TEST_CASE("events.subscribe params") {
     CHECK(e.code == ErrorCode::InvalidRequest);
     CHECK(e.field_path == "params.after_sequence");
   }
-  CHECK(params_error(parse_subscribe_params({{"after_sequense", 1u}}, "t")).message.find("did you mean") !=
-        std::string::npos);
+  CHECK(params_error(parse_subscribe_params({{"after_sequense", 1u}}, "t"))
+            .message.find("did you mean") != std::string::npos);
 }
 
 TEST_CASE("logs.tail params") {
@@ -248,7 +258,8 @@ TEST_CASE("logs.tail params") {
   CHECK_FALSE(defaults.child_id);
   CHECK(defaults.lines == 100);
   CHECK_FALSE(defaults.follow);
-  auto full = params_ok(parse_tail_params({{"child_id", "ingest"}, {"lines", 5u}, {"follow", true}}, "t"));
+  auto full =
+      params_ok(parse_tail_params({{"child_id", "ingest"}, {"lines", 5u}, {"follow", true}}, "t"));
   CHECK(full.child_id == "ingest");
   CHECK(full.lines == 5);
   CHECK(full.follow);
@@ -257,12 +268,11 @@ TEST_CASE("logs.tail params") {
     json params;
     std::string field_path;
   };
-  for (const auto& c : {Case{{{"child_id", 3}}, "params.child_id"},
-                        Case{{{"child_id", "  "}}, "params.child_id"},
-                        Case{{{"lines", "ten"}}, "params.lines"},
-                        Case{{{"lines", kMaxTailLines + 1}}, "params.lines"},
-                        Case{{{"follow", "yes"}}, "params.follow"},
-                        Case{{{"tail", 1u}}, "params.tail"}}) {
+  for (const auto& c :
+       {Case{{{"child_id", 3}}, "params.child_id"}, Case{{{"child_id", "  "}}, "params.child_id"},
+        Case{{{"lines", "ten"}}, "params.lines"},
+        Case{{{"lines", kMaxTailLines + 1}}, "params.lines"},
+        Case{{{"follow", "yes"}}, "params.follow"}, Case{{{"tail", 1u}}, "params.tail"}}) {
     CAPTURE(c.params.dump());
     auto e = params_error(parse_tail_params(c.params, "t"));
     CHECK(e.code == ErrorCode::InvalidRequest);
@@ -272,11 +282,13 @@ TEST_CASE("logs.tail params") {
 
 TEST_CASE("command params: the common fields") {
   const MethodInfo& restart = *find_method("command.restart_child");
-  Command c = params_ok(parse_command_params(
-      restart,
-      command_params({{"target_id", "sup@test"}, {"command", "restart_child"},
-                      {"requested_at_unix_nanos", 1700000000000000000u}, {"confirmed", false}}),
-      "sup@test"));
+  Command c = params_ok(
+      parse_command_params(restart,
+                           command_params({{"target_id", "sup@test"},
+                                           {"command", "restart_child"},
+                                           {"requested_at_unix_nanos", 1700000000000000000u},
+                                           {"confirmed", false}}),
+                           "sup@test"));
   CHECK(c.kind == CommandKind::RestartChild);
   CHECK(c.target == "ingest");
   CHECK(c.meta.command_id == "c-1");
@@ -301,11 +313,13 @@ TEST_CASE("command params: the common fields") {
            Case{command_params({{"requested_by", ""}}), "params.requested_by"},
            Case{command_params({{"requested_by", 5}}), "params.requested_by"},
            Case{command_params({{"reason", "\t"}}), "params.reason"},
-           Case{command_params({{"reason", std::string(kMaxReasonBytes + 1, 'r')}}), "params.reason"},
+           Case{command_params({{"reason", std::string(kMaxReasonBytes + 1, 'r')}}),
+                "params.reason"},
            Case{missing_target, "params.target"},
            Case{command_params({{"target", json::array()}}), "params.target"},
            Case{command_params({{"confirmed", "true"}}), "params.confirmed"},
-           Case{command_params({{"requested_at_unix_nanos", "now"}}), "params.requested_at_unix_nanos"},
+           Case{command_params({{"requested_at_unix_nanos", "now"}}),
+                "params.requested_at_unix_nanos"},
            Case{command_params({{"command", "remove_child"}}), "params.command"},
            Case{command_params({{"target_id", "sup@other"}}), "params.target_id"},
            Case{command_params({{"spec", json::object()}}), "params.spec"},
@@ -326,7 +340,8 @@ TEST_CASE("dangerous commands need confirmed: true") {
     CHECK(e.code == ErrorCode::ConfirmationRequired);
     CHECK(e.field_path == "params.confirmed");
     CHECK(e.message.find(method) != std::string::npos);
-    params_ok(parse_command_params(*find_method(method), command_params({{"confirmed", true}}), "t"));
+    params_ok(
+        parse_command_params(*find_method(method), command_params({{"confirmed", true}}), "t"));
   }
   SUBCASE("a malformed dangerous command reports the malformation first") {
     auto e = command_error("command.remove_child", command_params({{"reason", ""}}));
@@ -389,12 +404,12 @@ TEST_CASE("command.add_child parses the spec with the config's parser") {
 }
 
 TEST_CASE("responses and errors have the seed's envelope") {
-  json ok = parse_line(response_line("r1", "health", "sup@test", [](JsonWriter& w) {
-    w.field("status", "ready");
-  }));
-  CHECK(ok == json{{"request_id", "r1"},
-                   {"ok", true},
-                   {"result", {{"type", "health"}, {"target_id", "sup@test"}, {"status", "ready"}}}});
+  json ok = parse_line(
+      response_line("r1", "health", "sup@test", [](JsonWriter& w) { w.field("status", "ready"); }));
+  CHECK(ok ==
+        json{{"request_id", "r1"},
+             {"ok", true},
+             {"result", {{"type", "health"}, {"target_id", "sup@test"}, {"status", "ready"}}}});
 
   json error = parse_line(error_response_line(
       "r2", {ErrorCode::InvalidCommandParams, "must not be blank", "params.reason"}, "sup@test"));
@@ -408,7 +423,8 @@ TEST_CASE("responses and errors have the seed's envelope") {
                         {"retryable", false},
                         {"field_path", "params.reason"}}}});
 
-  json anonymous = parse_line(error_response_line(std::nullopt, {ErrorCode::InvalidJson, "bad"}, "t"));
+  json anonymous =
+      parse_line(error_response_line(std::nullopt, {ErrorCode::InvalidJson, "bad"}, "t"));
   CHECK(anonymous["request_id"].is_null());
   CHECK_FALSE(anonymous["error"].contains("field_path"));
 
@@ -445,11 +461,16 @@ TEST_CASE("state record fields use the SPEC names") {
   bare.id = "idle";
   state.child_runtime_records = {full, bare};
 
-  std::string line = response_line("r", "state", "t", [&](JsonWriter& w) { write_state_fields(w, state); });
+  std::string line =
+      response_line("r", "state", "t", [&](JsonWriter& w) { write_state_fields(w, state); });
   json result = parse_line(line)["result"];
   CHECK(result["type"] == "state");
-  CHECK(result["children"] == json{{"running", 3}, {"failed", 1}, {"restarting", 0},
-                                   {"quarantined", 1}, {"stopped", 2}, {"target_count", 4}});
+  CHECK(result["children"] == json{{"running", 3},
+                                   {"failed", 1},
+                                   {"restarting", 0},
+                                   {"quarantined", 1},
+                                   {"stopped", 2},
+                                   {"target_count", 4}});
   CHECK(result["state_generation"] == 17);
   CHECK(result["captured_at"] == 1700000000123);
   const json& r = result["child_runtime_records"][0];
@@ -460,15 +481,16 @@ TEST_CASE("state record fields use the SPEC names") {
   CHECK(r["restart"] == "transient");
   CHECK(r["state"] == "Quarantined");
   CHECK(r["restart_count"] == 6);
-  CHECK(r["last_exit"] == json{{"kind", "TaskExit::Failed"}, {"reason", "exit status 3"},
-                               {"at", 1700000000001}});
+  CHECK(r["last_exit"] ==
+        json{{"kind", "TaskExit::Failed"}, {"reason", "exit status 3"}, {"at", 1700000000001}});
   CHECK(r["restart_budget"] == json{{"tokens", 0}, {"capacity", 5}, {"refill_per_sec", 0.1}});
   CHECK(r["backoff_ms"] == 800);
   CHECK(r["started_at"] == 1699999999000);
   CHECK(r["pid"] == 4242);
   CHECK(r["generation"] == 7);
   CHECK(r["attempt"] == 3);
-  CHECK(r["liveness"] == json{{"last_heartbeat_at", 1700000000100}, {"heartbeat_stale", true},
+  CHECK(r["liveness"] == json{{"last_heartbeat_at", 1700000000100},
+                              {"heartbeat_stale", true},
                               {"readiness", "not_ready"}});
   CHECK(r["quarantine_reason"] == "restart budget exhausted");
 
@@ -489,7 +511,8 @@ TEST_CASE("health, event, log and command_result records") {
   health.reasons = {"child blocked"};
   health.suspects = {"stuck"};
   health.dashboard_clients = 2;
-  json h = parse_line(response_line("r", "health", "t", [&](JsonWriter& w) { write_health_fields(w, health); }))["result"];
+  json h = parse_line(response_line(
+      "r", "health", "t", [&](JsonWriter& w) { write_health_fields(w, health); }))["result"];
   CHECK(h["status"] == "degraded");
   CHECK(h["uptime_secs"] == 12);
   CHECK(h["control_loop_iterations"] == 1200);

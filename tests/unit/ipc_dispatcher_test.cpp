@@ -41,8 +41,11 @@ struct Fixture {
 };
 
 json command(std::string method, json params = json::object()) {
-  json base = {{"command_id", "c-1"}, {"requested_by", "alice"}, {"reason", "test"},
-               {"target", "ingest"}, {"confirmed", true}};
+  json base = {{"command_id", "c-1"},
+               {"requested_by", "alice"},
+               {"reason", "test"},
+               {"target", "ingest"},
+               {"confirmed", true}};
   base.update(params);
   return {{"request_id", "r-" + method}, {"method", std::move(method)}, {"params", base}};
 }
@@ -101,8 +104,9 @@ TEST_CASE_FIXTURE(Fixture, "state and health come from the control plane") {
   CHECK(h["status"] == "ready");
   CHECK(h["dashboard_link"] == "listening");
 
-  CHECK(error({{"request_id", "s"}, {"method", "state"}, {"params", {{"target_id", "else"}}}})
-            ["field_path"] == "params.target_id");
+  CHECK(error({{"request_id", "s"},
+               {"method", "state"},
+               {"params", {{"target_id", "else"}}}})["field_path"] == "params.target_id");
 }
 
 TEST_CASE_FIXTURE(Fixture, "events.subscribe answers last_sequence and asks for a stream") {
@@ -114,12 +118,12 @@ TEST_CASE_FIXTURE(Fixture, "events.subscribe answers last_sequence and asks for 
   CHECK(fresh.subscribe_events_after == 2u);
   CHECK_FALSE(fresh.follow_logs);
 
-  Reply resume = call({{"request_id", "e"}, {"method", "events.subscribe"},
-                       {"params", {{"after_sequence", 0}}}});
+  Reply resume = call(
+      {{"request_id", "e"}, {"method", "events.subscribe"}, {"params", {{"after_sequence", 0}}}});
   CHECK(resume.subscribe_events_after == 0u);
 
-  Reply bad = call({{"request_id", "e"}, {"method", "events.subscribe"},
-                    {"params", {{"after_sequence", "x"}}}});
+  Reply bad = call(
+      {{"request_id", "e"}, {"method", "events.subscribe"}, {"params", {{"after_sequence", "x"}}}});
   CHECK_FALSE(bad.subscribe_events_after);
   CHECK(json::parse(bad.line)["error"]["code"] == "invalid_request");
 }
@@ -140,7 +144,8 @@ TEST_CASE_FIXTURE(Fixture, "logs.tail returns the newest records and can follow"
   CHECK(all["last_sequence"] == 6);
   CHECK(all["truncated"] == false);
 
-  Reply odd = call({{"request_id", "l"}, {"method", "logs.tail"},
+  Reply odd = call({{"request_id", "l"},
+                    {"method", "logs.tail"},
                     {"params", {{"child_id", "odd"}, {"follow", true}}}});
   json odd_result = json::parse(odd.line)["result"];
   REQUIRE(odd_result["records"].size() == 2);
@@ -159,7 +164,8 @@ TEST_CASE_FIXTURE(Fixture, "every command reaches the control plane with its met
     json request = command(std::string(method.name));
     if (method.command == CommandKind::AddChild) {
       request["params"].erase("target");
-      request["params"]["spec"] = {{"id", "new-one"}, {"kind", "drill"}, {"drill", {{"kind", "busy"}}}};
+      request["params"]["spec"] = {
+          {"id", "new-one"}, {"kind", "drill"}, {"drill", {{"kind", "busy"}}}};
     }
     json r = result(request);
     CHECK(r["type"] == "command_result");
@@ -227,7 +233,8 @@ TEST_CASE_FIXTURE(Fixture, "protocol errors become error responses") {
 TEST_CASE("a throwing control plane gives an internal error, not an exception") {
   ThrowingPlane plane;
   Dispatcher dispatcher(plane, {"t", "t", "/p", 0});
-  json e = json::parse(dispatcher.handle_line(R"({"request_id":"s","method":"state"})", kRoot).line);
+  json e =
+      json::parse(dispatcher.handle_line(R"({"request_id":"s","method":"state"})", kRoot).line);
   CHECK(e["request_id"] == "s");
   CHECK(e["error"]["code"] == "internal");
   CHECK(e["error"]["message"] == "snapshot failed");

@@ -18,7 +18,8 @@ bool link_is(RunningServer& s, DashboardLink link, std::uint32_t clients) {
 }
 
 json subscribe_request(std::optional<std::uint64_t> after = std::nullopt) {
-  json request = {{"request_id", "sub"}, {"method", "events.subscribe"}, {"params", json::object()}};
+  json request = {
+      {"request_id", "sub"}, {"method", "events.subscribe"}, {"params", json::object()}};
   if (after) request["params"]["after_sequence"] = *after;
   return request;
 }

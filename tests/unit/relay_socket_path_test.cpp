@@ -23,7 +23,9 @@ int bind_raw_socket(const std::string& path, bool listen) {
   return fd;
 }
 
-void make_stale_socket(const std::string& path) { ::close(bind_raw_socket(path, true)); }
+void make_stale_socket(const std::string& path) {
+  ::close(bind_raw_socket(path, true));
+}
 
 sup::Status bind_server(const sup::config::DashboardConfig& config) {
   ServerOptions options;

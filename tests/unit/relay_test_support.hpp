@@ -69,7 +69,9 @@ class Client {
     if (fd_ >= 0) ::close(fd_);
   }
   Client(Client&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)), connected_(other.connected_), buffer_(std::move(other.buffer_)) {}
+      : fd_(std::exchange(other.fd_, -1)),
+        connected_(other.connected_),
+        buffer_(std::move(other.buffer_)) {}
   Client(const Client&) = delete;
 
   bool connected() const { return connected_; }
@@ -88,12 +90,14 @@ class Client {
 
   std::optional<std::string> read_line(std::chrono::milliseconds timeout = kTimeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::size_t scanned = 0;  // a 5 MB answer arrives in many pieces: scan each once
     while (true) {
-      if (auto newline = buffer_.find('\n'); newline != std::string::npos) {
+      if (auto newline = buffer_.find('\n', scanned); newline != std::string::npos) {
         std::string line = buffer_.substr(0, newline);
         buffer_.erase(0, newline + 1);
         return line;
       }
+      scanned = buffer_.size();
       if (!fill(deadline)) return std::nullopt;
     }
   }

@@ -71,13 +71,16 @@ Lines answer(const json& request) {
   if (method == "state") return {ok_response(request, demo_state(sup::unix_now_ms()))};
   if (method == "health") return {ok_response(request, demo_health("degraded"))};
   if (method == "hello")
-    return {ok_response(request, {{"type", "hello"},
-                                  {"protocol_version", "dashboard-ipc.v1"},
-                                  {"registration", {{"target_id", "t1"}, {"display_name", "demo"}}}})};
+    return {
+        ok_response(request, {{"type", "hello"},
+                              {"protocol_version", "dashboard-ipc.v1"},
+                              {"registration", {{"target_id", "t1"}, {"display_name", "demo"}}}})};
   if (method == "events.subscribe") {
-    Lines lines = {ok_response(request, {{"type", "subscription"}, {"last_sequence", kRing.back()}})};
+    Lines lines = {
+        ok_response(request, {{"type", "subscription"}, {"last_sequence", kRing.back()}})};
     for (std::uint64_t sequence : kRing)
-      if (sequence > params.value("after_sequence", std::uint64_t{0})) lines.push_back(demo_event(sequence));
+      if (sequence > params.value("after_sequence", std::uint64_t{0}))
+        lines.push_back(demo_event(sequence));
     return lines;
   }
   if (method == "logs.tail") {
@@ -230,7 +233,8 @@ TEST_CASE("NotFound and Rejected exit 1 with the reason") {
   CHECK(contains(missing.out, "CommandResult::NotFound: pause nosuch: no child 'nosuch'"));
   const Run rejected = supctl(daemon.path(), {"--yes", "remove", "relay"});
   CHECK(rejected.code == 1);
-  CHECK(contains(rejected.out, "CommandResult::Rejected: remove relay: the relay cannot be removed"));
+  CHECK(
+      contains(rejected.out, "CommandResult::Rejected: remove relay: the relay cannot be removed"));
 }
 
 TEST_CASE("add passes the spec through and shows the daemon's field path") {
@@ -250,8 +254,9 @@ TEST_CASE("add passes the spec through and shows the daemon's field path") {
   std::ofstream(file) << R"({"id": "slow", "kind": "drill", "backoff": {"max_ms": 99999999}})";
   const Run invalid = supctl(daemon.path(), {"add", "--spec-file", file});
   CHECK(invalid.code == 4);
-  CHECK(contains(invalid.err, "invalid_command_params (validation): "
-                              "field_path=\"params.spec.backoff.max_ms\": must be at most 3600000"));
+  CHECK(contains(invalid.err,
+                 "invalid_command_params (validation): "
+                 "field_path=\"params.spec.backoff.max_ms\": must be at most 3600000"));
   const Run invalid_json = supctl(daemon.path(), {"--json", "add", "--spec-file", file});
   CHECK(invalid_json.code == 4);
   CHECK(json::parse(invalid_json.out)["error"]["field_path"] == "params.spec.backoff.max_ms");

@@ -39,7 +39,8 @@ DashboardModel connected_model() {
   model.set_state(demo_state(kNow), kNow);
   model.set_health(demo_health());
   model.subscribed(0, kNow);
-  for (std::uint64_t sequence = 1; sequence <= 10; ++sequence) model.add_event(demo_event(sequence));
+  for (std::uint64_t sequence = 1; sequence <= 10; ++sequence)
+    model.add_event(demo_event(sequence));
   return model;
 }
 
@@ -56,7 +57,8 @@ TEST_CASE("an 80x24 frame shows the whole demo tree and the recent events") {
   CHECK(lines[0].rfind("supervisor demo on /tmp/supervisor.sock", 0) == 0);
   CHECK(lines[0].find("22:15:00  q quit  r retry") == 80 - 25);
   CHECK(lines[1] == "health ready  up 1h02m  loop 99.5/s  dashboard_link connected (1)");
-  CHECK(lines[2] == "children running 6/7 target, restarting 1, failed 0, quarantined 1, stopped 0");
+  CHECK(lines[2] ==
+        "children running 6/7 target, restarting 1, failed 0, quarantined 1, stopped 0");
   CHECK(lines[3] == "link: connected, last event #10");
   CHECK(lines[4] == "quarantined: crasher (restart budget exhausted)");
   CHECK(lines[5] == "CHILD      STATE       RESTARTS TOKENS BACKOFF HEALTH LAST EXIT");
@@ -69,7 +71,7 @@ TEST_CASE("an 80x24 frame shows the whole demo tree and the recent events") {
   CHECK(lines[23].empty());
 
   CHECK(frame[0].style == LineStyle::Bold);
-  CHECK(frame[2].style == LineStyle::Warning);  // short of target
+  CHECK(frame[2].style == LineStyle::Warning);   // short of target
   CHECK(frame[15].style == LineStyle::Warning);  // a warning event
 }
 
@@ -80,7 +82,8 @@ TEST_CASE("a dropped link shows the attempt, the delay, the age of the data and 
   CHECK(frame[3].text == "link: reconnecting (attempt 3, next in 400 ms)");
   CHECK(frame[3].style == LineStyle::Alert);
   CHECK(frame[4].text ==
-        "the supervisor closed the connection; data is 5.0s old; quarantined: crasher (r\xe2\x80\xa6");
+        "data is 5.0s old; the supervisor closed the connection; quarantined: crasher "
+        "(r\xe2\x80\xa6");
   CHECK(frame[4].style == LineStyle::Alert);
   // The last data stays on screen meanwhile.
   CHECK(texts(frame)[13].rfind("  worker-b ", 0) == 0);
@@ -123,7 +126,8 @@ TEST_CASE("degraded health is the loudest line") {
   model.set_health(demo_health("degraded"));
   const auto frame = render_dashboard(model, {80, 24}, kNow);
   CHECK(frame[1].style == LineStyle::Alert);
-  CHECK(frame[4].text == "child 'blocker' has blocked a runtime thread for 1.2s; suspects: blocker");
+  CHECK(frame[4].text ==
+        "child 'blocker' has blocked a runtime thread for 1.2s; suspects: blocker");
   CHECK(frame[4].style == LineStyle::Warning);
 }
 

@@ -36,13 +36,17 @@ using nlohmann::json;
 using Lines = std::vector<json>;
 
 inline json ok_response(const json& request, json result) {
-  return {{"request_id", request.value("request_id", "")}, {"ok", true}, {"result", std::move(result)}};
+  return {
+      {"request_id", request.value("request_id", "")}, {"ok", true}, {"result", std::move(result)}};
 }
 
 inline json error_response(const json& request, std::string code, std::string stage,
                            std::string message, std::string field_path = {}) {
-  json error = {{"code", code}, {"stage", stage}, {"target_id", "test"},
-                {"message", message}, {"retryable", false}};
+  json error = {{"code", code},
+                {"stage", stage},
+                {"target_id", "test"},
+                {"message", message},
+                {"retryable", false}};
   if (!field_path.empty()) error["field_path"] = field_path;
   return {{"request_id", request.value("request_id", "")}, {"ok", false}, {"error", error}};
 }
@@ -97,8 +101,12 @@ class FakeDaemon {
     });
   }
   // Closes every connection and removes the socket, as a killed relay does.
-  void stop() { run_on_server([this] { close_all(); }); }
-  void start() { run_on_server([this] { listen_now(); }); }
+  void stop() {
+    run_on_server([this] { close_all(); });
+  }
+  void start() {
+    run_on_server([this] { listen_now(); });
+  }
 
   std::vector<json> requests() const {
     std::lock_guard lock(mutex_);
@@ -241,20 +249,21 @@ inline std::string parent_of(const std::string& path) {
 inline json demo_state(std::int64_t now_ms) {
   auto record = [now_ms](std::string id, std::string path, std::string kind, std::string state,
                          int restarts, double tokens, double capacity) {
-    json r = {{"id", id},
-              {"path", path},
-              {"parent", parent_of(path)},
-              {"kind", kind},
-              {"restart", "permanent"},
-              {"state", state},
-              {"restart_count", restarts},
-              {"restart_budget", {{"tokens", tokens}, {"capacity", capacity}, {"refill_per_sec", 0.1}}},
-              {"backoff_ms", 0},
-              {"started_at", now_ms - 65'000},
-              {"generation", restarts + 1},
-              {"attempt", 0},
-              {"liveness", {{"heartbeat_stale", false}, {"readiness", "unknown"}}},
-              {"quarantine_reason", ""}};
+    json r = {
+        {"id", id},
+        {"path", path},
+        {"parent", parent_of(path)},
+        {"kind", kind},
+        {"restart", "permanent"},
+        {"state", state},
+        {"restart_count", restarts},
+        {"restart_budget", {{"tokens", tokens}, {"capacity", capacity}, {"refill_per_sec", 0.1}}},
+        {"backoff_ms", 0},
+        {"started_at", now_ms - 65'000},
+        {"generation", restarts + 1},
+        {"attempt", 0},
+        {"liveness", {{"heartbeat_stale", false}, {"readiness", "unknown"}}},
+        {"quarantine_reason", ""}};
     return r;
   };
   json records = json::array();
@@ -265,22 +274,30 @@ inline json demo_state(std::int64_t now_ms) {
   records.push_back(ticker);
   json flaky = record("flaky", "root/flaky", "drill", "Restarting", 7, 2.53, 5);
   flaky["backoff_ms"] = 1600;
-  flaky["last_exit"] = {{"kind", "TaskExit::Failed"}, {"reason", "flaky drill failed"}, {"at", now_ms - 2'000}};
+  flaky["last_exit"] = {
+      {"kind", "TaskExit::Failed"}, {"reason", "flaky drill failed"}, {"at", now_ms - 2'000}};
   records.push_back(flaky);
   json crasher = record("crasher", "root/crasher", "drill", "Quarantined", 3, 0.004, 3);
-  crasher["last_exit"] = {{"kind", "TaskExit::Panicked"}, {"reason", "crash_after drill"}, {"at", now_ms - 5'000}};
+  crasher["last_exit"] = {
+      {"kind", "TaskExit::Panicked"}, {"reason", "crash_after drill"}, {"at", now_ms - 5'000}};
   crasher["quarantine_reason"] = "restart budget exhausted";
   crasher.erase("started_at");
   records.push_back(crasher);
   records.push_back(record("workers", "root/workers", "supervisor", "Running", 0, 5, 5));
   records.push_back(record("worker-a", "root/workers/worker-a", "process", "Running", 1, 4, 5));
   json worker_b = record("worker-b", "root/workers/worker-b", "process", "Running", 1, 4, 5);
-  worker_b["last_exit"] = {{"kind", "TaskExit::Failed"}, {"reason", "exit status 3"}, {"at", now_ms - 12'000}};
+  worker_b["last_exit"] = {
+      {"kind", "TaskExit::Failed"}, {"reason", "exit status 3"}, {"at", now_ms - 12'000}};
   records.push_back(worker_b);
   return {{"type", "state"},
           {"target_id", "test"},
           {"children",
-           {{"running", 6}, {"failed", 0}, {"restarting", 1}, {"quarantined", 1}, {"stopped", 0}, {"target_count", 7}}},
+           {{"running", 6},
+            {"failed", 0},
+            {"restarting", 1},
+            {"quarantined", 1},
+            {"stopped", 0},
+            {"target_count", 7}}},
           {"child_runtime_records", records},
           {"state_generation", 42},
           {"captured_at", now_ms}};

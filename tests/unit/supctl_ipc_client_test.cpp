@@ -105,8 +105,10 @@ TEST_CASE("connecting to a missing, stale or non-socket path fails with the righ
 TEST_CASE("a call gets its own answer; pushes that arrive meanwhile are kept in order") {
   FakeDaemon daemon([](const json& request) {
     if (request["method"] == "state")
-      return Lines{demo_event(1), {{"request_id", "someone-else"}, {"ok", true}, {"result", json::object()}},
-                   demo_event(2), ok_response(request, {{"type", "state"}, {"state_generation", 9}})};
+      return Lines{demo_event(1),
+                   {{"request_id", "someone-else"}, {"ok", true}, {"result", json::object()}},
+                   demo_event(2),
+                   ok_response(request, {{"type", "state"}, {"state_generation", 9}})};
     return Lines{};
   });
   auto client = IpcClient::connect(daemon.path(), deadline_in(5s));

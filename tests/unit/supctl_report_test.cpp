@@ -11,10 +11,10 @@
 #include "supctl_fake_daemon.hpp"
 
 using namespace sup::cli;
+using nlohmann::json;
 using sup::cli::testing::demo_event;
 using sup::cli::testing::demo_health;
 using sup::cli::testing::demo_state;
-using nlohmann::json;
 
 namespace {
 
@@ -74,7 +74,8 @@ TEST_CASE("the children table shows the tree with its runtime columns") {
   const auto lines = children_table(state, kNow, std::nullopt);
   REQUIRE(lines.size() == 9);
   CHECK(lines[0].rfind("ID", 0) == 0);
-  for (const char* header : {"KIND", "STATE", "RESTARTS", "TOKENS", "BACKOFF", "LAST EXIT", "PID", "UPTIME"})
+  for (const char* header :
+       {"KIND", "STATE", "RESTARTS", "TOKENS", "BACKOFF", "LAST EXIT", "PID", "UPTIME"})
     CHECK(contains(lines[0], header));
 
   const std::string* crasher = line_starting(lines, "crasher ");
@@ -98,9 +99,14 @@ TEST_CASE("the children table shows the tree with its runtime columns") {
 
   // An 80-column terminal: ids and counts whole, PID and KIND left out.
   const auto narrow = children_table(state, kNow, 80);
-  CHECK(narrow[0] == "ID          STATE        RESTARTS  TOKENS  BACKOFF  LAST EXIT             UPTIME");
-  CHECK(narrow[4] == "flaky       Restarting          7   2.5/5     1.6s  Failed 2.0s ago: fl\xe2\x80\xa6       -");
-  CHECK(narrow[8] == "  worker-b  Running             1   4.0/5        -  Failed 12s ago: exi\xe2\x80\xa6   1m05s");
+  CHECK(narrow[0] ==
+        "ID          STATE        RESTARTS  TOKENS  BACKOFF  LAST EXIT             UPTIME");
+  CHECK(narrow[4] ==
+        "flaky       Restarting          7   2.5/5     1.6s  Failed 2.0s ago: fl\xe2\x80\xa6       "
+        "-");
+  CHECK(narrow[8] ==
+        "  worker-b  Running             1   4.0/5        -  Failed 12s ago: exi\xe2\x80\xa6   "
+        "1m05s");
   for (const auto& line : children_table(state, kNow, 50)) CHECK(display_width(line) <= 50);
 }
 
@@ -113,7 +119,8 @@ TEST_CASE("state summary, quarantine notes and health") {
   const auto notes = quarantine_notes(state);
   REQUIRE(notes.size() == 1);
   CHECK(notes[0] ==
-        "crasher: quarantined: restart budget exhausted (supctl release crasher gives it another go)");
+        "crasher: quarantined: restart budget exhausted (supctl release crasher gives it another "
+        "go)");
 
   const auto ready = health_report(parse_health(demo_health()));
   CHECK(ready[0] == "status:          ready");
@@ -141,12 +148,13 @@ TEST_CASE("event and log lines") {
   CHECK(event_line(parse_event(tree_wide), TimeStyle::Clock) ==
         "22:13:25 #5 info    health_changed root status=degraded");
 
-  const json record = {{"type", "log"},
-                       {"sequence", 9},
-                       {"severity", "info"},
-                       {"message", "tick\x1b]0;pwned\x07"},
-                       {"fields", {{"CHILD_ID", "ticker"}, {"STREAM", "stdout"}, {"GENERATION", "2"}}},
-                       {"occurred_at_unix_nanos", kNow * 1'000'000}};
+  const json record = {
+      {"type", "log"},
+      {"sequence", 9},
+      {"severity", "info"},
+      {"message", "tick\x1b]0;pwned\x07"},
+      {"fields", {{"CHILD_ID", "ticker"}, {"STREAM", "stdout"}, {"GENERATION", "2"}}},
+      {"occurred_at_unix_nanos", kNow * 1'000'000}};
   CHECK(log_line(parse_log(record)) ==
         "2023-11-14 22:13:20.000 info    [ticker stdout] tick?]0;pwned? GENERATION=2");
 
@@ -177,11 +185,12 @@ TEST_CASE("the daemon's refusals name the field and say what to do") {
         "the supervisor refused `command.add_child`: invalid_command_params (validation): "
         "field_path=\"params.spec.backoff.max_ms\": must be at most 3600000");
 
-  const DaemonErrorView confirmation{"confirmation_required", "validation", "remove_child is dangerous",
-                                     "", false};
+  const DaemonErrorView confirmation{"confirmation_required", "validation",
+                                     "remove_child is dangerous", "", false};
   CHECK(contains(daemon_error_text("command.remove_child", confirmation), "confirm with --yes"));
   const DaemonErrorView limited{"rate_limited", "admission", "slow down", "", true};
   CHECK(contains(daemon_error_text("state", limited), "retryable"));
   const DaemonErrorView denied{"permission_denied", "authorization", "uid 1000", "", false};
-  CHECK(contains(daemon_error_text("command.kill_child", denied), "root and the daemon's own user"));
+  CHECK(
+      contains(daemon_error_text("command.kill_child", denied), "root and the daemon's own user"));
 }

@@ -67,7 +67,8 @@ TEST_CASE("fitting counts code points and cuts on their boundaries") {
 }
 
 TEST_CASE("tables align columns and give way to fit a width") {
-  TextTable table({{"ID", Align::Left, 4, true}, {"N", Align::Right}, {"NOTE", Align::Left, 6, true}});
+  TextTable table(
+      {{"ID", Align::Left, 4, true}, {"N", Align::Right}, {"NOTE", Align::Left, 6, true}});
   table.add_row({"alpha", "1", "a note that is long"});
   table.add_row({"b", "100", ""});
 
@@ -79,7 +80,7 @@ TEST_CASE("tables align columns and give way to fit a width") {
 
   const auto narrow = table.render(20);
   for (const auto& line : narrow) CHECK(display_width(line) <= 20);
-  CHECK(narrow[1].find("alpha") == 0);   // NOTE, the widest, gave way first
+  CHECK(narrow[1].find("alpha") == 0);  // NOTE, the widest, gave way first
   CHECK(narrow[1].find("\xe2\x80\xa6") != std::string::npos);
 
   // Below every minimum the lines themselves are cut.
@@ -93,7 +94,8 @@ TEST_CASE("optional columns are left out, highest rank first, before lines are c
                    {"NOTE", Align::Left, 4, true}});
   table.add_row({"worker-a", "process", "4242", "exit status 3"});
   CHECK(table.render(40)[1] == "worker-a  process  4242  exit status 3");
-  CHECK(table.render(30)[1] == "worker-a  process  4242  exit\xe2\x80\xa6");  // NOTE gives way first
+  CHECK(table.render(30)[1] ==
+        "worker-a  process  4242  exit\xe2\x80\xa6");                       // NOTE gives way first
   CHECK(table.render(28)[1] == "worker-a  process  exit sta\xe2\x80\xa6");  // then PID goes
   CHECK(table.render(20)[1] == "worker-a  exit stat\xe2\x80\xa6");
   CHECK(table.render(20)[0] == "ID        NOTE");

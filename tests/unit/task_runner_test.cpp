@@ -30,7 +30,9 @@ struct Sentinel {
   std::shared_ptr<std::atomic<bool>> destroyed;
 };
 
-std::shared_ptr<std::atomic<bool>> make_flag() { return std::make_shared<std::atomic<bool>>(false); }
+std::shared_ptr<std::atomic<bool>> make_flag() {
+  return std::make_shared<std::atomic<bool>>(false);
+}
 
 TaskDefinition idle_task() {
   return {.start = [](TaskContext& ctx) { ctx.set_readiness(Readiness::Ready); }};
@@ -66,17 +68,18 @@ TEST_SUITE("task_runner: reactive tasks") {
   }
 
   TEST_CASE_FIXTURE(RunnerFixture, "an exception is Panicked with what() kept") {
-    auto from_start = start("p1", 1, {.start = [](TaskContext&) {
-                              throw std::runtime_error("bad config value");
-                            }});
-    auto from_timer = start("p2", 1, {.start = [](TaskContext& ctx) {
-                              ctx.after(1ms, [](TaskContext&) { throw std::logic_error("timer blew up"); });
-                            }});
+    auto from_start = start(
+        "p1", 1, {.start = [](TaskContext&) { throw std::runtime_error("bad config value"); }});
+    auto from_timer =
+        start("p2", 1, {.start = [](TaskContext& ctx) {
+                ctx.after(1ms, [](TaskContext&) { throw std::logic_error("timer blew up"); });
+              }});
     auto non_standard = start("p3", 1, {.start = [](TaskContext&) { throw 42; }});
-    auto from_cancel = start("p4", 1, {.start = [](TaskContext& ctx) {
-                               ctx.set_readiness(Readiness::Ready);
-                               ctx.on_cancel([](TaskContext&) { throw std::runtime_error("cleanup failed"); });
-                             }});
+    auto from_cancel =
+        start("p4", 1, {.start = [](TaskContext& ctx) {
+                ctx.set_readiness(Readiness::Ready);
+                ctx.on_cancel([](TaskContext&) { throw std::runtime_error("cleanup failed"); });
+              }});
     REQUIRE(eventually([&] { return probe(from_cancel).readiness.load() != 0; }));
     runner->request_stop(*from_cancel);
 
@@ -122,7 +125,8 @@ TEST_SUITE("task_runner: reactive tasks") {
 
   TEST_CASE_FIXTURE(RunnerFixture, "an idle task stays running until a stop request: Cancelled") {
     auto inc = start("idle", 1, idle_task());
-    REQUIRE(eventually([&] { return probe(inc).readiness.load() == std::uint8_t(Readiness::Ready); }));
+    REQUIRE(
+        eventually([&] { return probe(inc).readiness.load() == std::uint8_t(Readiness::Ready); }));
     std::this_thread::sleep_for(kQuietPeriod);
     CHECK(exit_count("idle") == 0);
     CHECK(probe(inc).busy_since_mono_ns.load() == 0);
@@ -178,8 +182,8 @@ TEST_SUITE("task_runner: reactive tasks") {
                      }});
     CHECK(probe(inc).last_heartbeat_unix_ms.load() == 0);
     REQUIRE(eventually([&] { return probe(inc).last_heartbeat_unix_ms.load() != 0; }));
-    REQUIRE(eventually(
-        [&] { return probe(inc).readiness.load() == std::uint8_t(Readiness::Ready); }));
+    REQUIRE(
+        eventually([&] { return probe(inc).readiness.load() == std::uint8_t(Readiness::Ready); }));
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
@@ -267,12 +271,14 @@ TEST_SUITE("task_runner: blocking tasks") {
   TEST_CASE_FIXTURE(RunnerFixture, "returning from start is Completed, on a thread of its own") {
     const auto test_thread = std::this_thread::get_id();
     auto task_thread = std::make_shared<std::thread::id>();
-    auto inc = start("b", 3, {.start = [task_thread](TaskContext& ctx) {
-                                *task_thread = std::this_thread::get_id();
-                                ctx.heartbeat();
-                                ctx.set_readiness(Readiness::Ready);
-                              },
-                              .blocking = true});
+    auto inc = start("b", 3,
+                     {.start =
+                          [task_thread](TaskContext& ctx) {
+                            *task_thread = std::this_thread::get_id();
+                            ctx.heartbeat();
+                            ctx.set_readiness(Readiness::Ready);
+                          },
+                      .blocking = true});
     auto exit = wait_exit("b", 3);
     REQUIRE(exit);
     CHECK(exit->exit.kind == TaskExit::Completed);
@@ -284,17 +290,19 @@ TEST_SUITE("task_runner: blocking tasks") {
   }
 
   TEST_CASE_FIXTURE(RunnerFixture, "fail(), after() and exceptions pick the exit") {
-    auto failed = start("bf", 1, {.start = [](TaskContext& ctx) {
-                                    ctx.fail("upstream gone");
-                                    ctx.complete();  // the first pick wins
-                                  },
-                                  .blocking = true});
-    auto misused = start("ba", 1, {.start = [](TaskContext& ctx) {
-                                     ctx.after(1ms, [](TaskContext&) {});
-                                   },
-                                   .blocking = true});
-    auto panicked = start("bp", 1, {.start = [](TaskContext&) { throw std::runtime_error("oops"); },
-                                    .blocking = true});
+    auto failed = start("bf", 1,
+                        {.start =
+                             [](TaskContext& ctx) {
+                               ctx.fail("upstream gone");
+                               ctx.complete();  // the first pick wins
+                             },
+                         .blocking = true});
+    auto misused = start(
+        "ba", 1,
+        {.start = [](TaskContext& ctx) { ctx.after(1ms, [](TaskContext&) {}); }, .blocking = true});
+    auto panicked =
+        start("bp", 1,
+              {.start = [](TaskContext&) { throw std::runtime_error("oops"); }, .blocking = true});
     auto bf = wait_exit("bf", 1);
     auto ba = wait_exit("ba", 1);
     auto bp = wait_exit("bp", 1);
@@ -307,17 +315,20 @@ TEST_SUITE("task_runner: blocking tasks") {
     CHECK(bp->exit.reason == "oops");
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "sleep_for wakes on a stop request; on_cancel runs on the caller") {
+  TEST_CASE_FIXTURE(RunnerFixture,
+                    "sleep_for wakes on a stop request; on_cancel runs on the caller") {
     auto cancel_thread = std::make_shared<std::thread::id>();
     auto sleeps = std::make_shared<std::atomic<int>>(0);
-    auto inc = start("bs", 1, {.start = [cancel_thread, sleeps](TaskContext& ctx) {
-                                 ctx.on_cancel([cancel_thread](TaskContext&) {
-                                   *cancel_thread = std::this_thread::get_id();
-                                 });
-                                 ctx.set_readiness(Readiness::Ready);
-                                 while (ctx.sleep_for(1h)) ++*sleeps;
-                               },
-                               .blocking = true});
+    auto inc = start("bs", 1,
+                     {.start =
+                          [cancel_thread, sleeps](TaskContext& ctx) {
+                            ctx.on_cancel([cancel_thread](TaskContext&) {
+                              *cancel_thread = std::this_thread::get_id();
+                            });
+                            ctx.set_readiness(Readiness::Ready);
+                            while (ctx.sleep_for(1h)) ++*sleeps;
+                          },
+                      .blocking = true});
     REQUIRE(eventually([&] { return probe(inc).readiness.load() != 0; }));
     runner->request_stop(*inc);
     CHECK(*cancel_thread == std::this_thread::get_id());  // ran before request_stop returned
@@ -329,12 +340,14 @@ TEST_SUITE("task_runner: blocking tasks") {
 
   TEST_CASE_FIXTURE(RunnerFixture, "on_cancel registered after the stop request still runs once") {
     auto calls = std::make_shared<std::atomic<int>>(0);
-    auto inc = start("late", 1, {.start = [calls](TaskContext& ctx) {
-                                   ctx.set_readiness(Readiness::Ready);
-                                   while (!ctx.cancel_requested()) ctx.sleep_for(1h);
-                                   ctx.on_cancel([calls](TaskContext&) { ++*calls; });
-                                 },
-                                 .blocking = true});
+    auto inc = start("late", 1,
+                     {.start =
+                          [calls](TaskContext& ctx) {
+                            ctx.set_readiness(Readiness::Ready);
+                            while (!ctx.cancel_requested()) ctx.sleep_for(1h);
+                            ctx.on_cancel([calls](TaskContext&) { ++*calls; });
+                          },
+                      .blocking = true});
     REQUIRE(eventually([&] { return probe(inc).readiness.load() != 0; }));
     runner->request_stop(*inc);
     REQUIRE(wait_exit("late", 1));
@@ -343,13 +356,15 @@ TEST_SUITE("task_runner: blocking tasks") {
 
   TEST_CASE_FIXTURE(RunnerFixture, "abandon: the thread runs on, its exit is never reported") {
     auto returned = make_flag();
-    auto inc = start("bab", 1, {.start = [returned](TaskContext& ctx) {
-                                  ctx.set_readiness(Readiness::Ready);
-                                  while (ctx.sleep_for(1h)) {
-                                  }
-                                  returned->store(true);
-                                },
-                                .blocking = true});
+    auto inc = start("bab", 1,
+                     {.start =
+                          [returned](TaskContext& ctx) {
+                            ctx.set_readiness(Readiness::Ready);
+                            while (ctx.sleep_for(1h)) {
+                            }
+                            returned->store(true);
+                          },
+                      .blocking = true});
     REQUIRE(eventually([&] { return probe(inc).readiness.load() != 0; }));
     runner->abandon(*inc);
     REQUIRE(eventually([&] { return returned->load(); }));
@@ -361,14 +376,16 @@ TEST_SUITE("task_runner: blocking tasks") {
 TEST_CASE_FIXTURE(RunnerFixture, "~TaskRunner releases waits and stops reporting") {
   auto blocking_returned = make_flag();
   auto reactive_returned = make_flag();
-  auto blocking = start("tb", 1, {.start = [blocking_returned](TaskContext& ctx) {
-                                    ctx.set_readiness(Readiness::Ready);
-                                    while (ctx.sleep_for(1h)) {
-                                    }
-                                    CHECK(ctx.cancel_requested());
-                                    blocking_returned->store(true);
-                                  },
-                                  .blocking = true});
+  auto blocking = start("tb", 1,
+                        {.start =
+                             [blocking_returned](TaskContext& ctx) {
+                               ctx.set_readiness(Readiness::Ready);
+                               while (ctx.sleep_for(1h)) {
+                               }
+                               CHECK(ctx.cancel_requested());
+                               blocking_returned->store(true);
+                             },
+                         .blocking = true});
   auto reactive = start("tr", 1, {.start = [reactive_returned](TaskContext& ctx) {
                           auto* runner_ctx = dynamic_cast<sup::actors::RunnerTaskContext*>(&ctx);
                           if (runner_ctx == nullptr) return ctx.fail("not a RunnerTaskContext");
@@ -388,4 +405,81 @@ TEST_CASE_FIXTURE(RunnerFixture, "~TaskRunner releases waits and stops reporting
   std::this_thread::sleep_for(kQuietPeriod);
   CHECK(exit_count("tb") == 0);
   CHECK(exit_count("tr") == 0);
+}
+
+TEST_SUITE("task_runner: a restart on the previous incarnation's actor") {
+  // The TaskContext a reactive incarnation sees is its actor: the same
+  // address means the same actor.
+  struct Seen {
+    std::atomic<const TaskContext*> context{nullptr};
+    std::atomic<std::uint64_t> generation{0};
+  };
+
+  TaskDefinition remember(const std::shared_ptr<Seen>& seen, bool fail_at_once) {
+    return {.start = [seen, fail_at_once](TaskContext& ctx) {
+      seen->context.store(&ctx);
+      seen->generation.store(ctx.generation());
+      if (fail_at_once) return ctx.fail("crash");
+      ctx.set_readiness(Readiness::Ready);
+    }};
+  }
+
+  TEST_CASE_FIXTURE(RunnerFixture, "an incarnation that ended by itself hands its actor on") {
+    auto first_seen = std::make_shared<Seen>();
+    auto first = start("r", 1, remember(first_seen, true));
+    REQUIRE(wait_exit("r", 1));
+
+    auto next_seen = std::make_shared<Seen>();
+    auto next = runner->start("r", 2, remember(next_seen, false), first.get());
+    REQUIRE(next.has_value());
+    auto second = *next;
+    REQUIRE(eventually([&] { return probe(second).readiness.load() != 0; }));
+    CHECK(next_seen->context.load() == first_seen->context.load());
+    CHECK(next_seen->generation.load() == 2);
+    CHECK_FALSE(probe(second).cancel_requested.load());
+
+    // The handed-over handle is inert: it neither stops nor abandons the new one.
+    runner->request_stop(*first);
+    runner->abandon(*first);
+    first.reset();
+    std::this_thread::sleep_for(kQuietPeriod);
+    CHECK(exit_count("r") == 1);
+
+    runner->request_stop(*second);
+    auto exit = wait_exit("r", 2);
+    REQUIRE(exit);
+    CHECK(exit->exit.kind == TaskExit::Cancelled);
+  }
+
+  TEST_CASE_FIXTURE(RunnerFixture, "timers of the previous incarnation never fire in the next") {
+    auto fired = make_flag();
+    auto first = start("t", 1, {.start = [fired](TaskContext& ctx) {
+                         ctx.after(50ms, [fired](TaskContext&) { fired->store(true); });
+                         ctx.fail("crash");
+                       }});
+    REQUIRE(wait_exit("t", 1));
+    auto next = runner->start("t", 2, idle_task(), first.get());
+    REQUIRE(next.has_value());
+    auto second = *next;
+    std::this_thread::sleep_for(kQuietPeriod);
+    CHECK_FALSE(fired->load());
+    CHECK(exit_count("t") == 1);
+  }
+
+  TEST_CASE_FIXTURE(RunnerFixture, "a running incarnation is not handed on") {
+    auto first_seen = std::make_shared<Seen>();
+    auto first = start("busy", 1, remember(first_seen, false));
+    REQUIRE(eventually([&] { return first_seen->context.load() != nullptr; }));
+    auto next_seen = std::make_shared<Seen>();
+    auto next = runner->start("busy", 2, remember(next_seen, false), first.get());
+    REQUIRE(next.has_value());
+    auto second = *next;
+    REQUIRE(eventually([&] { return next_seen->context.load() != nullptr; }));
+    CHECK(next_seen->context.load() != first_seen->context.load());
+    // Both run, each stops on its own.
+    runner->request_stop(*first);
+    runner->request_stop(*second);
+    REQUIRE(wait_exit("busy", 1));
+    REQUIRE(wait_exit("busy", 2));
+  }
 }

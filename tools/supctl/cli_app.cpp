@@ -41,18 +41,19 @@ struct Parsed {
 };
 
 // Adds the subcommands; `run` is set to the chosen command once parsed.
-void add_subcommands(CLI::App& app, Parsed& parsed,
-                     std::function<ExitCode(CommandContext&)>& run) {
+void add_subcommands(CLI::App& app, Parsed& parsed, std::function<ExitCode(CommandContext&)>& run) {
   auto on = [&run](CLI::App* command, std::function<ExitCode(CommandContext&)> action) {
     command->callback([&run, action = std::move(action)] { run = action; });
   };
 
   on(app.add_subcommand("state", "Summary of the tree and the children table"), show_state);
-  on(app.add_subcommand("health", "Health: status, uptime, control loop, dashboard link, "
-                                  "reasons and suspects"),
+  on(app.add_subcommand("health",
+                        "Health: status, uptime, control loop, dashboard link, "
+                        "reasons and suspects"),
      show_health);
-  on(app.add_subcommand("children", "Children table: ID, KIND, STATE, RESTARTS, TOKENS, BACKOFF, "
-                                    "LAST EXIT, PID, UPTIME"),
+  on(app.add_subcommand("children",
+                        "Children table: ID, KIND, STATE, RESTARTS, TOKENS, BACKOFF, "
+                        "LAST EXIT, PID, UPTIME"),
      show_children);
 
   CLI::App* add = app.add_subcommand("add", "Add a child to the running tree");
@@ -62,8 +63,7 @@ void add_subcommands(CLI::App& app, Parsed& parsed,
   auto* spec_file = add->add_option("--spec-file", parsed.add.spec_file,
                                     "A file holding the child spec (- reads stdin)");
   spec->excludes(spec_file);
-  add->add_option("--parent", parsed.add.parent,
-                  "The supervisor to add under (default: root)");
+  add->add_option("--parent", parsed.add.parent, "The supervisor to add under (default: root)");
   on(add, [&parsed](CommandContext& context) {
     if (parsed.add.spec.empty() && parsed.add.spec_file.empty())
       return context.fail(ExitCode::Usage, "add needs --spec JSON or --spec-file FILE");
@@ -81,15 +81,13 @@ void add_subcommands(CLI::App& app, Parsed& parsed,
   CLI::App* logs = app.add_subcommand("logs", "Log records, a child's output among them");
   logs->add_option("child", parsed.logs.child, "Only this child's records (default: all)");
   logs->add_flag("-f,--follow", parsed.logs.follow, "Keep printing new records");
-  logs->add_option("-n,--lines", parsed.logs.lines, "How many past records")
-      ->capture_default_str();
+  logs->add_option("-n,--lines", parsed.logs.lines, "How many past records")->capture_default_str();
   on(logs, [&parsed](CommandContext& context) { return show_logs(context, parsed.logs); });
 
   CLI::App* events = app.add_subcommand("events", "The event stream, one line per event");
   events->add_flag("-f,--follow", parsed.events.follow, "Keep printing new events");
   auto* since = events->add_option("--since", parsed.since, "Every event after this sequence");
-  events->add_option("-n,--last", parsed.events.last,
-                     "Without --since: how many recent events")
+  events->add_option("-n,--last", parsed.events.last, "Without --since: how many recent events")
       ->capture_default_str();
   on(events, [&parsed, since](CommandContext& context) {
     if (since->count() > 0) parsed.events.since = parsed.since;
@@ -155,8 +153,9 @@ int run_supctl(int argc, const char* const* argv, Io io) {
   try {
     return static_cast<int>(run(context));
   } catch (const nlohmann::json::exception& error) {
-    return static_cast<int>(context.fail(
-        ExitCode::ProtocolError, std::string("unexpected data from the supervisor: ") + error.what()));
+    return static_cast<int>(
+        context.fail(ExitCode::ProtocolError,
+                     std::string("unexpected data from the supervisor: ") + error.what()));
   }
 }
 

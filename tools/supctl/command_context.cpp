@@ -79,7 +79,8 @@ ExitCode CommandContext::report_link_failure(const Error& error, std::string_vie
 
 ExitCode CommandContext::report_refusal(const Message& response, std::string_view method) {
   if (options_.json) print_json({{"ok", false}, {"error", response.body}});
-  return fail(ExitCode::ProtocolError, daemon_error_text(method, parse_daemon_error(response.body)));
+  return fail(ExitCode::ProtocolError,
+              daemon_error_text(method, parse_daemon_error(response.body)));
 }
 
 ExitCode CommandContext::fail(ExitCode code, std::string_view message) {
@@ -88,12 +89,16 @@ ExitCode CommandContext::fail(ExitCode code, std::string_view message) {
   return code;
 }
 
-void CommandContext::print(std::string_view line) { io_.out << line << '\n'; }
+void CommandContext::print(std::string_view line) {
+  io_.out << line << '\n';
+}
 
 void CommandContext::print_json(const nlohmann::json& value) {
   io_.out << to_line(value) << std::endl;
 }
 
-void CommandContext::note(std::string_view line) { io_.err << "supctl: " << line << std::endl; }
+void CommandContext::note(std::string_view line) {
+  io_.err << "supctl: " << line << std::endl;
+}
 
 }  // namespace sup::cli

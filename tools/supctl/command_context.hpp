@@ -13,11 +13,10 @@
 
 #include <chrono>
 #include <iosfwd>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "sup/error.hpp"
 #include "supctl/ipc_client.hpp"

@@ -1,13 +1,13 @@
 #include "supctl/dashboard_app.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <map>
 #include <ostream>
-#include <signal.h>
 
 #include "common/clock.hpp"
 #include "supctl/dashboard_model.hpp"
@@ -23,10 +23,10 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr milliseconds kMinFrameInterval{100};  // at most 10 frames a second
-constexpr milliseconds kTick{1000};             // ages on screen, state and health refresh
+constexpr milliseconds kMinFrameInterval{100};   // at most 10 frames a second
+constexpr milliseconds kTick{1000};              // ages on screen, state and health refresh
 constexpr milliseconds kEventRefreshDelay{200};  // coalesces refreshes after bursts of events
-constexpr int kMaxMessagesPerWake = 256;       // keeps keys and frames responsive under floods
+constexpr int kMaxMessagesPerWake = 256;         // keeps keys and frames responsive under floods
 
 constexpr ScreenSize kDefaultScreen{80, 24};
 
@@ -65,6 +65,7 @@ class LiveDashboard {
     auto client = IpcClient::connect(context_.options().socket_path, context_.deadline());
     if (!client) return drop_link(client.error().message);
     client_ = std::move(*client);
+    last_refusal_.clear();
     model_.link_up();
     dirty_ = true;
     ask(Asked::Hello, "hello", json::object());
@@ -116,9 +117,7 @@ class LiveDashboard {
               std::to_string(context_.options().timeout.count()) + " ms");
   }
 
-  Clock::time_point next_frame() const {
-    return last_draw_ + (dirty_ ? kMinFrameInterval : kTick);
-  }
+  Clock::time_point next_frame() const { return last_draw_ + (dirty_ ? kMinFrameInterval : kTick); }
   bool frame_due(Clock::time_point now) const { return now >= next_frame(); }
 
   void draw() {
@@ -139,7 +138,8 @@ class LiveDashboard {
   }
 
   void wait_and_dispatch() {
-    pollfd fds[3] = {{signals_.fd(), POLLIN, 0}, {terminal_.key_fd(), POLLIN, 0},
+    pollfd fds[3] = {{signals_.fd(), POLLIN, 0},
+                     {terminal_.key_fd(), POLLIN, 0},
                      {client_ ? client_->fd() : -1, POLLIN, 0}};
     const auto wait = std::chrono::ceil<milliseconds>(wake_time() - Clock::now()).count();
     const int timeout = static_cast<int>(std::clamp<long long>(wait, 0, kTick.count()));
@@ -207,9 +207,15 @@ class LiveDashboard {
     }
     dirty_ = true;
     switch (answered.what) {
-      case Asked::Hello: model_.set_hello(message.body); break;
-      case Asked::State: model_.set_state(message.body, unix_now_ms()); break;
-      case Asked::Health: model_.set_health(message.body); break;
+      case Asked::Hello:
+        model_.set_hello(message.body);
+        break;
+      case Asked::State:
+        model_.set_state(message.body, unix_now_ms());
+        break;
+      case Asked::Health:
+        model_.set_health(message.body);
+        break;
       case Asked::Subscription:
         model_.subscribed(parse_subscription(message.body).last_sequence, unix_now_ms());
         backoff_.reset();
@@ -227,8 +233,13 @@ class LiveDashboard {
     }
   }
 
+  // A refusal repeated by every refresh (say, a daemon without `health`)
+  // is noted once, not once a second.
   void note_refusal(std::string_view what, const json& error) {
-    model_.add_note(daemon_error_text(what, parse_daemon_error(error)), unix_now_ms());
+    std::string text = daemon_error_text(what, parse_daemon_error(error));
+    if (text == last_refusal_) return;
+    last_refusal_ = text;
+    model_.add_note(std::move(text), unix_now_ms());
     dirty_ = true;
   }
 
@@ -246,6 +257,7 @@ class LiveDashboard {
   bool more_buffered_ = false;
   Clock::time_point last_draw_{};
   bool quit_ = false;
+  std::string last_refusal_;
 };
 
 // One frame from a fresh connection: the state, health and the events the

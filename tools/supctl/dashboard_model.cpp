@@ -16,7 +16,9 @@ void DashboardModel::set_state(const nlohmann::json& result, std::int64_t now_ms
   state_at_ms_ = now_ms;
 }
 
-void DashboardModel::set_health(const nlohmann::json& result) { health_ = parse_health(result); }
+void DashboardModel::set_health(const nlohmann::json& result) {
+  health_ = parse_health(result);
+}
 
 void DashboardModel::subscribed(std::uint64_t last_sequence, std::int64_t now_ms) {
   const auto seen = sequence_.last();
@@ -42,12 +44,14 @@ void DashboardModel::add_note(std::string note, std::int64_t now_ms) {
   remember({std::nullopt, std::move(note), now_ms});
 }
 
-void DashboardModel::link_up() { link_ = LinkStatus{LinkStatus::Connected, 0, 0, {}}; }
+void DashboardModel::link_up() {
+  link_ = LinkStatus{LinkStatus::Connected, 0, 0, {}};
+}
 
 void DashboardModel::link_down(std::string why, unsigned attempt,
                                std::chrono::milliseconds next_in) {
-  link_ = LinkStatus{LinkStatus::Reconnecting, attempt,
-                     static_cast<std::uint64_t>(next_in.count()), std::move(why)};
+  link_ = LinkStatus{LinkStatus::Reconnecting, attempt, static_cast<std::uint64_t>(next_in.count()),
+                     std::move(why)};
 }
 
 void DashboardModel::remember(RecentEntry entry) {

@@ -13,10 +13,9 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "supctl/sequence_tracker.hpp"
 #include "supctl/wire_view.hpp"

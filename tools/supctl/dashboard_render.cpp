@@ -84,14 +84,15 @@ FrameLine link_line(const DashboardModel& model) {
   return {};
 }
 
-// What needs attention: why the link is down and how old the data on
-// screen is, why health is not ready and who is suspected, or else who is
+// What needs attention: how old the data on screen is and why the link is
+// down, why health is not ready and who is suspected, or else who is
 // quarantined.
 FrameLine warnings_line(const DashboardModel& model, std::int64_t now_ms) {
   std::vector<std::string> parts;
   if (model.link().phase == LinkStatus::Reconnecting) {
+    if (model.state())
+      parts.push_back("data is " + format_age(now_ms, model.state_at_ms()) + " old");
     parts.push_back(model.link().last_error);
-    if (model.state()) parts.push_back("data is " + format_age(now_ms, model.state_at_ms()) + " old");
   }
   const std::vector<std::string> none;
   const auto& reasons = model.health() ? model.health()->reasons : none;
@@ -159,8 +160,8 @@ std::vector<FrameLine> render_dashboard(const DashboardModel& model, ScreenSize 
                                         std::int64_t now_ms) {
   FrameBuilder frame(size.columns);
   frame.add(title_text(model, size.columns, now_ms), LineStyle::Bold);
-  for (const FrameLine& line : {health_line(model), children_line(model), link_line(model),
-                                warnings_line(model, now_ms)})
+  for (const FrameLine& line :
+       {health_line(model), children_line(model), link_line(model), warnings_line(model, now_ms)})
     frame.add(line.text, line.style);
 
   // Rows left below the header, the table's header and the events heading.

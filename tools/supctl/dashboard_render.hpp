@@ -5,7 +5,7 @@
 // Layout, top to bottom, every line within the screen's width:
 //   title (target, socket, clock, keys) · daemon health · children counts ·
 //   this dashboard's link ("link: reconnecting (attempt 3, next in 400 ms)") ·
-//   what needs attention (why the link is down and how old the data is,
+//   what needs attention (how old the data is and why the link is down,
 //   degraded reasons, suspects, quarantined children; blank when nothing) ·
 //   the tree table · "RECENT EVENTS" and up to 8 of them.
 // The tree gets the rows first, keeping at least 3 for events; what does

@@ -54,7 +54,9 @@ std::string quote_start(std::string_view line) {
 
 }  // namespace
 
-Deadline deadline_in(std::chrono::milliseconds timeout) { return steady_clock::now() + timeout; }
+Deadline deadline_in(std::chrono::milliseconds timeout) {
+  return steady_clock::now() + timeout;
+}
 
 Expected<Message> parse_message(std::string_view line) {
   json object = json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -97,8 +99,9 @@ Error connect_error(int error_number, const std::string& path) {
       struct stat status {};
       if (::stat(path.c_str(), &status) == 0 && !S_ISSOCK(status.st_mode))
         return link_failure(link_error::kConnectFailed,
-                            path + " is not a socket: check --socket or $SUPERVISOR_SOCKET "
-                                   "against the daemon's dashboard.path");
+                            path +
+                                " is not a socket: check --socket or $SUPERVISOR_SOCKET "
+                                "against the daemon's dashboard.path");
       return link_failure(
           link_error::kStaleSocket,
           "supervisor is not running (stale socket at " + path +
@@ -150,9 +153,8 @@ Expected<IpcClient> IpcClient::connect(const std::string& path, Deadline deadlin
     // A full listen backlog: the daemon is alive but slow to accept.
     if (error_number == EAGAIN) {
       if (steady_clock::now() + kBacklogRetryPause >= deadline)
-        return link_failure(link_error::kTimeout,
-                            "the supervisor accepts no connections on " + path +
-                                " (its listen backlog is full)");
+        return link_failure(link_error::kTimeout, "the supervisor accepts no connections on " +
+                                                      path + " (its listen backlog is full)");
       std::this_thread::sleep_for(kBacklogRetryPause);
       continue;
     }
@@ -162,8 +164,8 @@ Expected<IpcClient> IpcClient::connect(const std::string& path, Deadline deadlin
 
 Expected<std::string> IpcClient::send(std::string_view method, const json& params,
                                       Deadline deadline) {
-  std::string request_id = "supctl-" + std::to_string(::getpid()) + "-" +
-                           std::to_string(next_request_++);
+  std::string request_id =
+      "supctl-" + std::to_string(::getpid()) + "-" + std::to_string(next_request_++);
   const json request = {{"request_id", request_id}, {"method", method}, {"params", params}};
   const std::string line = to_line(request) + "\n";
   for (std::size_t sent = 0; sent < line.size();) {
@@ -183,9 +185,9 @@ Expected<std::string> IpcClient::send(std::string_view method, const json& param
                                 std::string(method) + "` timed out)");
     }
     if (errno == EPIPE || errno == ECONNRESET)
-      return link_failure(link_error::kDisconnected,
-                          "the supervisor closed the connection (sending `" + std::string(method) +
-                              "`)");
+      return link_failure(
+          link_error::kDisconnected,
+          "the supervisor closed the connection (sending `" + std::string(method) + "`)");
     return link_failure(link_error::kDisconnected,
                         std::string("sending to the supervisor failed: ") + std::strerror(errno));
   }
@@ -201,8 +203,7 @@ Expected<Message> IpcClient::receive(Deadline deadline) {
   return read_message(deadline);
 }
 
-Expected<Message> IpcClient::call(std::string_view method, const json& params,
-                                  Deadline deadline) {
+Expected<Message> IpcClient::call(std::string_view method, const json& params, Deadline deadline) {
   auto request_id = send(method, params, deadline);
   if (!request_id) return request_id.error();
   for (;;) {
@@ -236,9 +237,9 @@ Expected<Message> IpcClient::read_message(Deadline deadline) {
     }
     scanned_ = buffer_.size();
     if (buffer_.size() - consumed_ > kMaxLineBytes)
-      return link_failure(link_error::kBadResponse,
-                          "the supervisor sent a line longer than " +
-                              std::to_string(kMaxLineBytes >> 20) + " MiB");
+      return link_failure(
+          link_error::kBadResponse,
+          "the supervisor sent a line longer than " + std::to_string(kMaxLineBytes >> 20) + " MiB");
     if (auto filled = fill(deadline); !filled) return filled.error();
   }
 }
@@ -267,8 +268,7 @@ Status IpcClient::fill(Deadline deadline) {
     if (errno == EINTR) continue;
     if (errno == EAGAIN) return {};
     return link_failure(link_error::kDisconnected,
-                        std::string("reading from the supervisor failed: ") +
-                            std::strerror(errno));
+                        std::string("reading from the supervisor failed: ") + std::strerror(errno));
   }
 }
 

@@ -16,10 +16,9 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "process/unique_fd.hpp"
 #include "sup/error.hpp"
@@ -30,8 +29,8 @@ using Deadline = std::chrono::steady_clock::time_point;
 Deadline deadline_in(std::chrono::milliseconds timeout);
 
 namespace link_error {
-inline constexpr std::string_view kNotRunning = "not_running";      // no socket file
-inline constexpr std::string_view kStaleSocket = "stale_socket";    // a file, nobody listening
+inline constexpr std::string_view kNotRunning = "not_running";    // no socket file
+inline constexpr std::string_view kStaleSocket = "stale_socket";  // a file, nobody listening
 inline constexpr std::string_view kPermissionDenied = "socket_permission_denied";
 inline constexpr std::string_view kConnectFailed = "connect_failed";
 inline constexpr std::string_view kDisconnected = "disconnected";  // closed mid-conversation
@@ -78,8 +77,7 @@ class IpcClient {
   Expected<Message> receive(Deadline deadline);
   // Sends a request and waits for its response. Pushes that arrive in the
   // meantime are kept, in order, for `receive()`.
-  Expected<Message> call(std::string_view method, const nlohmann::json& params,
-                         Deadline deadline);
+  Expected<Message> call(std::string_view method, const nlohmann::json& params, Deadline deadline);
 
  private:
   explicit IpcClient(process::UniqueFd fd) : fd_(std::move(fd)) {}
@@ -87,7 +85,7 @@ class IpcClient {
   Status fill(Deadline deadline);
 
   process::UniqueFd fd_;
-  std::string buffer_;          // received bytes; lines before `consumed_` are taken
+  std::string buffer_;  // received bytes; lines before `consumed_` are taken
   std::size_t consumed_ = 0;
   std::size_t scanned_ = 0;     // no newline in [consumed_, scanned_)
   std::deque<Message> queued_;  // pushes that arrived while call() waited

@@ -41,7 +41,9 @@ std::string_view field(const Fields& fields, std::string_view key) {
   return {};
 }
 
-std::string or_none(std::string text) { return text.empty() ? std::string(kNone) : text; }
+std::string or_none(std::string text) {
+  return text.empty() ? std::string(kNone) : text;
+}
 
 std::string plural(std::uint64_t count, std::string_view one, std::string_view many) {
   return std::to_string(count) + " " + std::string(count == 1 ? one : many);
@@ -133,7 +135,8 @@ std::vector<std::string> quarantine_notes(const StateView& state) {
 std::vector<std::string> health_report(const HealthView& health) {
   auto joined = [](const std::vector<std::string>& items, std::string_view separator) {
     std::string text;
-    for (const std::string& item : items) text += (text.empty() ? "" : std::string(separator)) + item;
+    for (const std::string& item : items)
+      text += (text.empty() ? "" : std::string(separator)) + item;
     return text.empty() ? std::string("none") : text;
   };
   std::vector<std::string> lines = {
@@ -196,9 +199,9 @@ std::string command_outcome(std::string_view command, std::string_view target,
 
 std::string daemon_error_text(std::string_view method, const DaemonErrorView& error) {
   const Error as_error = make_error(error.code, error.message, error.field_path);
-  std::string text = "the supervisor refused `" + std::string(method) + "`: " +
-                     or_none(error.code) + (error.stage.empty() ? "" : " (" + error.stage + ")") +
-                     ": " + as_error.describe();
+  std::string text =
+      "the supervisor refused `" + std::string(method) + "`: " + or_none(error.code) +
+      (error.stage.empty() ? "" : " (" + error.stage + ")") + ": " + as_error.describe();
   if (error.code == "confirmation_required") {
     text += "; confirm with --yes";
   } else if (error.code == "permission_denied") {

@@ -10,10 +10,14 @@ constexpr std::string_view kReset = "\x1b[0m";
 
 std::string_view style_code(LineStyle style) {
   switch (style) {
-    case LineStyle::Plain: return "";
-    case LineStyle::Bold: return "\x1b[1m";
-    case LineStyle::Warning: return "\x1b[33m";
-    case LineStyle::Alert: return "\x1b[1;31m";
+    case LineStyle::Plain:
+      return "";
+    case LineStyle::Bold:
+      return "\x1b[1m";
+    case LineStyle::Warning:
+      return "\x1b[33m";
+    case LineStyle::Alert:
+      return "\x1b[1;31m";
   }
   return "";
 }

@@ -84,17 +84,18 @@ ExitCode follow(CommandContext& context, const Subscription& subscription) {
     }
     client.reset();
     relinking = true;
+    context.note("link lost: " + lost);
     while (!client) {
       const auto delay = backoff.next();
-      context.note("link lost (" + lost + "): reconnecting (attempt " +
-                   std::to_string(backoff.attempts()) + ", next in " +
+      context.note("reconnecting (attempt " + std::to_string(backoff.attempts()) + ", next in " +
                    std::to_string(delay.count()) + " ms)");
       std::this_thread::sleep_for(delay);
       auto connected = IpcClient::connect(context.options().socket_path, context.deadline());
       if (connected) {
         client = std::move(*connected);
-      } else {
+      } else if (connected.error().message != lost) {
         lost = connected.error().message;
+        context.note(lost);
       }
     }
   }
@@ -185,19 +186,20 @@ class EventPrinter {
 
 ExitCode show_events(CommandContext& context, const EventsOptions& options) {
   EventPrinter printer(context, options);
-  Subscription subscription{
-      "events.subscribe", "subscription",
-      [&] { return json{{"after_sequence", printer.resume_after()}}; },
-      [&](const json& result) { printer.subscribed(result); },
-      [&](const json& push) {
-        if (type_of(push) == "event") printer.add(push);
-      }};
+  Subscription subscription{"events.subscribe", "subscription",
+                            [&] {
+                              return json{{"after_sequence", printer.resume_after()}};
+                            },
+                            [&](const json& result) { printer.subscribed(result); },
+                            [&](const json& push) {
+                              if (type_of(push) == "event") printer.add(push);
+                            }};
   if (options.follow) return follow(context, subscription);
 
   auto client = context.connect();
   if (!client) return context.failure();
-  auto result = context.ask(*client, subscription.method, subscription.params(),
-                            subscription.result_type);
+  auto result =
+      context.ask(*client, subscription.method, subscription.params(), subscription.result_type);
   if (!result) return context.failure();
   printer.subscribed(*result);
   while (!printer.caught_up()) {

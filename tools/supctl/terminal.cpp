@@ -76,7 +76,9 @@ TerminalSession::~TerminalSession() {
   if (saved_input_) ::tcsetattr(in_fd_, TCSANOW, &*saved_input_);
 }
 
-ScreenSize TerminalSession::size() const { return terminal_size(out_fd_).value_or(ScreenSize{}); }
+ScreenSize TerminalSession::size() const {
+  return terminal_size(out_fd_).value_or(ScreenSize{});
+}
 
 std::string TerminalSession::read_keys() {
   std::string keys;
@@ -94,7 +96,9 @@ std::string TerminalSession::read_keys() {
   }
 }
 
-Status TerminalSession::write(std::string_view bytes) { return write_all(out_fd_, bytes); }
+Status TerminalSession::write(std::string_view bytes) {
+  return write_all(out_fd_, bytes);
+}
 
 Expected<std::unique_ptr<SignalPipe>> SignalPipe::install() {
   int ends[2];

@@ -13,7 +13,8 @@ std::string printf_string(const char* format, auto... args) {
   char buffer[64];
   int length = std::snprintf(buffer, sizeof buffer, format, args...);
   if (length < 0) return {};
-  return std::string(buffer, std::min<std::size_t>(static_cast<std::size_t>(length), sizeof buffer - 1));
+  return std::string(buffer,
+                     std::min<std::size_t>(static_cast<std::size_t>(length), sizeof buffer - 1));
 }
 
 // Length of the UTF-8 sequence starting at `text[at]`, or 0 when it is not a

@@ -66,9 +66,11 @@ std::optional<std::uint64_t> relay_generation(const json& state_result) {
 // After `kill relay` dropped the connection: the relay is back once the
 // socket answers again.
 ExitCode await_relay(CommandContext& context, const std::string& command_id,
-                     std::optional<std::uint64_t> generation_before, steady_clock::time_point sent) {
-  context.note("the connection dropped before the answer, as it does when the relay serving it "
-               "is killed; waiting for the relay to come back...");
+                     std::optional<std::uint64_t> generation_before,
+                     steady_clock::time_point sent) {
+  context.note(
+      "the connection dropped before the answer, as it does when the relay serving it "
+      "is killed; waiting for the relay to come back...");
   const Deadline deadline = context.deadline();
   ReconnectBackoff backoff;
   while (steady_clock::now() < deadline) {
@@ -77,9 +79,8 @@ ExitCode await_relay(CommandContext& context, const std::string& command_id,
     if (!client) continue;
     auto reply = client->call("state", json::object(), deadline);
     if (!reply || !reply->ok) continue;
-    const auto recovered_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  steady_clock::now() - sent)
-                                  .count();
+    const auto recovered_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(steady_clock::now() - sent).count();
     const auto generation = relay_generation(reply->body);
     if (context.options().json) {
       context.print_json({{"type", "relay_recovered"},
@@ -108,7 +109,9 @@ ExitCode send_command(CommandContext& context, const TreeCommand& command,
   if (!command.question.empty()) {
     switch (confirm(with_target(command.question, target), options.yes, context.io().in_is_terminal,
                     context.io().in, context.io().err)) {
-      case Confirmation::Confirmed: confirmed = true; break;
+      case Confirmation::Confirmed:
+        confirmed = true;
+        break;
       case Confirmation::Declined:
         return context.fail(ExitCode::NotDone, "not confirmed; nothing was done");
       case Confirmation::NeedsFlag:
@@ -135,9 +138,9 @@ ExitCode send_command(CommandContext& context, const TreeCommand& command,
   params["command_id"] = command_id;
   params["command"] = command.method.substr(command.method.find('.') + 1);
   if (!target.empty()) params["target"] = target;
-  params["reason"] =
-      options.reason.empty() ? "no reason given (supctl " + subject(command, target) + ")"
-                             : options.reason;
+  params["reason"] = options.reason.empty()
+                         ? "no reason given (supctl " + subject(command, target) + ")"
+                         : options.reason;
   params["requested_by"] = options.requested_by;
   params["confirmed"] = confirmed;
   params["requested_at_unix_nanos"] = unix_now_nanos();
@@ -180,7 +183,9 @@ std::optional<std::string> spec_text(CommandContext& context, const AddOptions& 
 
 }  // namespace
 
-std::span<const TreeCommand> tree_commands() { return kTreeCommands; }
+std::span<const TreeCommand> tree_commands() {
+  return kTreeCommands;
+}
 
 ExitCode run_tree_command(CommandContext& context, const TreeCommand& command,
                           const std::string& child) {
@@ -199,8 +204,9 @@ ExitCode add_child(CommandContext& context, const AddOptions& options) {
                         std::string("the child spec is not valid JSON: ") + error.what());
   }
   if (!spec.is_object())
-    return context.fail(ExitCode::Usage, "the child spec must be a JSON object, like a child of "
-                                         "\"children\" in the config (docs/config.md)");
+    return context.fail(ExitCode::Usage,
+                        "the child spec must be a JSON object, like a child of "
+                        "\"children\" in the config (docs/config.md)");
   const auto id = spec.find("id");
   const std::string target = id != spec.end() && id->is_string() ? id->get<std::string>() : "";
   json params = {{"spec", std::move(spec)}};

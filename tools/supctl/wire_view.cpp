@@ -118,9 +118,9 @@ std::size_t ChildView::depth() const {
 StateView parse_state(const json& result) {
   StateView view;
   const json& children = child(result, "children");
-  view.children = {count(children, "running"),     count(children, "failed"),
-                   count(children, "restarting"),  count(children, "quarantined"),
-                   count(children, "stopped"),     count(children, "target_count")};
+  view.children = {count(children, "running"),    count(children, "failed"),
+                   count(children, "restarting"), count(children, "quarantined"),
+                   count(children, "stopped"),    count(children, "target_count")};
   if (const json& records = child(result, "child_runtime_records"); records.is_array())
     for (const json& record : records)
       if (record.is_object()) view.records.push_back(parse_child(record));
@@ -184,7 +184,9 @@ HelloView parse_hello(const json& result) {
           text(registration, "display_name")};
 }
 
-std::string type_of(const json& message) { return text(message, "type"); }
+std::string type_of(const json& message) {
+  return text(message, "type");
+}
 
 std::string to_line(const json& value) {
   return value.dump(-1, ' ', false, json::error_handler_t::replace);

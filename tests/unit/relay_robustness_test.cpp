@@ -1,0 +1,348 @@
+// Bad input never takes the relay down nor stalls other clients: malformed
+// JSON, binary garbage, a 10 MiB line, unknown methods, wrong types, request
+// floods, too many clients, 200 clients at once, a subscriber that never
+// reads while events flow, and a peer of another uid trying to mutate.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <future>
+#include <random>
+
+#include "relay_test_support.hpp"
+
+using namespace relay_test;
+
+namespace {
+
+json error_of(const json& response) {
+  INFO(response.dump());
+  REQUIRE(response["ok"] == false);
+  return response["error"];
+}
+
+// Another client is answered while `s` deals with a misbehaving one.
+void check_still_serving(RunningServer& s) {
+  Client other(s.path);
+  json hello = other.request(hello_request("alive"));
+  CHECK(hello["ok"] == true);
+}
+
+}  // namespace
+
+TEST_CASE("malformed input gets its documented error and the connection survives") {
+  TempDir dir;
+  RunningServer s(test_config(dir));
+  Client client(s.path);
+
+  struct Case {
+    std::string line;
+    std::string code;
+    std::string field_path;
+  };
+  std::string garbage;
+  std::mt19937 random(7);
+  for (int i = 0; i < 4096; ++i) garbage += static_cast<char>(random() % 256);
+  std::erase(garbage, '\n');
+  const Case cases[] = {
+      {"{\"request_id\": \"r1\", \"method\": ", "invalid_json", ""},
+      {garbage, "invalid_json", ""},
+      {std::string("\0\0\0{}", 5), "invalid_json", ""},
+      {"[1,2,3]", "invalid_request", ""},
+      {R"({"request_id": 17, "method": "state"})", "invalid_request", "request_id"},
+      {R"({"request_id": "r2", "method": 5})", "invalid_request", "method"},
+      {R"({"request_id": "r3", "method": "command.format_disk"})", "unsupported_method", "method"},
+      {R"({"request_id": "r4", "method": "state", "params": "all"})", "invalid_request", "params"},
+      {R"({"request_id": "r5", "method": "logs.tail", "params": {"lines": "many"}})",
+       "invalid_request", "params.lines"},
+      {R"({"request_id": "r6", "method": "command.restart_child", "params": {"command_id": "c", "requested_by": "me", "reason": "x", "target": ["a"]}})",
+       "invalid_command_params", "params.target"},
+      {R"({"request_id": "r7", "method": "command.add_child", "params": {"command_id": "c", "requested_by": "me", "reason": "x", "spec": {"id": "n", "kind": "warp"}}})",
+       "invalid_command_params", "params.spec.kind"},
+      {R"({"request_id": "r8", "method": "command.shutdown_tree", "params": {"command_id": "c", "requested_by": "me", "reason": "x"}})",
+       "confirmation_required", "params.confirmed"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.code);
+    CAPTURE(c.field_path);
+    REQUIRE(client.send(c.line + "\n"));
+    auto response = client.read_json();
+    REQUIRE(response);
+    json error = error_of(*response);
+    CHECK(error["code"] == c.code);
+    CHECK(error["target_id"] == "sup@test");
+    CHECK(error["retryable"] == false);
+    CHECK(error.value("field_path", "") == c.field_path);
+  }
+  CHECK(s.plane->commands().empty());
+  CHECK(client.request(hello_request())["ok"] == true);
+}
+
+TEST_CASE("a 10 MiB line gets line_too_long, is closed, and stalls nobody") {
+  TempDir dir;
+  RunningServer s(test_config(dir));
+  Client bystander(s.path);
+  bystander.request({{"request_id", "sub"}, {"method", "events.subscribe"}});
+  Client flooder(s.path);
+
+  // Sent from another thread: the server closes mid-line, failing the send.
+  auto sending = std::async(std::launch::async, [&] {
+    std::string chunk(1 << 20, 'x');
+    for (int i = 0; i < 10; ++i)
+      if (!flooder.send(chunk)) return false;
+    return flooder.send("\n");
+  });
+  auto response = flooder.read_json();
+  REQUIRE(response);
+  json error = error_of(*response);
+  CHECK(error["code"] == "line_too_long");
+  CHECK(error["stage"] == "protocol_parse");
+  CHECK(flooder.wait_closed());
+  CHECK_FALSE(sending.get());
+  CHECK(s.server->counters().closed_line_too_long == 1);
+
+  s.plane->emit_event("child_started", "a");
+  auto event = bystander.read_json();
+  REQUIRE(event);
+  CHECK((*event)["type"] == "event");
+  CHECK(bystander.request(hello_request())["ok"] == true);
+}
+
+TEST_CASE("a line at the limit is accepted, one byte more is not") {
+  TempDir dir;
+  auto config = test_config(dir);
+  config.max_line_bytes = 256;
+  RunningServer s(config);
+  std::string padded = R"({"request_id":"r","method":"hello","params":{"pad":")";
+  std::string tail = "\"}}";
+  padded += std::string(config.max_line_bytes - padded.size() - tail.size(), 'p') + tail;
+  REQUIRE(padded.size() == config.max_line_bytes);
+  Client client(s.path);
+  CHECK(client.request(json::parse(padded))["ok"] == true);
+  REQUIRE(client.send(padded.substr(0, 10) + " " + padded.substr(10) + "\n"));
+  auto response = client.read_json();
+  REQUIRE(response);
+  CHECK(error_of(*response)["code"] == "line_too_long");
+  CHECK(client.wait_closed());
+}
+
+TEST_CASE("a request flood is rate limited with a retryable error") {
+  TempDir dir;
+  auto config = test_config(dir);
+  config.requests_per_sec = 10;
+  RunningServer s(config);
+  Client client(s.path);
+  std::string flood;
+  for (int i = 0; i < 100; ++i)
+    flood += json{{"request_id", std::to_string(i)}, {"method", "health"}}.dump() + "\n";
+  REQUIRE(client.send(flood));
+  int answered = 0, limited = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto response = client.read_json();
+    REQUIRE(response);
+    if ((*response)["ok"] == true) {
+      ++answered;
+    } else {
+      json error = (*response)["error"];
+      CHECK(error["code"] == "rate_limited");
+      CHECK(error["stage"] == "admission");
+      CHECK(error["retryable"] == true);
+      ++limited;
+    }
+  }
+  CHECK(answered >= 10);  // the burst
+  CHECK(limited >= 50);
+  CHECK(s.server->counters().rate_limited == static_cast<std::uint64_t>(limited));
+  // Tokens refill: retrying succeeds.
+  CHECK(s.eventually([&] { return client.request(hello_request())["ok"] == true; }));
+}
+
+TEST_CASE("clients beyond max_clients get too_many_clients and are closed") {
+  TempDir dir;
+  auto config = test_config(dir);
+  config.max_clients = 3;
+  RunningServer s(config);
+  std::vector<Client> admitted;
+  for (int i = 0; i < 3; ++i) {
+    admitted.emplace_back(s.path);
+    CHECK(admitted.back().request(hello_request())["ok"] == true);
+  }
+  Client refused(s.path);
+  auto push = refused.read_json();
+  REQUIRE(push);
+  CHECK((*push)["type"] == "error");
+  CHECK((*push)["error"]["code"] == "too_many_clients");
+  CHECK((*push)["error"]["stage"] == "admission");
+  CHECK(refused.wait_closed());
+  CHECK(s.server->counters().rejected_too_many_clients == 1);
+
+  admitted.pop_back();
+  CHECK(s.eventually([&] { return s.server->clients() == 2; }));
+  Client later(s.path);
+  CHECK(later.request(hello_request())["ok"] == true);
+}
+
+TEST_CASE("200 clients connecting at once are all served") {
+  TempDir dir;
+  auto config = test_config(dir);
+  config.max_clients = 256;
+  RunningServer s(config);
+  constexpr int kClients = 200;
+  std::vector<std::future<std::vector<Client>>> connecting;
+  for (int t = 0; t < 8; ++t)
+    connecting.push_back(std::async(std::launch::async, [&] {
+      std::vector<Client> batch;
+      for (int i = 0; i < kClients / 8; ++i) batch.emplace_back(s.path);
+      return batch;
+    }));
+  std::vector<Client> clients;
+  for (auto& batch : connecting)
+    for (auto& client : batch.get()) clients.push_back(std::move(client));
+  REQUIRE(clients.size() == kClients);
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    CHECK(clients[i].connected());
+    CHECK(clients[i].send_json(hello_request(std::to_string(i))));
+  }
+  int served = 0;
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    auto response = clients[i].read_json();
+    if (response && (*response)["ok"] == true && (*response)["request_id"] == std::to_string(i))
+      ++served;
+  }
+  CHECK(served == kClients);
+  CHECK(s.server->counters().accepted == kClients);
+  CHECK(s.server->counters().rejected_too_many_clients == 0);
+  CHECK(s.plane->wait_for_link([](auto, std::uint32_t c) { return c == kClients; }, kTimeout));
+}
+
+TEST_CASE("a subscriber that never reads is dropped; the others keep up") {
+  TempDir dir;
+  auto config = test_config(dir);
+  config.client_queue_bytes = 256 << 10;
+  RunningServer s(config);
+
+  Client stalled(s.path);
+  stalled.request({{"request_id", "sub"}, {"method", "events.subscribe"}});
+  Client reader(s.path);
+  reader.request({{"request_id", "sub"}, {"method", "events.subscribe"}});
+
+  // ~2 KiB per event, 4 MB in all: far past the stalled client's queue
+  // plus its socket buffers. Emitted in batches the reader keeps up with
+  // (a reader more than a queue behind is a slow consumer too).
+  constexpr std::uint64_t kEvents = 2000;
+  constexpr std::uint64_t kBatch = 50;
+  std::atomic<std::uint64_t> read_up_to{0};
+  auto reading = std::async(std::launch::async, [&] {
+    for (std::uint64_t next = 1; next <= kEvents; ++next) {
+      auto event = reader.read_json();
+      if (!event || (*event)["sequence"] != next) break;
+      read_up_to = next;
+    }
+    return read_up_to.load();
+  });
+  for (std::uint64_t i = 0; i < kEvents; ++i) {
+    sup::Event event;
+    event.event_type = "child_exited";
+    event.child_id = "busy";
+    event.payload["filler"] = std::string(2048, 'f');
+    s.plane->emit(std::move(event));  // never blocks, whoever is stalled
+    if ((i + 1) % kBatch == 0 && !s.eventually([&] { return read_up_to >= i + 1; })) break;
+  }
+  CHECK(reading.get() == kEvents);  // every event, in order, no gap
+
+  CHECK(s.eventually([&] { return s.server->counters().dropped_slow_consumers == 1; }));
+  CHECK(stalled.wait_closed());
+  check_still_serving(s);
+  CHECK(reader.request(hello_request())["ok"] == true);
+  CHECK(s.plane->event_subscribers() == 1);
+}
+
+TEST_CASE("a client that sends requests but never reads answers is slowed, not dropped") {
+  TempDir dir;
+  auto config = test_config(dir);
+  config.client_queue_bytes = 64 << 10;
+  config.requests_per_sec = 100000;
+  RunningServer s(config);
+  for (int i = 0; i < 2000; ++i) s.plane->add_child_record("child-" + std::to_string(i));
+  Client greedy(s.path);
+  constexpr int kRequests = 60;
+  // Each state answer is ~600 KiB; the client writes requests and reads nothing.
+  auto writing = std::async(std::launch::async, [&] {
+    std::string request = json{{"request_id", "s"}, {"method", "state"}}.dump() + "\n";
+    for (int i = 0; i < kRequests; ++i)
+      if (!greedy.send(request)) return false;
+    return true;
+  });
+  check_still_serving(s);
+  CHECK(s.server->counters().dropped_slow_consumers == 0);
+  // Reading now drains its answers, so its writer can finish.
+  int answers = 0;
+  while (answers < kRequests && greedy.read_json()) ++answers;
+  CHECK(answers == kRequests);
+  CHECK(writing.get());
+}
+
+TEST_CASE("a peer whose uid is neither root nor the daemon's is refused commands") {
+  if (::geteuid() != 0) {
+    MESSAGE("not root: cannot switch uid; peer_may_mutate is checked in ipc_dispatcher_test");
+    return;
+  }
+  TempDir dir;
+  auto config = test_config(dir);
+  config.mode = 0666;  // let uid 65534 connect at all
+  RunningServer s(config);
+  s.plane->add_child_record("ingest");
+
+  const std::string requests = json{{"request_id", "c"},
+                                    {"method", "command.restart_child"},
+                                    {"params",
+                                     {{"command_id", "c-1"},
+                                      {"requested_by", "nobody"},
+                                      {"reason", "x"},
+                                      {"target", "ingest"}}}}
+                                   .dump() +
+                               "\n" + json{{"request_id", "s"}, {"method", "state"}}.dump() + "\n";
+  const sockaddr_un address = address_of(s.path);
+
+  // The child only makes async-signal-safe calls: the parent has threads.
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(10);
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0)
+      ::_exit(11);
+    if (::write(fd, requests.data(), requests.size()) != static_cast<ssize_t>(requests.size()))
+      ::_exit(12);
+    static char answer[1 << 16];
+    std::size_t got = 0;
+    int newlines = 0;
+    while (newlines < 2 && got < sizeof(answer)) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 10'000) <= 0) ::_exit(13);
+      ssize_t n = ::read(fd, answer + got, sizeof(answer) - got);
+      if (n <= 0) ::_exit(14);
+      for (ssize_t i = 0; i < n; ++i) newlines += answer[got + i] == '\n';
+      got += static_cast<std::size_t>(n);
+    }
+    std::string_view text(answer, got);
+    std::string_view first = text.substr(0, text.find('\n'));
+    if (first.find("\"permission_denied\"") == std::string_view::npos) ::_exit(15);
+    if (first.find("\"authorization\"") == std::string_view::npos) ::_exit(16);
+    // Queries stay open to every peer that can connect.
+    if (text.substr(first.size()).find("\"ok\":true") == std::string_view::npos) ::_exit(17);
+    ::_exit(0);
+  }
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  while (::waitpid(child, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(child, SIGKILL);
+      ::waitpid(child, &status, 0);
+      FAIL("the unprivileged client did not finish");
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(s.plane->commands().empty());
+}
