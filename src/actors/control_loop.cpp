@@ -329,26 +329,24 @@ void ControlLoop::watch_children(std::int64_t now_mono_ms) {
   std::vector<Suspect> found;
   std::int64_t now_mono_ns = now_mono_ms * 1'000'000;
   std::int64_t now_unix = unix_now_ms();
-  for (core::NodeIndex node = 0; node < slots_.size(); ++node) {
-    const IncarnationProbe* probe = slots_[node].probe;
-    if (probe == nullptr) continue;
-    std::int64_t busy_since = probe->busy_since_mono_ns.load(std::memory_order_relaxed);
+  for_each_probe([&](core::NodeIndex node, const IncarnationProbe& probe) {
+    std::int64_t busy_since = probe.busy_since_mono_ns.load(std::memory_order_relaxed);
     if (busy_since != 0) {
       std::int64_t busy_ms = (now_mono_ns - busy_since) / 1'000'000;
       if (busy_ms >= options_.blocking_threshold_ms) {
         found.push_back({node, "child " + tree_.id(node) + " has blocked a runtime thread for " +
                                    std::to_string(busy_ms) + " ms"});
-        continue;
+        return;
       }
     }
-    std::int64_t last = probe->last_heartbeat_unix_ms.load(std::memory_order_relaxed);
-    if (last == 0) continue;
+    std::int64_t last = probe.last_heartbeat_unix_ms.load(std::memory_order_relaxed);
+    if (last == 0) return;
     std::uint32_t timeout = tree_.spec(node).heartbeat_timeout_ms;
     if (timeout > 0 && now_unix - last > timeout) {
       found.push_back({node, "child " + tree_.id(node) + " missed its heartbeat for " +
                                  std::to_string(now_unix - last) + " ms"});
     }
-  }
+  });
   if (found.size() > 1) {  // reported in declaration order
     std::vector<std::uint32_t> position(slots_.size());
     std::uint32_t next = 0;
@@ -439,17 +437,27 @@ SupervisorState ControlLoop::current_state() {
   state.children = tree_.summary();
   state.state_generation = tree_.state_generation();
   state.captured_at_unix_ms = at.unix_ms;
+  struct Sample {
+    std::int64_t last_heartbeat_unix_ms = 0;
+    std::uint8_t readiness = 0;
+    bool running = false;
+  };
+  std::vector<Sample> samples(slots_.size());
+  for_each_probe([&](core::NodeIndex node, const IncarnationProbe& probe) {
+    samples[node] = {probe.last_heartbeat_unix_ms.load(std::memory_order_relaxed),
+                     probe.readiness.load(std::memory_order_relaxed), true};
+  });
+  // Every node but the root at most: no reallocation of 10,000 records.
+  state.child_runtime_records.reserve(slots_.size());
   tree_.for_each_child([&](core::NodeIndex node) {
-    ChildRuntimeRecord record = tree_.record(node, at);
-    if (node < slots_.size() && slots_[node].task) {
-      const IncarnationProbe& probe = runner_.probe(*slots_[node].task);
-      std::int64_t last = probe.last_heartbeat_unix_ms.load(std::memory_order_relaxed);
+    ChildRuntimeRecord& record = state.child_runtime_records.emplace_back(tree_.record(node, at));
+    if (node < samples.size() && samples[node].running) {
+      std::int64_t last = samples[node].last_heartbeat_unix_ms;
       if (last != 0) record.liveness.last_heartbeat_at_unix_ms = last;
-      record.liveness.readiness = static_cast<Readiness>(probe.readiness.load(std::memory_order_relaxed));
+      record.liveness.readiness = static_cast<Readiness>(samples[node].readiness);
       std::uint32_t timeout = tree_.spec(node).heartbeat_timeout_ms;
       record.liveness.heartbeat_stale = timeout > 0 && last != 0 && at.unix_ms - last > timeout;
     }
-    state.child_runtime_records.push_back(std::move(record));
   });
   return state;
 }

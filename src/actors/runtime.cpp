@@ -290,9 +290,17 @@ void Runtime::teardown(std::vector<std::shared_ptr<actors::Incarnation>> incarna
   for (const auto& incarnation : incarnations) probes.push_back(&core_->runner->probe(*incarnation));
   core_->loop.reset();
   core_->runner.reset();
-  bool thread_still_blocked = std::any_of(probes.begin(), probes.end(), [](const auto* probe) {
-    return probe->busy_since_mono_ns.load() != 0;
-  });
+  // ~TaskRunner released the waits it knows of; the callbacks return
+  // asynchronously, so give them a moment before deciding a thread is lost.
+  auto still_blocked = [&] {
+    return std::any_of(probes.begin(), probes.end(),
+                       [](const auto* probe) { return probe->busy_since_mono_ns.load() != 0; });
+  };
+  auto give_up_at = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (still_blocked() && std::chrono::steady_clock::now() < give_up_at) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  bool thread_still_blocked = still_blocked();
   if (thread_still_blocked) {
     // A worker thread blocked in user code can be neither interrupted nor
     // joined; destroying the actor system would wait for it forever. Leave

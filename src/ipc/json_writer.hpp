@@ -47,8 +47,7 @@ class JsonWriter {
     separate();
     ensure(N + 2);
     buffer_[length_++] = '"';
-    std::memcpy(buffer_.data() + length_, name, N - 1);
-    length_ += N - 1;
+    copy({name, N - 1});
     buffer_[length_++] = '"';
     buffer_[length_++] = ':';
     return *this;
@@ -105,6 +104,12 @@ class JsonWriter {
   }
   void put(std::string_view text) {
     ensure(text.size());
+    copy(text);
+  }
+  // After ensure(). An empty view may have a null data(), which memcpy
+  // must not see.
+  void copy(std::string_view text) {
+    if (text.empty()) return;
     std::memcpy(buffer_.data() + length_, text.data(), text.size());
     length_ += text.size();
   }
@@ -132,8 +137,7 @@ class JsonWriter {
     if (i < text.size()) return write_escaped_string(text, i);
     ensure(text.size() + 2);
     buffer_[length_++] = '"';
-    std::memcpy(buffer_.data() + length_, text.data(), text.size());
-    length_ += text.size();
+    copy(text);
     buffer_[length_++] = '"';
   }
   // `clean` bytes at the start need no escaping.

@@ -80,15 +80,21 @@ void SupervisionTree::emit(std::string type, std::string severity, NodeIndex nod
 }
 
 std::string SupervisionTree::record_path(NodeIndex node) const {
-  std::vector<const std::string*> parts;
+  // Built back to front in one allocation: every event and every record of
+  // a state snapshot asks for one.
+  std::size_t length = 0;
   for (NodeIndex at = node;; at = nodes_[at].parent) {
-    parts.push_back(&nodes_[at].spec.id);
+    length += nodes_[at].spec.id.size() + (at == node ? 0 : 1);
     if (at == kRootNode) break;
   }
-  std::string path;
-  for (auto it = parts.rbegin(); it != parts.rend(); ++it) {
-    if (!path.empty()) path += '/';
-    path += **it;
+  std::string path(length, '/');
+  std::size_t end = length;
+  for (NodeIndex at = node;; at = nodes_[at].parent) {
+    const std::string& id = nodes_[at].spec.id;
+    end -= id.size();
+    id.copy(path.data() + end, id.size());
+    if (at == kRootNode) break;
+    --end;  // the '/' before it
   }
   return path;
 }

@@ -71,6 +71,7 @@ TEST_CASE("JsonWriter escapes strings and keeps output valid for any bytes") {
       .field("quote", std::string_view("a\"b\\c\n\t\x01"))
       .field("utf8", std::string_view("h\xC3\xA9llo \xF0\x9F\x98\x80"))
       .field("invalid", std::string_view("x\xFF\xC3y\xED\xA0\x80z", 8))
+      .field("empty", std::string_view())  // data() is null: UBSan checks the copy
       .field("neg", -5)
       .field("big", std::uint64_t{18446744073709551615u})
       .field("real", 0.25)
@@ -91,6 +92,7 @@ TEST_CASE("JsonWriter escapes strings and keeps output valid for any bytes") {
   CHECK(parsed["utf8"] == "h\xC3\xA9llo \xF0\x9F\x98\x80");
   // Each invalid byte becomes U+FFFD; valid neighbours survive.
   CHECK(parsed["invalid"] == "x\xEF\xBF\xBD\xEF\xBF\xBDy\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBDz");
+  CHECK(parsed["empty"] == "");
   CHECK(parsed["neg"] == -5);
   CHECK(parsed["big"].get<std::uint64_t>() == 18446744073709551615u);
   CHECK(parsed["real"] == 0.25);

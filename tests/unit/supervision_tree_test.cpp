@@ -267,6 +267,25 @@ TEST_CASE("a nested supervisor whose intensity blows escalates to its parent") {
   CHECK(h.state("a") == ChildState::Running);
 }
 
+TEST_CASE("records and events carry the path from the root") {
+  ChildSpec nested;
+  nested.id = "workers";
+  nested.kind = ChildKind::Supervisor;
+  nested.children = {worker("ingest")};
+  Harness h(tree_of(Strategy::OneForOne, {worker("a"), nested}));
+  CHECK(h.tree.record(h.node("ingest"), h.now).path == "root/workers/ingest");
+  CHECK(h.tree.record(h.node("ingest"), h.now).parent == "workers");
+  CHECK(h.tree.record(h.node("workers"), h.now).path == "root/workers");
+  CHECK(h.tree.record(h.node("a"), h.now).path == "root/a");
+  h.tree.on_exit(h.node("ingest"), h.tree.generation(h.node("ingest")), failed(), h.now);
+  std::vector<std::string> paths;
+  for (auto& effect : h.tree.take_effects()) {
+    if (auto* event = std::get_if<EmitEvent>(&effect)) paths.push_back(event->event.target_path);
+  }
+  REQUIRE_FALSE(paths.empty());
+  for (const auto& path : paths) CHECK(path == "root/workers/ingest");
+}
+
 TEST_CASE("the root fuses when its own intensity is exceeded") {
   SupervisorSpec root = tree_of(Strategy::OneForOne, {worker("a"), worker("b")});
   root.intensity = 2;
