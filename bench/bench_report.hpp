@@ -3,7 +3,8 @@
 //
 //   sup::bench::Reporter out("supervision", {{"log_sink", "null"}});
 //   out.figure("restart_latency_p50", sup::bench::percentile(samples_us, 0.50), "us");
-//   // {"bench":"supervision","metric":"restart_latency_p50","value":8.1,"unit":"us","log_sink":"null"}
+//   //
+//   {"bench":"supervision","metric":"restart_latency_p50","value":8.1,"unit":"us","log_sink":"null"}
 #pragma once
 
 #include <cstdint>

@@ -38,13 +38,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "bench_report.hpp"
 
@@ -62,8 +62,8 @@ struct BenchOptions {
   int state_requests = 300;
   int subscribers = 64;
   int fanout_drills = 20;
-  int fanout_period_ms = 10;  // each drill crashes this long after it starts
-  int fanout_seconds = 5;
+  int fanout_period_ms = 20;  // each drill crashes this long after it starts
+  int fanout_seconds = 10;
   int relay_kills = 20;
 };
 
@@ -75,6 +75,22 @@ std::string numbered(std::string_view prefix, std::int64_t n) {
   std::string text(prefix);
   text += std::to_string(n);
   return text;
+}
+
+// CPU seconds (user + system) of process `pid`, from /proc/<pid>/stat.
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  auto fields_start = text.rfind(')');  // the command name may hold spaces
+  if (fields_start == std::string::npos) return 0;
+  std::istringstream fields(text.substr(fields_start + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+    if (i == 15) break;
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 [[noreturn]] void die(const std::string& what) {
@@ -89,7 +105,8 @@ class Client {
   Client() = default;
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
-  Client(Client&& other) noexcept : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)) {}
+  Client(Client&& other) noexcept
+      : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)) {}
   ~Client() { close(); }
 
   bool connect(const std::string& path) {
@@ -135,9 +152,11 @@ class Client {
         return line;
       }
       scanned_ = buffer_.size();
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       pollfd p{fd_, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+        return std::nullopt;
       char chunk[1 << 16];
       ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
       if (n < 0 && errno == EINTR) continue;
@@ -147,7 +166,8 @@ class Client {
   }
 
   // Sends a request and returns its response line, skipping pushes.
-  std::optional<std::string> call(const std::string& id, const std::string& method, const json& params = json::object(),
+  std::optional<std::string> call(const std::string& id, const std::string& method,
+                                  const json& params = json::object(),
                                   std::chrono::milliseconds timeout = 10s) {
     json request = {{"request_id", id}, {"method", method}, {"params", params}};
     if (!send_line(request.dump())) return std::nullopt;
@@ -189,7 +209,8 @@ class Daemon {
     pid_ = ::fork();
     if (pid_ < 0) die("fork failed");
     if (pid_ == 0) {
-      int log = ::open((dir_ + "/daemon.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      int log =
+          ::open((dir_ + "/daemon.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       if (log >= 0) {
         ::dup2(log, STDOUT_FILENO);
         ::dup2(log, STDERR_FILENO);
@@ -197,7 +218,8 @@ class Daemon {
       ::setenv("STATE_DIR", dir_.c_str(), 1);
       ::unsetenv("NOTIFY_SOCKET");
       std::string config_path = dir_ + "/config.json";
-      ::execl(binary.c_str(), "supervisor", "--config", config_path.c_str(), static_cast<char*>(nullptr));
+      ::execl(binary.c_str(), "supervisor", "--config", config_path.c_str(),
+              static_cast<char*>(nullptr));
       std::_Exit(127);
     }
   }
@@ -282,7 +304,8 @@ std::string daemon_path(const BenchOptions& opt) {
 int run_state(const BenchOptions& opt, const sup::bench::Reporter& out) {
   json config = base_config();
   for (int i = 0; i < opt.children; ++i) {
-    config["children"].push_back({{"id", numbered("hb-", i)}, {"kind", "task"}, {"task", "heartbeat"}});
+    config["children"].push_back(
+        {{"id", numbered("hb-", i)}, {"kind", "task"}, {"task", "heartbeat"}});
   }
   Daemon daemon(daemon_path(opt), config);
   std::int64_t began = steady_ns();
@@ -293,7 +316,8 @@ int run_state(const BenchOptions& opt, const sup::bench::Reporter& out) {
   if (!client.connect(daemon.socket_path())) die("state: cannot connect");
   // Warm-up, and a check that every child is in the answer.
   json first = result_of(client.call("warm", "state", json::object(), 30s));
-  if (first.is_null() || first["child_runtime_records"].size() != static_cast<std::size_t>(opt.children) + 1) {
+  if (first.is_null() ||
+      first["child_runtime_records"].size() != static_cast<std::size_t>(opt.children) + 1) {
     die("state: unexpected answer");
   }
   std::vector<double> round_trip_ms;
@@ -322,7 +346,8 @@ int run_state(const BenchOptions& opt, const sup::bench::Reporter& out) {
   for (int round = 0; round < opt.state_requests / 8; ++round) {
     std::int64_t t = steady_ns();
     for (std::size_t k = 0; k < clients.size(); ++k) {
-      clients[k].send_line(numbered(R"({"request_id":"c)", round) + R"(","method":"state","params":{}})");
+      clients[k].send_line(numbered(R"({"request_id":"c)", round) +
+                           R"(","method":"state","params":{}})");
     }
     for (auto& c : clients) {
       if (!c.read_line(30s)) die("state: no answer (concurrent)");
@@ -342,7 +367,8 @@ std::size_t count_events(std::string_view data, std::string& partial) {
   std::size_t events = 0;
   partial.append(data);
   std::size_t start = 0;
-  for (std::size_t newline; (newline = partial.find('\n', start)) != std::string::npos; start = newline + 1) {
+  for (std::size_t newline; (newline = partial.find('\n', start)) != std::string::npos;
+       start = newline + 1) {
     if (partial.compare(start, 15, R"({"type":"event")") == 0) ++events;
   }
   partial.erase(0, start);
@@ -352,12 +378,13 @@ std::size_t count_events(std::string_view data, std::string& partial) {
 int run_fanout(const BenchOptions& opt, const sup::bench::Reporter& out) {
   json config = base_config();
   for (int i = 0; i < opt.fanout_drills; ++i) {
-    config["children"].push_back({{"id", numbered("drill-", i)},
-                                  {"kind", "drill"},
-                                  {"drill", {{"kind", "crash_after"}, {"ms", opt.fanout_period_ms}}},
-                                  {"budget", {{"capacity", 1'000'000}, {"refill_per_sec", 1'000'000}}},
-                                  {"backoff", {{"initial_ms", 0}, {"max_ms", 0}}},
-                                  {"crash_loop", {{"max_failures", 0}}}});
+    config["children"].push_back(
+        {{"id", numbered("drill-", i)},
+         {"kind", "drill"},
+         {"drill", {{"kind", "crash_after"}, {"ms", opt.fanout_period_ms}}},
+         {"budget", {{"capacity", 1'000'000}, {"refill_per_sec", 1'000'000}}},
+         {"backoff", {{"initial_ms", 0}, {"max_ms", 0}}},
+         {"crash_loop", {{"max_failures", 0}}}});
   }
   Daemon daemon(daemon_path(opt), config);
   if (!daemon.wait_ready(60s)) die("fanout: the daemon did not become ready");
@@ -366,7 +393,8 @@ int run_fanout(const BenchOptions& opt, const sup::bench::Reporter& out) {
   std::vector<Client> subscribers(static_cast<std::size_t>(opt.subscribers));
   for (std::size_t i = 0; i < subscribers.size(); ++i) {
     if (!subscribers[i].connect(daemon.socket_path())) die("fanout: cannot connect");
-    if (result_of(subscribers[i].call("sub", "events.subscribe")).is_null()) die("fanout: subscribe failed");
+    if (result_of(subscribers[i].call("sub", "events.subscribe")).is_null())
+      die("fanout: subscribe failed");
   }
   // The newest event sequence, from a subscription of its own.
   auto last_sequence = [&] {
@@ -387,6 +415,8 @@ int run_fanout(const BenchOptions& opt, const sup::bench::Reporter& out) {
   std::vector<std::string> partial(subscribers.size());
   std::vector<bool> closed(subscribers.size(), false);
   std::uint64_t first_sequence = last_sequence();
+  double daemon_cpu_before = process_cpu_seconds(daemon.pid());
+  double client_cpu_before = process_cpu_seconds(::getpid());
   std::int64_t began = steady_ns();
   std::int64_t until = began + static_cast<std::int64_t>(opt.fanout_seconds) * 1'000'000'000;
   char chunk[1 << 16];
@@ -397,7 +427,8 @@ int run_fanout(const BenchOptions& opt, const sup::bench::Reporter& out) {
       std::size_t i = ready[static_cast<std::size_t>(k)].data.u64;
       ssize_t got = ::recv(subscribers[i].fd(), chunk, sizeof chunk, MSG_DONTWAIT);
       if (got > 0) {
-        delivered[i] += count_events(std::string_view(chunk, static_cast<std::size_t>(got)), partial[i]);
+        delivered[i] +=
+            count_events(std::string_view(chunk, static_cast<std::size_t>(got)), partial[i]);
       } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
         closed[i] = true;
         ::epoll_ctl(epoll, EPOLL_CTL_DEL, subscribers[i].fd(), nullptr);
@@ -405,6 +436,8 @@ int run_fanout(const BenchOptions& opt, const sup::bench::Reporter& out) {
     }
   }
   double seconds = static_cast<double>(steady_ns() - began) / 1e9;
+  double daemon_cpu = process_cpu_seconds(daemon.pid()) - daemon_cpu_before;
+  double client_cpu = process_cpu_seconds(::getpid()) - client_cpu_before;
   std::uint64_t produced = last_sequence() - first_sequence;
   ::close(epoll);
 
@@ -430,8 +463,12 @@ int run_fanout(const BenchOptions& opt, const sup::bench::Reporter& out) {
   out.figure("fanout_subscribers", opt.subscribers, "count");
   out.figure("fanout_events_produced_per_sec", static_cast<double>(produced) / seconds, "events/s");
   out.figure("fanout_delivered_total_per_sec", static_cast<double>(total) / seconds, "events/s");
-  out.figure("fanout_delivered_slowest_subscriber_per_sec", static_cast<double>(slowest) / seconds, "events/s");
+  out.figure("fanout_delivered_slowest_subscriber_per_sec", static_cast<double>(slowest) / seconds,
+             "events/s");
   out.figure("fanout_reading_subscribers_dropped", dropped, "count");
+  // Both share the 2 cores: a saturated client would be the limit, not the daemon.
+  out.figure("fanout_daemon_cpu", 100.0 * daemon_cpu / seconds, "percent_of_one_core");
+  out.figure("fanout_client_cpu", 100.0 * client_cpu / seconds, "percent_of_one_core");
   out.figure("fanout_stalled_subscriber_dropped", stalled_dropped ? 1 : 0, "bool");
   return dropped == 0 ? 0 : 1;
 }
@@ -439,13 +476,15 @@ int run_fanout(const BenchOptions& opt, const sup::bench::Reporter& out) {
 // ---- relay kill -> dashboard connected again ------------------------------------
 
 // Subscribes on `client` and returns once health says "connected".
-bool attach_dashboard(Client& client, const std::string& path, std::int64_t deadline_ns, int& request) {
+bool attach_dashboard(Client& client, const std::string& path, std::int64_t deadline_ns,
+                      int& request) {
   while (steady_ns() < deadline_ns) {
     if (client.fd() < 0 && !client.connect(path)) {
       std::this_thread::sleep_for(1ms);
       continue;
     }
-    if (result_of(client.call(numbered("a", request++), "events.subscribe", json::object(), 2s)).is_null()) {
+    if (result_of(client.call(numbered("a", request++), "events.subscribe", json::object(), 2s))
+            .is_null()) {
       client.close();
       continue;
     }
@@ -462,13 +501,15 @@ bool attach_dashboard(Client& client, const std::string& path, std::int64_t dead
 
 int run_relay_kill(const BenchOptions& opt, const sup::bench::Reporter& out) {
   json config = base_config();
-  config["children"].push_back({{"id", "relay"},
-                                {"kind", "relay"},
-                                {"backoff", {{"initial_ms", 0}, {"max_ms", 0}}},
-                                {"budget", {{"capacity", 1'000'000}, {"refill_per_sec", 1'000'000}}},
-                                {"crash_loop", {{"max_failures", 0}}}});
+  config["children"].push_back(
+      {{"id", "relay"},
+       {"kind", "relay"},
+       {"backoff", {{"initial_ms", 0}, {"max_ms", 0}}},
+       {"budget", {{"capacity", 1'000'000}, {"refill_per_sec", 1'000'000}}},
+       {"crash_loop", {{"max_failures", 0}}}});
   for (int i = 0; i < 100; ++i) {
-    config["children"].push_back({{"id", numbered("hb-", i)}, {"kind", "task"}, {"task", "heartbeat"}});
+    config["children"].push_back(
+        {{"id", numbered("hb-", i)}, {"kind", "task"}, {"task", "heartbeat"}});
   }
   Daemon daemon(daemon_path(opt), config);
   if (!daemon.wait_ready(60s)) die("relay_kill: the daemon did not become ready");
@@ -501,6 +542,17 @@ int run_relay_kill(const BenchOptions& opt, const sup::bench::Reporter& out) {
     reconnect_ms.push_back(static_cast<double>(steady_ns() - killed_at) / 1e6);
     std::this_thread::sleep_for(200ms);
   }
+  // Each round really restarted the relay.
+  json state = result_of(dashboard.call("final-state", "state"));
+  std::uint64_t relay_restarts = 0;
+  if (!state.is_null()) {
+    for (const auto& record : state["child_runtime_records"]) {
+      if (record.value("id", "") == "relay")
+        relay_restarts = record.value("restart_count", std::uint64_t{0});
+    }
+  }
+  if (relay_restarts < reconnect_ms.size())
+    die("relay_kill: the relay was not restarted each round");
   out.figure("relay_kill_to_connected_p50", percentile(reconnect_ms, 0.50), "ms");
   out.figure("relay_kill_to_connected_max", percentile(reconnect_ms, 1.0), "ms");
   out.figure("relay_kill_rounds", static_cast<double>(reconnect_ms.size()), "count");
@@ -511,8 +563,8 @@ int run_relay_kill(const BenchOptions& opt, const sup::bench::Reporter& out) {
 
 bool parse_args(int argc, char** argv, BenchOptions& opt) {
   const std::map<std::string_view, int*> counts = {
-      {"--children", &opt.children},         {"--state-requests", &opt.state_requests},
-      {"--subscribers", &opt.subscribers},   {"--fanout-drills", &opt.fanout_drills},
+      {"--children", &opt.children},          {"--state-requests", &opt.state_requests},
+      {"--subscribers", &opt.subscribers},    {"--fanout-drills", &opt.fanout_drills},
       {"--fanout-ms", &opt.fanout_period_ms}, {"--fanout-seconds", &opt.fanout_seconds},
       {"--relay-kills", &opt.relay_kills}};
   for (int i = 1; i < argc; ++i) {
@@ -520,7 +572,8 @@ bool parse_args(int argc, char** argv, BenchOptions& opt) {
     auto eq = arg.find('=');
     std::string_view key = arg.substr(0, eq);
     std::string_view value = eq == std::string_view::npos ? std::string_view{} : arg.substr(eq + 1);
-    if (key == "--scenario" && std::find(kScenarios.begin(), kScenarios.end(), value) != kScenarios.end()) {
+    if (key == "--scenario" &&
+        std::find(kScenarios.begin(), kScenarios.end(), value) != kScenarios.end()) {
       opt.scenario = value;
     } else if (key == "--daemon" && !value.empty()) {
       opt.daemon = value;
@@ -555,7 +608,8 @@ int main(int argc, char** argv) {
   if (!parse_args(argc, argv, opt)) return 2;
   ::signal(SIGPIPE, SIG_IGN);
   if (!std::filesystem::exists(daemon_path(opt))) {
-    std::fprintf(stderr, "ipc_bench: no daemon at %s (build the `supervisor` target or pass --daemon=)\n",
+    std::fprintf(stderr,
+                 "ipc_bench: no daemon at %s (build the `supervisor` target or pass --daemon=)\n",
                  daemon_path(opt).c_str());
     return 2;
   }

@@ -45,16 +45,17 @@ using sup::bench::steady_ns;
 struct BenchOptions {
   std::string scenario;  // empty: all of them
   std::string log_sink = "stderr";
-  int restarts = 20'000;       // latency: measured restarts ...
-  int warmup = 2'000;          // ... after this many unmeasured ones
-  int idle_restarts = 2'000;   // idle_latency: restarts of a child that idles 1 ms first
+  int restarts = 20'000;      // latency: measured restarts ...
+  int warmup = 2'000;         // ... after this many unmeasured ones
+  int idle_restarts = 2'000;  // idle_latency: restarts of a child that idles 1 ms first
   int storm_children = 10'000;
   int storm_rounds = 5;
   int idle_children = 100'000;
   int process_restarts = 1'000;
 };
 
-const std::vector<std::string> kScenarios = {"latency", "idle_latency", "throughput", "memory", "process"};
+const std::vector<std::string> kScenarios = {"latency", "idle_latency", "throughput", "memory",
+                                             "process"};
 
 // Restarts as fast as the runtime can: no backoff, budgets that never run
 // out, no crash-loop detection (the targets measure the restart path, not
@@ -109,7 +110,8 @@ void fetch_min(std::atomic<std::int64_t>& target, std::int64_t value) {
   }
 }
 
-void report_latency(const sup::bench::Reporter& out, const std::string& prefix, std::vector<double> us) {
+void report_latency(const sup::bench::Reporter& out, const std::string& prefix,
+                    std::vector<double> us) {
   out.figure(prefix + "_p50", percentile(us, 0.50), "us");
   out.figure(prefix + "_p90", percentile(us, 0.90), "us");
   out.figure(prefix + "_p99", percentile(us, 0.99), "us");
@@ -120,17 +122,20 @@ void report_latency(const sup::bench::Reporter& out, const std::string& prefix, 
 
 // CPU spent per restart, by runtime thread: where a restart's cost lands.
 void report_cpu_per_restart(const sup::bench::Reporter& out, const std::string& prefix,
-                            const std::map<std::string, std::int64_t>& before, std::int64_t restarts) {
+                            const std::map<std::string, std::int64_t>& before,
+                            std::int64_t restarts) {
   const std::map<std::string, std::string> roles = {
       {"caf.actor", "loop"}, {"caf.multiplexer", "workers"}, {"caf.clock", "timer"}};
   std::map<std::string, std::int64_t> by_role;
   for (const auto& [name, ns] : sup::bench::cpu_ns_by_thread_name()) {
     auto role = roles.find(name);
     auto earlier = before.find(name);
-    by_role[role == roles.end() ? "other" : role->second] += ns - (earlier == before.end() ? 0 : earlier->second);
+    by_role[role == roles.end() ? "other" : role->second] +=
+        ns - (earlier == before.end() ? 0 : earlier->second);
   }
   for (const auto& [role, ns] : by_role) {
-    out.figure(prefix + "_cpu_per_restart_" + role, static_cast<double>(ns) / 1e3 / static_cast<double>(restarts), "us");
+    out.figure(prefix + "_cpu_per_restart_" + role,
+               static_cast<double>(ns) / 1e3 / static_cast<double>(restarts), "us");
   }
 }
 
@@ -164,7 +169,8 @@ int run_restart_latency(const BenchOptions& opt, const sup::bench::Reporter& out
   options.tasks.add("crasher", {.start = [run, crash](sup::TaskContext& ctx) {
                       std::int64_t now = steady_ns();
                       std::int64_t failed = run->fail_at.load(std::memory_order_relaxed);
-                      if (failed != 0) run->samples_us.push_back(static_cast<double>(now - failed) / 1e3);
+                      if (failed != 0)
+                        run->samples_us.push_back(static_cast<double>(now - failed) / 1e3);
                       if (run->samples_us.size() >= run->total) {
                         run->done.store(true);
                         return;  // stays up, idle
@@ -190,7 +196,8 @@ int run_restart_latency(const BenchOptions& opt, const sup::bench::Reporter& out
   std::vector<double> samples(run->samples_us.begin() + warmup, run->samples_us.end());
   std::string prefix = idle_first ? "restart_latency_after_idle" : "restart_latency";
   report_latency(out, prefix, samples);
-  if (!idle_first) out.figure("sequential_restarts_per_sec", static_cast<double>(run->total) / elapsed_s, "1/s");
+  if (!idle_first)
+    out.figure("sequential_restarts_per_sec", static_cast<double>(run->total) / elapsed_s, "1/s");
   report_cpu_per_restart(out, prefix, cpu_before, static_cast<std::int64_t>(run->total));
   runtime->shutdown();
   return 0;
@@ -223,7 +230,8 @@ int run_storm_throughput(const BenchOptions& opt, const sup::bench::Reporter& ou
   sup::RuntimeOptions options = base_options();
   options.tasks.add("storm", {.start = [run](sup::TaskContext& ctx) {
                       std::int64_t now = steady_ns();
-                      int round = now < run->t0 ? 0 : static_cast<int>((now - run->t0) / run->period);
+                      int round =
+                          now < run->t0 ? 0 : static_cast<int>((now - run->t0) / run->period);
                       round = std::min(round, run->rounds);
                       run->started[round].fetch_add(1, std::memory_order_relaxed);
                       fetch_max(run->last_start[round], now);
@@ -243,15 +251,18 @@ int run_storm_throughput(const BenchOptions& opt, const sup::bench::Reporter& ou
   auto runtime = start_runtime(std::move(options));
   // CPU from just before the first storm: the initial start is not counted.
   std::int64_t first_storm = run->t0 + run->period;
-  std::this_thread::sleep_for(std::chrono::nanoseconds(std::max<std::int64_t>(0, first_storm - steady_ns() - 200'000'000)));
+  std::this_thread::sleep_for(
+      std::chrono::nanoseconds(std::max<std::int64_t>(0, first_storm - steady_ns() - 200'000'000)));
   auto cpu_before = sup::bench::cpu_ns_by_thread_name();
   auto limit = std::chrono::milliseconds(5000 + 2000 * opt.storm_rounds);
-  bool finished = wait_until([&] { return run->started[run->rounds].load() >= opt.storm_children; }, limit);
+  bool finished =
+      wait_until([&] { return run->started[run->rounds].load() >= opt.storm_children; }, limit);
   // Let stragglers land so a miscount shows as such, not as a smaller total.
   std::this_thread::sleep_for(100ms);
 
   out.figure("storm_children", opt.storm_children, "count");
-  out.figure("storm_initial_start_ms", static_cast<double>(run->last_start[0].load() - began) / 1e6, "ms");
+  out.figure("storm_initial_start_ms", static_cast<double>(run->last_start[0].load() - began) / 1e6,
+             "ms");
   std::vector<double> rates;
   std::vector<double> recovery_ms;
   for (int k = 1; k <= run->rounds; ++k) {
@@ -270,7 +281,8 @@ int run_storm_throughput(const BenchOptions& opt, const sup::bench::Reporter& ou
   out.figure("restart_throughput_worst_round", percentile(rates_copy, 0.0), "restarts/s");
   out.figure("storm_recovery_p50", percentile(recovery_ms, 0.5), "ms");
   out.figure("storm_recovery_max", percentile(recovery_ms, 1.0), "ms");
-  report_cpu_per_restart(out, "storm", cpu_before, static_cast<std::int64_t>(opt.storm_children) * run->rounds);
+  report_cpu_per_restart(out, "storm", cpu_before,
+                         static_cast<std::int64_t>(opt.storm_children) * run->rounds);
   runtime->shutdown();
   return finished ? 0 : 1;
 }
@@ -280,7 +292,9 @@ int run_storm_throughput(const BenchOptions& opt, const sup::bench::Reporter& ou
 double cpu_seconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  auto seconds = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
@@ -308,7 +322,8 @@ int run_idle_memory(const BenchOptions& opt, const sup::bench::Reporter& out) {
     }
     auto runtime = start_runtime(std::move(options));
     if (!wait_until([&] { return started->load() >= opt.idle_children; }, 300s)) {
-      std::fprintf(stderr, "memory: only %d of %d children started\n", started->load(), opt.idle_children);
+      std::fprintf(stderr, "memory: only %d of %d children started\n", started->load(),
+                   opt.idle_children);
       return 1;
     }
     std::this_thread::sleep_for(300ms);  // let the loop settle (events, health)
@@ -320,7 +335,8 @@ int run_idle_memory(const BenchOptions& opt, const sup::bench::Reporter& out) {
     out.figure("resident_per_idle_child", static_cast<double>(rss_after - rss_before) / n, "bytes");
     // malloc's view (every arena), to tell live allocations from slack.
     out.figure("heap_per_idle_child", static_cast<double>(heap_after - heap_before) / n, "bytes");
-    out.figure("resident_total_delta", static_cast<double>(rss_after - rss_before) / (1024.0 * 1024.0), "MiB");
+    out.figure("resident_total_delta",
+               static_cast<double>(rss_after - rss_before) / (1024.0 * 1024.0), "MiB");
 
     sup::Handle handle = runtime->handle();
     // The control loop's steady cost with this many children (its 100 ms
@@ -411,7 +427,8 @@ int run_process_restarts(const BenchOptions& opt, const sup::bench::Reporter& ou
       std::fprintf(stderr, "process: only %zu of %zu restarts\n", run->samples_us.size(), wanted);
       return 1;
     }
-    samples.assign(run->samples_us.begin() + static_cast<std::ptrdiff_t>(warmup), run->samples_us.end());
+    samples.assign(run->samples_us.begin() + static_cast<std::ptrdiff_t>(warmup),
+                   run->samples_us.end());
   }
   double elapsed_s = static_cast<double>(steady_ns() - began) / 1e9;
   runtime->shutdown();
@@ -424,11 +441,13 @@ int run_process_restarts(const BenchOptions& opt, const sup::bench::Reporter& ou
 // ---- driver -------------------------------------------------------------------
 
 bool parse_args(int argc, char** argv, BenchOptions& opt) {
-  const std::map<std::string_view, int*> counts = {
-      {"--restarts", &opt.restarts},           {"--warmup", &opt.warmup},
-      {"--idle-restarts", &opt.idle_restarts}, {"--storm-children", &opt.storm_children},
-      {"--storm-rounds", &opt.storm_rounds},   {"--idle-children", &opt.idle_children},
-      {"--process-restarts", &opt.process_restarts}};
+  const std::map<std::string_view, int*> counts = {{"--restarts", &opt.restarts},
+                                                   {"--warmup", &opt.warmup},
+                                                   {"--idle-restarts", &opt.idle_restarts},
+                                                   {"--storm-children", &opt.storm_children},
+                                                   {"--storm-rounds", &opt.storm_rounds},
+                                                   {"--idle-children", &opt.idle_children},
+                                                   {"--process-restarts", &opt.process_restarts}};
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     auto eq = arg.find('=');
@@ -446,10 +465,11 @@ bool parse_args(int argc, char** argv, BenchOptions& opt) {
         return false;
       }
     } else {
-      std::fprintf(stderr,
-                   "usage: supervision_bench [--scenario=latency|idle_latency|throughput|memory|process]\n"
-                   "  [--log-sink=stderr|null] [--restarts=N] [--warmup=N] [--idle-restarts=N]\n"
-                   "  [--storm-children=N] [--storm-rounds=N] [--idle-children=N] [--process-restarts=N]\n");
+      std::fprintf(
+          stderr,
+          "usage: supervision_bench [--scenario=latency|idle_latency|throughput|memory|process]\n"
+          "  [--log-sink=stderr|null] [--restarts=N] [--warmup=N] [--idle-restarts=N]\n"
+          "  [--storm-children=N] [--storm-rounds=N] [--idle-children=N] [--process-restarts=N]\n");
       return false;
     }
   }
@@ -482,7 +502,8 @@ int main(int argc, char** argv) {
       std::_Exit(run_scenario(opt));
     }
     int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
       std::fprintf(stderr, "scenario %s failed\n", scenario.c_str());
       ++failures;
     }

@@ -17,7 +17,7 @@ constexpr std::size_t kEventRing = 4096;
 constexpr std::size_t kRememberedCommands = 10'000;
 
 constexpr std::array<std::string_view, 9> kCommandNames{
-    "add_child",       "remove_child",  "restart_child", "pause_child",  "resume_child",
+    "add_child",        "remove_child",  "restart_child", "pause_child",  "resume_child",
     "quarantine_child", "release_child", "kill_child",    "shutdown_tree"};
 
 std::string upper(std::string_view key) {
@@ -110,18 +110,22 @@ void log_event(const Event& event) {
 
 }  // namespace
 
-std::string_view to_string(CommandKind kind) { return kCommandNames[static_cast<std::size_t>(kind)]; }
+std::string_view to_string(CommandKind kind) {
+  return kCommandNames[static_cast<std::size_t>(kind)];
+}
 
 ControlLoop::ControlLoop(const RuntimeOptions& options, TaskDefinition relay, TaskRunner& runner,
-                         process::ProcessReactor& reactor, std::function<void(RunOutcome)> on_stopped)
+                         process::ProcessReactor& reactor,
+                         std::function<void(RunOutcome)> on_stopped)
     : options_(options),
       relay_(std::move(relay)),
       runner_(runner),
       reactor_(reactor),
       on_stopped_(std::move(on_stopped)),
-      tree_(options.root,
-            {.jitter_seed = options.jitter_seed != 0 ? options.jitter_seed : std::random_device{}()},
-            {mono_now_ms(), unix_now_ms()}),
+      tree_(
+          options.root,
+          {.jitter_seed = options.jitter_seed != 0 ? options.jitter_seed : std::random_device{}()},
+          {mono_now_ms(), unix_now_ms()}),
       ledger_(kRememberedCommands),
       events_(kEventRing),
       started_at_mono_ms_(mono_now_ms()),
@@ -135,7 +139,9 @@ ControlLoop::ControlLoop(const RuntimeOptions& options, TaskDefinition relay, Ta
   }
 }
 
-core::Now ControlLoop::now() const { return {mono_now_ms(), unix_now_ms()}; }
+core::Now ControlLoop::now() const {
+  return {mono_now_ms(), unix_now_ms()};
+}
 
 ControlLoop::Slot& ControlLoop::slot(core::NodeIndex node) {
   if (node >= slots_.size()) slots_.resize(node + 1);
@@ -151,6 +157,9 @@ void ControlLoop::start() {
 
 void ControlLoop::apply_effects() {
   for (auto effects = tree_.take_effects(); !effects.empty(); effects = tree_.take_effects()) {
+    // Incarnations first: a restarted child is already on its way while the
+    // batch's events (allocations, journal lines) are published. Events keep
+    // their order, among themselves and with TreeStopped.
     for (auto& effect : effects) {
       if (auto* start = std::get_if<core::StartIncarnation>(&effect)) {
         start_incarnation(start->node, start->generation);
@@ -158,7 +167,10 @@ void ControlLoop::apply_effects() {
         stop_incarnation(stop->node, stop->generation);
       } else if (auto* kill = std::get_if<core::KillIncarnation>(&effect)) {
         kill_incarnation(kill->node, kill->generation);
-      } else if (auto* emitted = std::get_if<core::EmitEvent>(&effect)) {
+      }
+    }
+    for (auto& effect : effects) {
+      if (auto* emitted = std::get_if<core::EmitEvent>(&effect)) {
         publish(std::move(emitted->event));
       } else if (auto* stopped = std::get_if<core::TreeStopped>(&effect)) {
         tree_stopped(*stopped);
@@ -167,14 +179,19 @@ void ControlLoop::apply_effects() {
   }
 }
 
-const TaskDefinition* ControlLoop::definition_for(const ChildSpec& spec, TaskDefinition& scratch) const {
+const TaskDefinition* ControlLoop::definition_for(const ChildSpec& spec,
+                                                  TaskDefinition& scratch) const {
   switch (spec.kind) {
-    case ChildKind::Task: return options_.tasks.find(spec.task);
-    case ChildKind::Relay: return relay_.start ? &relay_ : nullptr;
+    case ChildKind::Task:
+      return options_.tasks.find(spec.task);
+    case ChildKind::Relay:
+      return relay_.start ? &relay_ : nullptr;
     case ChildKind::Drill:
-      scratch = make_drill_task(spec.drill, options_.jitter_seed ^ std::hash<std::string>{}(spec.id));
+      scratch =
+          make_drill_task(spec.drill, options_.jitter_seed ^ std::hash<std::string>{}(spec.id));
       return &scratch;
-    default: return nullptr;
+    default:
+      return nullptr;
   }
 }
 
@@ -185,7 +202,8 @@ void ControlLoop::start_incarnation(core::NodeIndex node, std::uint64_t generati
   if (spec.kind == ChildKind::Process) {
     auto pid = reactor_.spawn(spec.id, spec.process);
     if (!pid) {
-      tree_.on_exit(node, generation, {TaskExit::Failed, "spawn failed: " + pid.error().message, unix_now_ms()},
+      tree_.on_exit(node, generation,
+                    {TaskExit::Failed, "spawn failed: " + pid.error().message, unix_now_ms()},
                     now());
       return;
     }
@@ -198,15 +216,16 @@ void ControlLoop::start_incarnation(core::NodeIndex node, std::uint64_t generati
   TaskDefinition scratch;
   const TaskDefinition* definition = definition_for(spec, scratch);
   if (definition == nullptr) {
-    tree_.on_exit(node, generation,
-                  {TaskExit::Failed, "no task registered under \"" + spec.task + "\"", unix_now_ms()},
-                  now());
+    tree_.on_exit(
+        node, generation,
+        {TaskExit::Failed, "no task registered under \"" + spec.task + "\"", unix_now_ms()}, now());
     return;
   }
   std::shared_ptr<Incarnation> previous = take_ended_task(node);
   auto incarnation = runner_.start(spec.id, generation, *definition, previous.get());
   if (!incarnation) {
-    tree_.on_exit(node, generation, {TaskExit::Failed, incarnation.error().message, unix_now_ms()}, now());
+    tree_.on_exit(node, generation, {TaskExit::Failed, incarnation.error().message, unix_now_ms()},
+                  now());
     return;
   }
   const IncarnationProbe& probe = runner_.probe(**incarnation);
@@ -238,12 +257,13 @@ void ControlLoop::kill_incarnation(core::NodeIndex node, std::uint64_t generatio
   } else {
     s.release();
   }
-  tree_.on_exit(node, generation,
-                {TaskExit::Killed,
-                 was_blocked ? "killed: abandoned while blocking its thread (the thread cannot be reclaimed)"
-                             : "killed",
-                 unix_now_ms()},
-                now());
+  tree_.on_exit(
+      node, generation,
+      {TaskExit::Killed,
+       was_blocked ? "killed: abandoned while blocking its thread (the thread cannot be reclaimed)"
+                   : "killed",
+       unix_now_ms()},
+      now());
 }
 
 void ControlLoop::on_task_exit(const IncarnationExit& exit) {
@@ -268,9 +288,8 @@ std::shared_ptr<Incarnation> ControlLoop::take_ended_task(core::NodeIndex node) 
 }
 
 void ControlLoop::release_ended_tasks() {
-  std::erase_if(ended_tasks_, [&](const auto& entry) {
-    return !tree_.awaiting_restart(entry.first);
-  });
+  std::erase_if(ended_tasks_,
+                [&](const auto& entry) { return !tree_.awaiting_restart(entry.first); });
 }
 
 void ControlLoop::on_process_exit(const process::ProcessExit& exit) {
@@ -281,8 +300,8 @@ void ControlLoop::on_process_exit(const process::ProcessExit& exit) {
   Slot& s = slot(node);
   if (s.pid != exit.pid) return;
   s.pid = -1;
-  tree_.on_exit(node, tree_.generation(node), classify_process_exit(exit, s.requests, unix_now_ms()),
-                now());
+  tree_.on_exit(node, tree_.generation(node),
+                classify_process_exit(exit, s.requests, unix_now_ms()), now());
   apply_effects();
 }
 
@@ -366,7 +385,8 @@ void ControlLoop::watch_children(std::int64_t now_mono_ms) {
   if (suspects != suspects_) {
     for (const auto& id : suspects) {
       if (std::find(suspects_.begin(), suspects_.end(), id) == suspects_.end()) {
-        log(LogLevel::Warn, "child suspected of starving the runtime or stalled", {{"CHILD_ID", id}});
+        log(LogLevel::Warn, "child suspected of starving the runtime or stalled",
+            {{"CHILD_ID", id}});
       }
     }
   }
@@ -404,9 +424,10 @@ Health ControlLoop::health() {
   h.control_loop_iterations = iterations_;
   // The current window once it is long enough to mean something, else the last full one.
   std::int64_t window_ms = mono_now_ms() - sample_at_mono_ms_;
-  h.iterations_per_sec = window_ms >= 200 ? static_cast<double>(iterations_ - iterations_at_sample_) *
-                                                1000.0 / static_cast<double>(window_ms)
-                                          : iterations_per_sec_;
+  h.iterations_per_sec = window_ms >= 200
+                             ? static_cast<double>(iterations_ - iterations_at_sample_) * 1000.0 /
+                                   static_cast<double>(window_ms)
+                             : iterations_per_sec_;
   h.suspects = suspects_;
   h.reasons = suspect_reasons_;
   ChildrenSummary summary = tree_.summary();
@@ -420,7 +441,8 @@ Health ControlLoop::health() {
   }
   auto relay = tree_.find("relay");
   bool relay_up = relay && tree_.record(*relay, now()).state == ChildState::Running;
-  h.dashboard_link = std::string(to_string(relay_up ? reported_link_ : DashboardLink::Disconnected));
+  h.dashboard_link =
+      std::string(to_string(relay_up ? reported_link_ : DashboardLink::Disconnected));
   h.dashboard_clients = relay_up ? dashboard_clients_ : 0;
   return h;
 }
@@ -466,10 +488,11 @@ CommandResult ControlLoop::command(const CommandRequest& request) {
   ++iterations_;
   if (auto refusal_or_replay = ledger_.admit(request.meta)) return *refusal_or_replay;
   core::Now at = now();
-  CommandResult result = draining_ ? CommandResult::rejected("the daemon is shutting down")
-                                   : carry_out(request, at);
+  CommandResult result =
+      draining_ ? CommandResult::rejected("the daemon is shutting down") : carry_out(request, at);
   apply_effects();
-  std::string line = ledger_.record(request.meta, to_string(request.kind), request.target, result, at.unix_ms);
+  std::string line =
+      ledger_.record(request.meta, to_string(request.kind), request.target, result, at.unix_ms);
   if (audit_) {
     audit_ << line << '\n';
     audit_.flush();
@@ -494,7 +517,8 @@ CommandResult ControlLoop::carry_out(const CommandRequest& request, const core::
         return CommandResult::rejected("no task registered under \"" + request.spec->task + "\"");
       }
       if (request.spec->kind == ChildKind::Relay) {
-        return CommandResult::rejected("the relay is configured by dashboard.*, not added at run time");
+        return CommandResult::rejected(
+            "the relay is configured by dashboard.*, not added at run time");
       }
       return tree_.add_child(*request.spec, id.empty() ? "root" : id, at);
     }
@@ -503,13 +527,20 @@ CommandResult ControlLoop::carry_out(const CommandRequest& request, const core::
         return CommandResult::rejected("the relay cannot be removed (set dashboard.enabled=false)");
       }
       return tree_.remove_child(id, at);
-    case CommandKind::Restart: return tree_.restart_child(id, at);
-    case CommandKind::Pause: return tree_.pause_child(id, at);
-    case CommandKind::Resume: return tree_.resume_child(id, at);
-    case CommandKind::Quarantine: return tree_.quarantine_child(id, request.meta.reason, at);
-    case CommandKind::Release: return tree_.release_child(id, at);
-    case CommandKind::Kill: return tree_.kill_child(id, at);
-    case CommandKind::ShutdownTree: return tree_.shutdown_tree(at);
+    case CommandKind::Restart:
+      return tree_.restart_child(id, at);
+    case CommandKind::Pause:
+      return tree_.pause_child(id, at);
+    case CommandKind::Resume:
+      return tree_.resume_child(id, at);
+    case CommandKind::Quarantine:
+      return tree_.quarantine_child(id, request.meta.reason, at);
+    case CommandKind::Release:
+      return tree_.release_child(id, at);
+    case CommandKind::Kill:
+      return tree_.kill_child(id, at);
+    case CommandKind::ShutdownTree:
+      return tree_.shutdown_tree(at);
   }
   return CommandResult::rejected("unknown command");
 }

@@ -35,7 +35,15 @@
 namespace sup::actors {
 
 enum class CommandKind : std::uint8_t {
-  Add, Remove, Restart, Pause, Resume, Quarantine, Release, Kill, ShutdownTree
+  Add,
+  Remove,
+  Restart,
+  Pause,
+  Resume,
+  Quarantine,
+  Release,
+  Kill,
+  ShutdownTree
 };
 std::string_view to_string(CommandKind kind);  // "add_child", "remove_child", ...
 
@@ -118,7 +126,8 @@ class ControlLoop {
       if (node + kAhead < slots_.size()) {
         if (const IncarnationProbe* later = slots_[node + kAhead].probe) __builtin_prefetch(later);
       }
-      if (const IncarnationProbe* probe = slots_[node].probe) fn(static_cast<core::NodeIndex>(node), *probe);
+      if (const IncarnationProbe* probe = slots_[node].probe)
+        fn(static_cast<core::NodeIndex>(node), *probe);
     }
   }
   std::shared_ptr<Incarnation> take_ended_task(core::NodeIndex node);

@@ -11,10 +11,11 @@
 //   hub.unsubscribe(id);
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
+#include <vector>
 
 #include "sup/state.hpp"
 
@@ -25,7 +26,9 @@ class EventHub {
   using Subscriber = std::function<void(const Event&)>;
   using SubscriberId = std::uint64_t;
 
-  explicit EventHub(std::size_t ring_capacity) : capacity_(ring_capacity) {}
+  // The ring keeps at least the event just published.
+  explicit EventHub(std::size_t ring_capacity)
+      : capacity_(std::max<std::size_t>(1, ring_capacity)) {}
 
   // Delivers the stored events with sequence > after_sequence first
   // (UINT64_MAX: none), then every new one.
@@ -38,7 +41,10 @@ class EventHub {
 
  private:
   std::size_t capacity_;
-  std::deque<Event> ring_;
+  // Circular once full (oldest at oldest_): a publish moves into a slot
+  // instead of allocating a deque block every other event.
+  std::vector<Event> ring_;
+  std::size_t oldest_ = 0;
   std::map<SubscriberId, Subscriber> subscribers_;
   SubscriberId next_id_ = 1;
   std::uint64_t next_sequence_ = 1;

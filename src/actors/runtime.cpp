@@ -8,6 +8,7 @@
 // child that blocks the worker pool cannot delay supervision.
 #include "sup/runtime.hpp"
 
+#include <algorithm>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -16,8 +17,6 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/spawn_options.hpp>
-
-#include <algorithm>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -80,15 +79,19 @@ Status validate_children(const std::vector<ChildSpec>& children, const RuntimeOp
       return make_error("invalid_spec", "duplicate child id \"" + child.id + "\"", at + ".id");
     }
     if (child.kind == ChildKind::Task && !options.tasks.find(child.task)) {
-      return make_error("invalid_spec", "no task registered under \"" + child.task + "\"", at + ".task");
+      return make_error("invalid_spec", "no task registered under \"" + child.task + "\"",
+                        at + ".task");
     }
     if (child.kind == ChildKind::Relay && !options.relay_factory) {
-      return make_error("invalid_spec", "a relay child needs RuntimeOptions::relay_factory", at + ".kind");
+      return make_error("invalid_spec", "a relay child needs RuntimeOptions::relay_factory",
+                        at + ".kind");
     }
     if (child.kind == ChildKind::Process && child.process.argv.empty()) {
-      return make_error("invalid_spec", "a process child needs a non-empty exec argv", at + ".exec");
+      return make_error("invalid_spec", "a process child needs a non-empty exec argv",
+                        at + ".exec");
     }
-    if (auto nested = validate_children(child.children, options, at + ".", seen); !nested) return nested;
+    if (auto nested = validate_children(child.children, options, at + ".", seen); !nested)
+      return nested;
   }
   return {};
 }
@@ -110,7 +113,8 @@ class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
   std::optional<R> call(std::function<R(actors::ControlLoop&)> fn) {
     auto promise = std::make_shared<std::promise<R>>();
     auto answer = promise->get_future();
-    post([promise, fn = std::move(fn)](actors::ControlLoop& loop) { promise->set_value(fn(loop)); });
+    post(
+        [promise, fn = std::move(fn)](actors::ControlLoop& loop) { promise->set_value(fn(loop)); });
     if (answer.wait_for(kCallTimeout) != std::future_status::ready) return std::nullopt;
     return answer.get();
   }
@@ -142,7 +146,8 @@ class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
 Handle::Handle(std::shared_ptr<detail::RuntimeCore> core) : core_(std::move(core)) {}
 
 SupervisorState Handle::current_state() const {
-  return core_->call<SupervisorState>([](actors::ControlLoop& loop) { return loop.current_state(); })
+  return core_
+      ->call<SupervisorState>([](actors::ControlLoop& loop) { return loop.current_state(); })
       .value_or(SupervisorState{});
 }
 
@@ -165,8 +170,10 @@ CommandResult send_command(detail::RuntimeCore& core, actors::CommandRequest req
 
 }  // namespace
 
-CommandResult Handle::add_child(ChildSpec spec, const CommandMeta& meta, std::string_view parent_id) {
-  return send_command(*core_, {actors::CommandKind::Add, std::string(parent_id), meta, std::move(spec)});
+CommandResult Handle::add_child(ChildSpec spec, const CommandMeta& meta,
+                                std::string_view parent_id) {
+  return send_command(*core_,
+                      {actors::CommandKind::Add, std::string(parent_id), meta, std::move(spec)});
 }
 CommandResult Handle::remove_child(std::string_view id, const CommandMeta& meta) {
   return send_command(*core_, {actors::CommandKind::Remove, std::string(id), meta, {}});
@@ -202,17 +209,20 @@ EventSubscription Handle::subscribe_events(std::function<void(const Event&)> fn,
   if (!id) return {};
   std::weak_ptr<detail::RuntimeCore> weak = core_;
   return EventSubscription([weak, id = *id] {
-    if (auto core = weak.lock()) core->post([id](actors::ControlLoop& loop) { loop.unsubscribe(id); });
+    if (auto core = weak.lock())
+      core->post([id](actors::ControlLoop& loop) { loop.unsubscribe(id); });
   });
 }
 
 std::uint64_t Handle::last_event_sequence() const {
-  return core_->call<std::uint64_t>([](actors::ControlLoop& loop) { return loop.last_event_sequence(); })
+  return core_
+      ->call<std::uint64_t>([](actors::ControlLoop& loop) { return loop.last_event_sequence(); })
       .value_or(0);
 }
 
 void Handle::report_dashboard_link(DashboardLink link, std::uint32_t clients) {
-  core_->post([link, clients](actors::ControlLoop& loop) { loop.report_dashboard_link(link, clients); });
+  core_->post(
+      [link, clients](actors::ControlLoop& loop) { loop.report_dashboard_link(link, clients); });
 }
 
 // ---- Runtime ---------------------------------------------------------------
@@ -250,20 +260,22 @@ Expected<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
   auto reactor = process::ProcessReactor::start(std::move(callbacks));
   if (!reactor) return reactor.error();
   core->reactor = std::move(*reactor);
-  core->runner = std::make_unique<actors::TaskRunner>(*core->system, [raw](actors::IncarnationExit exit) {
-    raw->post([exit = std::move(exit)](actors::ControlLoop& loop) { loop.on_task_exit(exit); });
-  });
+  core->runner =
+      std::make_unique<actors::TaskRunner>(*core->system, [raw](actors::IncarnationExit exit) {
+        raw->post([exit = std::move(exit)](actors::ControlLoop& loop) { loop.on_task_exit(exit); });
+      });
 
   TaskDefinition relay;
   if (core->options.relay_factory) relay = core->options.relay_factory(Handle(core));
-  core->loop = std::make_unique<actors::ControlLoop>(core->options, std::move(relay), *core->runner,
-                                                     *core->reactor,
-                                                     [raw](RunOutcome outcome) { raw->finish(std::move(outcome)); });
+  core->loop = std::make_unique<actors::ControlLoop>(
+      core->options, std::move(relay), *core->runner, *core->reactor,
+      [raw](RunOutcome outcome) { raw->finish(std::move(outcome)); });
   // The tree holds its own copy of every spec now; a second one would cost
   // a few hundred bytes per child for the runtime's whole life.
   std::vector<ChildSpec>().swap(core->options.root.children);
   core->loop_actor = core->system->spawn<caf::detached>(
-      control_loop_actor, core->loop.get(), std::chrono::milliseconds(std::max(1u, core->options.tick_ms)));
+      control_loop_actor, core->loop.get(),
+      std::chrono::milliseconds(std::max(1u, core->options.tick_ms)));
   core->loop_actor->attach_functor([raw](const caf::error&) {
     raw->finish({RunOutcome::Fused, "the control loop terminated"});
   });
@@ -287,7 +299,8 @@ void Runtime::teardown(std::vector<std::shared_ptr<actors::Incarnation>> incarna
   core_->loop_actor = nullptr;
   core_->reactor.reset();
   std::vector<const actors::IncarnationProbe*> probes;
-  for (const auto& incarnation : incarnations) probes.push_back(&core_->runner->probe(*incarnation));
+  for (const auto& incarnation : incarnations)
+    probes.push_back(&core_->runner->probe(*incarnation));
   core_->loop.reset();
   core_->runner.reset();
   // ~TaskRunner released the waits it knows of; the callbacks return
@@ -312,9 +325,13 @@ void Runtime::teardown(std::vector<std::shared_ptr<actors::Incarnation>> incarna
   core_->system.reset();
 }
 
-Runtime::~Runtime() { shutdown(); }
+Runtime::~Runtime() {
+  shutdown();
+}
 
-Handle Runtime::handle() const { return Handle(core_); }
+Handle Runtime::handle() const {
+  return Handle(core_);
+}
 
 std::optional<RunOutcome> Runtime::wait(std::optional<std::chrono::milliseconds> timeout) {
   std::unique_lock lock(core_->mutex);
@@ -342,8 +359,8 @@ void Runtime::shutdown(const std::function<void(ShutdownPhase)>& on_phase) {
   core_->post([](actors::ControlLoop& loop) { loop.shutdown_tree(); });
   wait();
   phase(ShutdownPhase::FlushingState);
-  auto incarnations = core_->call<std::vector<std::shared_ptr<actors::Incarnation>>>(
-      [](actors::ControlLoop& loop) {
+  auto incarnations =
+      core_->call<std::vector<std::shared_ptr<actors::Incarnation>>>([](actors::ControlLoop& loop) {
         loop.flush_audit_log();
         return loop.take_incarnations();
       });

@@ -312,7 +312,8 @@ class ReactiveTask final : public caf::event_based_actor, public IncarnationCore
   TaskFn start_;
   TaskFn on_cancel_;
   std::vector<Timer> timers_;
-  std::uint64_t last_timer_id_ = 0;  // never reset: a late timer of an earlier incarnation finds nothing
+  // Never reset: a late timer of an earlier incarnation finds nothing.
+  std::uint64_t last_timer_id_ = 0;
   bool ended_ = false;
   std::atomic<bool> vacant_{false};
 };
@@ -500,9 +501,10 @@ TaskRunner::~TaskRunner() {
   shared_->tear_down();
 }
 
-sup::Expected<std::shared_ptr<Incarnation>> TaskRunner::start(
-    std::string_view child_id, std::uint64_t generation, const sup::TaskDefinition& definition,
-    Incarnation* previous) {
+sup::Expected<std::shared_ptr<Incarnation>> TaskRunner::start(std::string_view child_id,
+                                                              std::uint64_t generation,
+                                                              const sup::TaskDefinition& definition,
+                                                              Incarnation* previous) {
   if (!definition.start) {
     return sup::make_error("task_start_failed", "task definition has no start function");
   }

@@ -6,11 +6,12 @@
 // on_cancel run on the actor system's worker pool, and an idle task costs
 // memory (about 1.5 KiB) but no thread. An incarnation that ended by itself
 // leaves its actor waiting for the child's next incarnation: a restart
-// passes the previous handle to start() and costs a message, not a spawn. Blocking tasks get a detached
-// std::thread of their own. Either way the control loop only calls start(),
-// request_stop() and abandon(), which never wait for task code (with one
-// exception: on_cancel of a *blocking* task runs on the caller's thread), and
-// watches each incarnation through its IncarnationProbe, lock-free.
+// passes the previous handle to start() and costs a message, not a spawn.
+// Blocking tasks get a detached std::thread of their own. Either way the
+// control loop only calls start(), request_stop() and abandon(), which never
+// wait for task code (with one exception: on_cancel of a *blocking* task
+// runs on the caller's thread), and watches each incarnation through its
+// IncarnationProbe, lock-free.
 //
 //   sup::actors::TaskRunner runner(system, [](sup::actors::IncarnationExit e) {
 //     caf::anon_send(control_loop, std::move(e));  // must not block

@@ -67,8 +67,9 @@ void SupervisionTree::set_state(NodeIndex node, ChildState state) {
   ++state_generation_;
 }
 
-void SupervisionTree::emit(std::string type, std::string severity, NodeIndex node,
-                           std::initializer_list<std::pair<const std::string, std::string>> payload) {
+void SupervisionTree::emit(
+    std::string type, std::string severity, NodeIndex node,
+    std::initializer_list<std::pair<const std::string, std::string>> payload) {
   Event event;
   event.event_type = std::move(type);
   event.severity = std::move(severity);
@@ -106,7 +107,9 @@ bool SupervisionTree::ancestor_stopping(NodeIndex node) const {
   }
 }
 
-void SupervisionTree::start(Now now) { start_node(kRootNode, now); }
+void SupervisionTree::start(Now now) {
+  start_node(kRootNode, now);
+}
 
 void SupervisionTree::start_node(NodeIndex node, Now now) {
   Node& n = nodes_[node];
@@ -148,9 +151,15 @@ void SupervisionTree::begin_stop(NodeIndex node, AfterStop after, Now now) {
     return;
   }
   switch (after) {
-    case AfterStop::Quarantine: set_state(node, ChildState::Quarantined); break;
-    case AfterStop::Pause: set_state(node, ChildState::Paused); break;
-    default: set_state(node, ChildState::Stopping); break;
+    case AfterStop::Quarantine:
+      set_state(node, ChildState::Quarantined);
+      break;
+    case AfterStop::Pause:
+      set_state(node, ChildState::Paused);
+      break;
+    default:
+      set_state(node, ChildState::Stopping);
+      break;
   }
   if (already_stopping && !is_supervisor(node)) return;
   if (is_supervisor(node)) {
@@ -204,9 +213,15 @@ void SupervisionTree::finish_stop(NodeIndex node, Now now) {
         set_state(node, ChildState::Stopped);
       }
       break;
-    case AfterStop::GroupRestart: set_state(node, ChildState::Restarting); break;
-    case AfterStop::Pause: set_state(node, ChildState::Paused); break;
-    case AfterStop::Quarantine: set_state(node, ChildState::Quarantined); break;
+    case AfterStop::GroupRestart:
+      set_state(node, ChildState::Restarting);
+      break;
+    case AfterStop::Pause:
+      set_state(node, ChildState::Paused);
+      break;
+    case AfterStop::Quarantine:
+      set_state(node, ChildState::Quarantined);
+      break;
     case AfterStop::Remove:
       emit("child_removed", "info", node);
       forget_node(node);
@@ -276,8 +291,9 @@ void SupervisionTree::handle_exit(NodeIndex node, const TaskExit& exit, Now now)
     return;
   }
   if (!n.budget.try_take(now.mono_ms)) {
-    quarantine(node, "restart budget exhausted (0 of " + std::to_string(int(n.spec.budget.capacity)) +
-                         " tokens)",
+    quarantine(node,
+               "restart budget exhausted (0 of " + std::to_string(int(n.spec.budget.capacity)) +
+                   " tokens)",
                now);
     return;
   }
@@ -391,7 +407,9 @@ void SupervisionTree::on_tick(Now now) {
           start_node(timer.node, now);
         }
         break;
-      case TimerKind::GroupRestart: try_group_restart(timer.node, now); break;
+      case TimerKind::GroupRestart:
+        try_group_restart(timer.node, now);
+        break;
       case TimerKind::StopDeadline:
         if (n.live && n.after_stop != AfterStop::None) {
           emit("child_kill_escalated", "warning", timer.node,
@@ -430,10 +448,12 @@ std::optional<NodeIndex> SupervisionTree::find_command_target(std::string_view i
   return node;
 }
 
-CommandResult SupervisionTree::add_child(const ChildSpec& spec, std::string_view parent_id, Now now) {
+CommandResult SupervisionTree::add_child(const ChildSpec& spec, std::string_view parent_id,
+                                         Now now) {
   if (shutting_down_) return CommandResult::rejected("the tree is shutting down");
   auto parent = find(parent_id);
-  if (!parent) return CommandResult::not_found("no supervisor with id \"" + std::string(parent_id) + "\"");
+  if (!parent)
+    return CommandResult::not_found("no supervisor with id \"" + std::string(parent_id) + "\"");
   if (!is_supervisor(*parent)) {
     return CommandResult::rejected("\"" + std::string(parent_id) + "\" is not a supervisor");
   }
@@ -441,12 +461,14 @@ CommandResult SupervisionTree::add_child(const ChildSpec& spec, std::string_view
   while (!pending.empty()) {
     const ChildSpec* s = pending.back();
     pending.pop_back();
-    if (find(s->id)) return CommandResult::rejected("a child with id \"" + s->id + "\" already exists");
+    if (find(s->id))
+      return CommandResult::rejected("a child with id \"" + s->id + "\" already exists");
     for (const auto& child : s->children) pending.push_back(&child);
   }
   NodeIndex node = add_node(spec, *parent, now);
   emit("child_added", "info", node);
-  if (nodes_[*parent].live && !ancestor_stopping(node) && nodes_[*parent].after_stop == AfterStop::None) {
+  if (nodes_[*parent].live && !ancestor_stopping(node) &&
+      nodes_[*parent].after_stop == AfterStop::None) {
     start_node(node, now);
   }
   return CommandResult::accepted();
@@ -501,7 +523,8 @@ CommandResult SupervisionTree::resume_child(std::string_view id, Now now) {
   if (!node) return refusal;
   Node& n = nodes_[*node];
   if (n.state != ChildState::Paused) {
-    return CommandResult::rejected("child is not paused (state " + std::string(to_string(n.state)) + ")");
+    return CommandResult::rejected("child is not paused (state " + std::string(to_string(n.state)) +
+                                   ")");
   }
   emit("child_resumed", "info", *node);
   if (n.live) {
@@ -513,7 +536,8 @@ CommandResult SupervisionTree::resume_child(std::string_view id, Now now) {
   return CommandResult::accepted();
 }
 
-CommandResult SupervisionTree::quarantine_child(std::string_view id, std::string_view reason, Now now) {
+CommandResult SupervisionTree::quarantine_child(std::string_view id, std::string_view reason,
+                                                Now now) {
   CommandResult refusal;
   auto node = find_command_target(id, refusal);
   if (!node) return refusal;
@@ -528,8 +552,8 @@ CommandResult SupervisionTree::release_child(std::string_view id, Now now) {
   if (!node) return refusal;
   Node& n = nodes_[*node];
   if (n.state != ChildState::Quarantined) {
-    return CommandResult::rejected("child is not quarantined (state " + std::string(to_string(n.state)) +
-                                   ")");
+    return CommandResult::rejected("child is not quarantined (state " +
+                                   std::string(to_string(n.state)) + ")");
   }
   n.budget.refill_fully(now.mono_ms);
   n.crash_window.clear();
@@ -552,9 +576,11 @@ CommandResult SupervisionTree::kill_child(std::string_view id, Now /*now*/) {
   auto node = find_command_target(id, refusal);
   if (!node) return refusal;
   Node& n = nodes_[*node];
-  if (is_supervisor(*node)) return CommandResult::rejected("kill targets a worker, not a supervisor");
+  if (is_supervisor(*node))
+    return CommandResult::rejected("kill targets a worker, not a supervisor");
   if (!n.live) {
-    return CommandResult::rejected("child is not running (state " + std::string(to_string(n.state)) + ")");
+    return CommandResult::rejected("child is not running (state " +
+                                   std::string(to_string(n.state)) + ")");
   }
   effects_.emplace_back(KillIncarnation{*node, n.generation});
   return CommandResult::accepted();
@@ -598,15 +624,26 @@ ChildrenSummary SupervisionTree::summary() const {
   for_each_child([&](NodeIndex node) {
     const Node& n = nodes_[node];
     if (n.after_stop == AfterStop::Remove) return;
-    bool coming_back = n.after_stop == AfterStop::Restart || n.after_stop == AfterStop::GroupRestart;
+    bool coming_back =
+        n.after_stop == AfterStop::Restart || n.after_stop == AfterStop::GroupRestart;
     switch (n.state) {
       case ChildState::Starting:
-      case ChildState::Running: ++s.running; break;
-      case ChildState::Restarting: ++s.restarting; break;
-      case ChildState::Quarantined: ++s.quarantined; break;
-      case ChildState::Failed: ++s.failed; break;
+      case ChildState::Running:
+        ++s.running;
+        break;
+      case ChildState::Restarting:
+        ++s.restarting;
+        break;
+      case ChildState::Quarantined:
+        ++s.quarantined;
+        break;
+      case ChildState::Failed:
+        ++s.failed;
+        break;
       case ChildState::Stopped:
-      case ChildState::Paused: ++s.stopped; break;
+      case ChildState::Paused:
+        ++s.stopped;
+        break;
       case ChildState::Stopping:
         if (coming_back) {
           ++s.restarting;

@@ -69,7 +69,8 @@ struct TreeStopped {  // shutdown_tree finished, or the root fused (reason non-e
   bool fused = false;
   std::string reason;
 };
-using Effect = std::variant<StartIncarnation, StopIncarnation, KillIncarnation, EmitEvent, TreeStopped>;
+using Effect =
+    std::variant<StartIncarnation, StopIncarnation, KillIncarnation, EmitEvent, TreeStopped>;
 
 struct TreeOptions {
   std::uint64_t jitter_seed = 1;
@@ -140,8 +141,8 @@ class SupervisionTree {
     Pause,
     Quarantine,
     Remove,
-    Stop,          // shutdown or parent stopping: stay Stopped
-    Escalate,      // supervisor whose intensity blew: report failure to the parent
+    Stop,      // shutdown or parent stopping: stay Stopped
+    Escalate,  // supervisor whose intensity blew: report failure to the parent
   };
 
   struct Node {
@@ -192,7 +193,9 @@ class SupervisionTree {
 
   NodeIndex add_node(const ChildSpec& spec, NodeIndex parent, Now now);
   void forget_node(NodeIndex node);
-  bool is_supervisor(NodeIndex node) const { return nodes_[node].spec.kind == ChildKind::Supervisor; }
+  bool is_supervisor(NodeIndex node) const {
+    return nodes_[node].spec.kind == ChildKind::Supervisor;
+  }
 
   void start_node(NodeIndex node, Now now);
   void begin_stop(NodeIndex node, AfterStop after, Now now);

@@ -1,10 +1,10 @@
+#include "supervisor/supervision_tree.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
 #include <utility>
 #include <vector>
-
-#include "supervisor/supervision_tree.hpp"
 
 using namespace sup;
 using namespace sup::core;
@@ -23,7 +23,9 @@ ChildSpec worker(std::string id, RestartType restart = RestartType::Permanent) {
   return spec;
 }
 
-TaskExit failed(std::string why = "boom") { return {TaskExit::Failed, std::move(why), 0}; }
+TaskExit failed(std::string why = "boom") {
+  return {TaskExit::Failed, std::move(why), 0};
+}
 
 // Drives a tree the way the actor shell does and records what it was asked to do.
 struct Harness {
@@ -164,9 +166,9 @@ TEST_CASE("rest_for_one restarts the failed child and those declared after it") 
 }
 
 TEST_CASE("restart types: permanent always, transient on failure, temporary never") {
-  Harness h(tree_of(Strategy::OneForOne, {worker("p"), worker("t", RestartType::Transient),
-                                          worker("t2", RestartType::Transient),
-                                          worker("tmp", RestartType::Temporary)}));
+  Harness h(tree_of(Strategy::OneForOne,
+                    {worker("p"), worker("t", RestartType::Transient),
+                     worker("t2", RestartType::Transient), worker("tmp", RestartType::Temporary)}));
   h.take_log();
   h.exit("p", {TaskExit::Completed, "", 0});
   h.exit("t", {TaskExit::Completed, "", 0});
@@ -350,7 +352,8 @@ TEST_CASE("pause, resume, restart, kill and quarantine commands") {
   h.exit("a", {TaskExit::Killed, "killed by operator", 0});
   CHECK(h.take_log() == Log{"start a"});
 
-  CHECK(h.run(h.tree.quarantine_child("a", "blocks a worker", h.now)).kind == CommandResult::Accepted);
+  CHECK(h.run(h.tree.quarantine_child("a", "blocks a worker", h.now)).kind ==
+        CommandResult::Accepted);
   CHECK(h.state("a") == ChildState::Quarantined);  // at once, while the stop proceeds
   CHECK(h.take_log() == Log{"stop a"});
   h.stopped("a");
