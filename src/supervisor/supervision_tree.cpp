@@ -517,6 +517,18 @@ CommandResult SupervisionTree::pause_child(std::string_view id, Now now) {
   return CommandResult::accepted();
 }
 
+void SupervisionTree::bring_back(NodeIndex node, Now now) {
+  Node& n = nodes_[node];
+  if (n.live) {  // the old incarnation is still stopping: start once it is gone
+    n.after_stop = AfterStop::Restart;
+    set_state(node, ChildState::Stopping);
+  } else if (ancestor_stopping(node)) {
+    set_state(node, ChildState::Stopped);
+  } else {
+    start_node(node, now);
+  }
+}
+
 CommandResult SupervisionTree::resume_child(std::string_view id, Now now) {
   CommandResult refusal;
   auto node = find_command_target(id, refusal);
@@ -527,12 +539,7 @@ CommandResult SupervisionTree::resume_child(std::string_view id, Now now) {
                                    ")");
   }
   emit("child_resumed", "info", *node);
-  if (n.live) {
-    n.after_stop = AfterStop::Restart;
-    set_state(*node, ChildState::Stopping);
-  } else {
-    start_node(*node, now);
-  }
+  bring_back(*node, now);
   return CommandResult::accepted();
 }
 
@@ -560,14 +567,7 @@ CommandResult SupervisionTree::release_child(std::string_view id, Now now) {
   n.attempt = 0;
   n.quarantine_reason.clear();
   emit("child_released", "info", *node);
-  if (n.live) {
-    n.after_stop = AfterStop::Restart;
-    set_state(*node, ChildState::Stopping);
-  } else if (ancestor_stopping(*node)) {
-    set_state(*node, ChildState::Stopped);
-  } else {
-    start_node(*node, now);
-  }
+  bring_back(*node, now);
   return CommandResult::accepted();
 }
 

@@ -207,6 +207,8 @@ class SupervisionTree {
   void schedule_restart(NodeIndex node, Now now);
   void try_group_restart(NodeIndex supervisor, Now now);
   void quarantine(NodeIndex node, std::string reason, Now now);
+  // Resume/release: start again now, or once the old incarnation has exited.
+  void bring_back(NodeIndex node, Now now);
   void escalate(NodeIndex supervisor, std::string reason, Now now);
   void set_state(NodeIndex node, ChildState state);
   std::string record_path(NodeIndex node) const;
