@@ -156,11 +156,25 @@ void ControlLoop::start() {
 }
 
 void ControlLoop::apply_effects() {
+  // Incarnations go first: a restarted child is already on its way while
+  // the events before it (allocations, journal lines) are published. Events
+  // keep their order, among themselves and with TreeStopped, and lag at
+  // most kDeferredEvents behind, so that starting 100,000 children does not
+  // hold 100,000 events at once.
+  constexpr std::size_t kDeferredEvents = 64;
   for (auto effects = tree_.take_effects(); !effects.empty(); effects = tree_.take_effects()) {
-    // Incarnations first: a restarted child is already on its way while the
-    // batch's events (allocations, journal lines) are published. Events keep
-    // their order, among themselves and with TreeStopped.
-    for (auto& effect : effects) {
+    std::size_t published = 0;  // the events before this index are out
+    auto publish_up_to = [&](std::size_t end) {
+      for (; published < end; ++published) {
+        if (auto* emitted = std::get_if<core::EmitEvent>(&effects[published])) {
+          publish(std::move(emitted->event));
+        } else if (auto* stopped = std::get_if<core::TreeStopped>(&effects[published])) {
+          tree_stopped(*stopped);
+        }
+      }
+    };
+    for (std::size_t i = 0; i < effects.size(); ++i) {
+      core::Effect& effect = effects[i];
       if (auto* start = std::get_if<core::StartIncarnation>(&effect)) {
         start_incarnation(start->node, start->generation);
       } else if (auto* stop = std::get_if<core::StopIncarnation>(&effect)) {
@@ -168,14 +182,9 @@ void ControlLoop::apply_effects() {
       } else if (auto* kill = std::get_if<core::KillIncarnation>(&effect)) {
         kill_incarnation(kill->node, kill->generation);
       }
+      if (i + 1 - published >= kDeferredEvents) publish_up_to(i + 1);
     }
-    for (auto& effect : effects) {
-      if (auto* emitted = std::get_if<core::EmitEvent>(&effect)) {
-        publish(std::move(emitted->event));
-      } else if (auto* stopped = std::get_if<core::TreeStopped>(&effect)) {
-        tree_stopped(*stopped);
-      }
-    }
+    publish_up_to(effects.size());
   }
 }
 

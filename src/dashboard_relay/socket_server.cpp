@@ -27,6 +27,10 @@ constexpr std::size_t kEventLinesCached = 512;
 constexpr std::size_t kLogLinesCached = 2048;
 constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
 constexpr std::chrono::seconds kProblemLogInterval{1};
+// A stopping relay keeps serving this long at most, so replies already on
+// their way (the answer to shutdown_tree itself) reach their clients.
+constexpr std::chrono::milliseconds kDrainGrace{300};
+constexpr std::chrono::milliseconds kDrainPoll{2};
 
 // The listeners of this process by path, so a relay restarted while its
 // previous incarnation still listens (a killed in-process task is abandoned,
@@ -97,6 +101,7 @@ struct SocketServer::Impl {
   Status claim_path();
   RunEnd run();
   void stop(RunEnd why);
+  void drain(std::chrono::steady_clock::time_point deadline);
   void accept_next();
   void on_accept(stream_protocol::socket socket);
   void refuse(stream_protocol::socket& socket, const ipc::Peer& peer);
@@ -114,6 +119,7 @@ struct SocketServer::Impl {
   stream_protocol::acceptor acceptor{io};
   boost::asio::steady_timer maintenance_timer{io};
   boost::asio::steady_timer accept_retry_timer{io};
+  boost::asio::steady_timer drain_timer{io};
   std::shared_ptr<IoMailbox> mailbox = std::make_shared<IoMailbox>(io);
   WorkerPool workers;
   RelayCounters counters;
@@ -127,6 +133,7 @@ struct SocketServer::Impl {
 
   std::optional<SocketIdentity> identity;  // of the socket file we created
   std::atomic<RunEnd> end{RunEnd::Stopped};
+  std::atomic<bool> draining{false};
   bool reporting = false;  // off once stopping: a newer relay may report by then
   bool report_pending = false;
   std::optional<std::pair<DashboardLink, std::uint32_t>> last_report;
@@ -246,9 +253,30 @@ RunEnd SocketServer::Impl::run() {
   return why;
 }
 
+// A lost path stops at once (a newer relay serves the clients now); a
+// requested stop first lets in-flight replies out, see drain().
 void SocketServer::Impl::stop(RunEnd why) {
-  if (why == RunEnd::PathLost) end.store(RunEnd::PathLost);
-  io.stop();
+  if (why == RunEnd::PathLost) {
+    end.store(RunEnd::PathLost);
+    io.stop();
+    return;
+  }
+  if (draining.exchange(true)) return;
+  boost::asio::post(io, [this] {
+    boost::system::error_code ignored;
+    acceptor.close(ignored);
+    drain(std::chrono::steady_clock::now() + kDrainGrace);
+  });
+}
+
+void SocketServer::Impl::drain(std::chrono::steady_clock::time_point deadline) {
+  bool idle = true;
+  for (const auto& [raw, session] : sessions) idle &= session->idle();
+  if (idle || std::chrono::steady_clock::now() >= deadline) return io.stop();
+  drain_timer.expires_after(kDrainPoll);
+  drain_timer.async_wait([this, deadline](const boost::system::error_code& error) {
+    if (!error) drain(deadline);
+  });
 }
 
 void SocketServer::Impl::accept_next() {
@@ -337,6 +365,7 @@ void SocketServer::Impl::shut_down_clients() {
   acceptor.close(ignored);
   maintenance_timer.cancel();
   accept_retry_timer.cancel();
+  drain_timer.cancel();
   std::vector<std::shared_ptr<ClientSession>> open;
   for (const auto& [raw, session] : sessions) open.push_back(session);
   for (const auto& session : open) session->close();

@@ -66,7 +66,9 @@ class SocketServer {
   // "disconnected".
   RunEnd run();
 
-  // From any thread, before or during run(). Idempotent.
+  // From any thread, before or during run(). Idempotent. Accepts no more
+  // clients, lets the replies already on their way out (for at most a few
+  // hundred milliseconds), then closes everything.
   void stop();
 
   CountersSnapshot counters() const;

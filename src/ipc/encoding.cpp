@@ -86,7 +86,7 @@ void write_child_record(JsonWriter& w, const ChildRuntimeRecord& r) {
 // is the command that caused the event, when there was one.
 std::string_view correlation_id_of(const Event& event) {
   auto it = event.payload.find("command_id");
-  return it == event.payload.end() ? std::string_view() : std::string_view(it->second);
+  return it == event.payload.end() ? std::string_view("") : std::string_view(it->second);
 }
 
 }  // namespace
