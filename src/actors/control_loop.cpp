@@ -114,8 +114,8 @@ std::string_view to_string(CommandKind kind) {
   return kCommandNames[static_cast<std::size_t>(kind)];
 }
 
-ControlLoop::ControlLoop(const RuntimeOptions& options, TaskDefinition relay, TaskRunner& runner,
-                         process::ProcessReactor& reactor,
+ControlLoop::ControlLoop(const RuntimeOptions& options, SupervisorSpec root, TaskDefinition relay,
+                         TaskRunner& runner, process::ProcessReactor& reactor,
                          std::function<void(RunOutcome)> on_stopped)
     : options_(options),
       relay_(std::move(relay)),
@@ -123,7 +123,7 @@ ControlLoop::ControlLoop(const RuntimeOptions& options, TaskDefinition relay, Ta
       reactor_(reactor),
       on_stopped_(std::move(on_stopped)),
       tree_(
-          options.root,
+          std::move(root),
           {.jitter_seed = options.jitter_seed != 0 ? options.jitter_seed : std::random_device{}()},
           {mono_now_ms(), unix_now_ms()}),
       ledger_(kRememberedCommands),

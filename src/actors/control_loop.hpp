@@ -56,8 +56,11 @@ struct CommandRequest {
 
 class ControlLoop {
  public:
-  ControlLoop(const RuntimeOptions& options, TaskDefinition relay, TaskRunner& runner,
-              process::ProcessReactor& reactor, std::function<void(RunOutcome)> on_stopped);
+  // `options` must outlive the loop; the tree is built from `root` (moved
+  // out of options.root by the caller, so the specs exist once).
+  ControlLoop(const RuntimeOptions& options, SupervisorSpec root, TaskDefinition relay,
+              TaskRunner& runner, process::ProcessReactor& reactor,
+              std::function<void(RunOutcome)> on_stopped);
 
   void start();
   void tick();

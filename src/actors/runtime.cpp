@@ -268,11 +268,8 @@ Expected<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
   TaskDefinition relay;
   if (core->options.relay_factory) relay = core->options.relay_factory(Handle(core));
   core->loop = std::make_unique<actors::ControlLoop>(
-      core->options, std::move(relay), *core->runner, *core->reactor,
-      [raw](RunOutcome outcome) { raw->finish(std::move(outcome)); });
-  // The tree holds its own copy of every spec now; a second one would cost
-  // a few hundred bytes per child for the runtime's whole life.
-  std::vector<ChildSpec>().swap(core->options.root.children);
+      core->options, std::exchange(core->options.root, {}), std::move(relay), *core->runner,
+      *core->reactor, [raw](RunOutcome outcome) { raw->finish(std::move(outcome)); });
   core->loop_actor = core->system->spawn<caf::detached>(
       control_loop_actor, core->loop.get(),
       std::chrono::milliseconds(std::max(1u, core->options.tick_ms)));

@@ -18,26 +18,39 @@ bool is_dangling_stop(ChildState state) {
 
 }  // namespace
 
-SupervisionTree::SupervisionTree(const SupervisorSpec& root, TreeOptions options, Now now)
+namespace {
+
+std::size_t count_specs(const std::vector<ChildSpec>& children) {
+  std::size_t count = children.size();
+  for (const auto& child : children) count += count_specs(child.children);
+  return count;
+}
+
+}  // namespace
+
+SupervisionTree::SupervisionTree(SupervisorSpec root, TreeOptions options, Now now)
     : rng_(options.jitter_seed) {
+  // Exactly: vector growth would leave up to half the nodes' size unused.
+  const std::size_t nodes = 1 + count_specs(root.children);
+  nodes_.reserve(nodes);
+  index_.reserve(nodes);
   ChildSpec root_spec;
   root_spec.id = "root";
   root_spec.kind = ChildKind::Supervisor;
   root_spec.strategy = root.strategy;
   root_spec.intensity = root.intensity;
   root_spec.period_ms = root.period_ms;
-  root_spec.children = root.children;
-  add_node(root_spec, kRootNode, now);
+  root_spec.children = std::move(root.children);
+  add_node(std::move(root_spec), kRootNode, now);
 }
 
-NodeIndex SupervisionTree::add_node(const ChildSpec& spec, NodeIndex parent, Now now) {
+NodeIndex SupervisionTree::add_node(ChildSpec spec, NodeIndex parent, Now now) {
   auto index = static_cast<NodeIndex>(nodes_.size());
-  Node node(spec, parent, now.mono_ms);
-  node.spec.children.clear();
-  nodes_.push_back(std::move(node));
-  index_.emplace(spec.id, index);
+  std::vector<ChildSpec> children = std::exchange(spec.children, {});
+  nodes_.emplace_back(std::move(spec), parent, now.mono_ms);
+  index_.emplace(nodes_.back().spec.id, index);
   if (index != kRootNode) nodes_[parent].children.push_back(index);
-  for (const auto& child : spec.children) add_node(child, index, now);
+  for (auto& child : children) add_node(std::move(child), index, now);
   return index;
 }
 
@@ -51,8 +64,10 @@ void SupervisionTree::forget_node(NodeIndex node) {
   Node& n = nodes_[node];
   n.removed = true;
   n.children.clear();
-  n.stop_queue.clear();
-  n.group.clear();
+  if (n.supervision) {
+    n.supervision->stop_queue.clear();
+    n.supervision->group.clear();
+  }
   ++state_generation_;
 }
 
@@ -128,7 +143,7 @@ void SupervisionTree::start_node(NodeIndex node, Now now) {
     effects_.emplace_back(StartIncarnation{node, n.generation});
     return;
   }
-  n.intensity.clear();
+  n.supervision->intensity.clear();
   for (NodeIndex child : std::vector<NodeIndex>(n.children)) {
     ChildState state = nodes_[child].state;
     if (state == ChildState::Quarantined || state == ChildState::Paused) continue;
@@ -163,9 +178,9 @@ void SupervisionTree::begin_stop(NodeIndex node, AfterStop after, Now now) {
   }
   if (already_stopping && !is_supervisor(node)) return;
   if (is_supervisor(node)) {
-    n.group.clear();
-    n.stop_queue = n.children;
-    n.queue_intent = AfterStop::Stop;
+    n.supervision->group.clear();
+    n.supervision->stop_queue = n.children;
+    n.supervision->queue_intent = AfterStop::Stop;
     pump_stop_queue(node, now);
     return;
   }
@@ -174,15 +189,15 @@ void SupervisionTree::begin_stop(NodeIndex node, AfterStop after, Now now) {
 }
 
 void SupervisionTree::pump_stop_queue(NodeIndex supervisor, Now now) {
-  while (!nodes_[supervisor].stop_queue.empty()) {
-    NodeIndex child = nodes_[supervisor].stop_queue.back();
+  while (!nodes_[supervisor].supervision->stop_queue.empty()) {
+    NodeIndex child = nodes_[supervisor].supervision->stop_queue.back();
     Node& c = nodes_[child];
-    AfterStop intent = nodes_[supervisor].queue_intent;
+    AfterStop intent = nodes_[supervisor].supervision->queue_intent;
     if (!c.live || c.removed) {
       if (intent == AfterStop::Stop && c.state == ChildState::Restarting && !c.removed) {
         set_state(child, ChildState::Stopped);
       }
-      nodes_[supervisor].stop_queue.pop_back();
+      nodes_[supervisor].supervision->stop_queue.pop_back();
       continue;
     }
     bool stopping_for_other_reason = c.after_stop != AfterStop::None;
@@ -237,11 +252,11 @@ void SupervisionTree::finish_stop(NodeIndex node, Now now) {
       break;
     case AfterStop::Escalate: {
       set_state(node, ChildState::Failed);
-      TaskExit exit{TaskExit::Failed, n.escalation_reason, now.unix_ms};
+      TaskExit exit{TaskExit::Failed, n.supervision->escalation_reason, now.unix_ms};
       n.last_exit = exit;
       if (node == kRootNode) {
         stopped_ = true;
-        effects_.emplace_back(TreeStopped{true, n.escalation_reason});
+        effects_.emplace_back(TreeStopped{true, n.supervision->escalation_reason});
         return;
       }
       handle_exit(node, exit, now);
@@ -298,7 +313,7 @@ void SupervisionTree::handle_exit(NodeIndex node, const TaskExit& exit, Now now)
     return;
   }
   NodeIndex parent = n.parent;
-  if (nodes_[parent].intensity.record(now.mono_ms)) {
+  if (nodes_[parent].supervision->intensity.record(now.mono_ms)) {
     set_state(node, ChildState::Failed);
     const ChildSpec& p = nodes_[parent].spec;
     escalate(parent,
@@ -343,31 +358,31 @@ void SupervisionTree::schedule_restart(NodeIndex node, Now now) {
   for (auto it = first; it != p.children.end(); ++it) {
     ChildState state = nodes_[*it].state;
     bool affected = *it == node || is_dangling_stop(state);
-    if (!affected || std::find(p.group.begin(), p.group.end(), *it) != p.group.end()) continue;
-    p.group.push_back(*it);
+    if (!affected || std::find(p.supervision->group.begin(), p.supervision->group.end(), *it) != p.supervision->group.end()) continue;
+    p.supervision->group.push_back(*it);
     if (*it != node) ++nodes_[*it].restart_count;
   }
-  std::sort(p.group.begin(), p.group.end(), [&](NodeIndex a, NodeIndex b) {
+  std::sort(p.supervision->group.begin(), p.supervision->group.end(), [&](NodeIndex a, NodeIndex b) {
     auto& order = p.children;
     return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
   });
-  p.group_due_mono_ms = std::max(p.group_due_mono_ms, due);
-  p.stop_queue.clear();
-  for (NodeIndex member : p.group) {
-    if (nodes_[member].live) p.stop_queue.push_back(member);
+  p.supervision->group_due_mono_ms = std::max(p.supervision->group_due_mono_ms, due);
+  p.supervision->stop_queue.clear();
+  for (NodeIndex member : p.supervision->group) {
+    if (nodes_[member].live) p.supervision->stop_queue.push_back(member);
   }
-  p.queue_intent = AfterStop::GroupRestart;
-  arm({p.group_due_mono_ms, parent, p.generation, TimerKind::GroupRestart});
+  p.supervision->queue_intent = AfterStop::GroupRestart;
+  arm({p.supervision->group_due_mono_ms, parent, p.generation, TimerKind::GroupRestart});
   pump_stop_queue(parent, now);
 }
 
 void SupervisionTree::try_group_restart(NodeIndex supervisor, Now now) {
   Node& s = nodes_[supervisor];
-  if (s.group.empty() || now.mono_ms < s.group_due_mono_ms) return;
-  bool any_live = std::any_of(s.group.begin(), s.group.end(),
+  if (s.supervision->group.empty() || now.mono_ms < s.supervision->group_due_mono_ms) return;
+  bool any_live = std::any_of(s.supervision->group.begin(), s.supervision->group.end(),
                               [&](NodeIndex member) { return nodes_[member].live; });
   if (any_live || s.after_stop != AfterStop::None) return;
-  for (NodeIndex member : std::exchange(s.group, {})) {
+  for (NodeIndex member : std::exchange(s.supervision->group, {})) {
     if (nodes_[member].removed || nodes_[member].state != ChildState::Restarting) continue;
     if (nodes_[member].after_stop == AfterStop::None && !nodes_[member].live) {
       start_node(member, now);
@@ -389,9 +404,9 @@ void SupervisionTree::quarantine(NodeIndex node, std::string reason, Now now) {
 
 void SupervisionTree::escalate(NodeIndex supervisor, std::string reason, Now now) {
   Node& s = nodes_[supervisor];
-  s.escalation_reason = std::move(reason);
+  s.supervision->escalation_reason = std::move(reason);
   emit(supervisor == kRootNode ? "tree_fused" : "supervisor_escalated", "error", supervisor,
-       {{"reason", s.escalation_reason}});
+       {{"reason", s.supervision->escalation_reason}});
   begin_stop(supervisor, AfterStop::Escalate, now);
 }
 
@@ -478,7 +493,7 @@ CommandResult SupervisionTree::remove_child(std::string_view id, Now now) {
   CommandResult refusal;
   auto node = find_command_target(id, refusal);
   if (!node) return refusal;
-  std::erase(nodes_[nodes_[*node].parent].group, *node);
+  std::erase(nodes_[nodes_[*node].parent].supervision->group, *node);
   begin_stop(*node, AfterStop::Remove, now);
   return CommandResult::accepted();
 }

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <queue>
 #include <random>
@@ -84,7 +85,8 @@ struct Now {
 
 class SupervisionTree {
  public:
-  SupervisionTree(const SupervisorSpec& root, TreeOptions options, Now now);
+  // Takes the specs over: with 100,000 children a copy costs tens of MB.
+  SupervisionTree(SupervisorSpec root, TreeOptions options, Now now);
 
   void start(Now now);
 
@@ -146,12 +148,26 @@ class SupervisionTree {
   };
 
   struct Node {
-    Node(const ChildSpec& child_spec, NodeIndex parent_node, std::int64_t now_mono_ms)
-        : spec(child_spec),
+    Node(ChildSpec child_spec, NodeIndex parent_node, std::int64_t now_mono_ms)
+        : spec(std::move(child_spec)),
           parent(parent_node),
-          budget(child_spec.budget, now_mono_ms),
-          crash_window(child_spec.crash_loop.max_failures, child_spec.crash_loop.window_ms),
-          intensity(child_spec.intensity + 1, child_spec.period_ms) {}
+          budget(spec.budget, now_mono_ms),
+          crash_window(spec.crash_loop.max_failures, spec.crash_loop.window_ms) {
+      if (spec.kind == ChildKind::Supervisor) supervision = std::make_unique<Supervision>(spec);
+    }
+
+    // What only a supervisor needs, apart: a large tree is mostly leaves.
+    struct Supervision {
+      explicit Supervision(const ChildSpec& spec) : intensity(spec.intensity + 1, spec.period_ms) {}
+      EventWindow intensity;
+      std::string escalation_reason;
+      // Children to stop one at a time, next at the back.
+      std::vector<NodeIndex> stop_queue;
+      AfterStop queue_intent = AfterStop::Stop;
+      // A pending group restart (one_for_all / rest_for_one).
+      std::vector<NodeIndex> group;
+      std::int64_t group_due_mono_ms = 0;
+    };
 
     ChildSpec spec;  // `children` is emptied: the tree holds them as nodes
     NodeIndex parent = kRootNode;
@@ -169,17 +185,10 @@ class SupervisionTree {
     std::optional<int> pid;
     std::optional<TaskExit> last_exit;
     std::string quarantine_reason;
-    std::string escalation_reason;
     TokenBucket budget;
     EventWindow crash_window;
-    EventWindow intensity;  // supervisors
     std::int64_t restart_due_mono_ms = 0;
-    // Supervisors: children to stop one at a time, next at the back.
-    std::vector<NodeIndex> stop_queue;
-    AfterStop queue_intent = AfterStop::Stop;
-    // Supervisors: a pending group restart (one_for_all / rest_for_one).
-    std::vector<NodeIndex> group;
-    std::int64_t group_due_mono_ms = 0;
+    std::unique_ptr<Supervision> supervision;  // null unless a supervisor
   };
 
   enum class TimerKind : std::uint8_t { Restart, GroupRestart, StopDeadline };
@@ -191,7 +200,8 @@ class SupervisionTree {
     bool operator>(const Timer& other) const { return due_mono_ms > other.due_mono_ms; }
   };
 
-  NodeIndex add_node(const ChildSpec& spec, NodeIndex parent, Now now);
+  // Moves `spec` and its subtree in, one node each.
+  NodeIndex add_node(ChildSpec spec, NodeIndex parent, Now now);
   void forget_node(NodeIndex node);
   bool is_supervisor(NodeIndex node) const {
     return nodes_[node].spec.kind == ChildKind::Supervisor;

@@ -29,7 +29,7 @@ TaskExit failed(std::string why = "boom") {
 
 // Drives a tree the way the actor shell does and records what it was asked to do.
 struct Harness {
-  explicit Harness(SupervisorSpec root) : tree(root, {.jitter_seed = 3}, now) {
+  explicit Harness(SupervisorSpec root) : tree(std::move(root), {.jitter_seed = 3}, now) {
     tree.start(now);
     drain();
   }
