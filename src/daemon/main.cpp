@@ -22,9 +22,9 @@
 #include "daemon/daemon_setup.hpp"
 #include "daemon/log_output.hpp"
 #include "daemon/shutdown_deadline.hpp"
-#include "daemon/socket_probe.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "dashboard_relay/relay.hpp"
+#include "dashboard_relay/socket_path.hpp"
 #include "sup/log.hpp"
 #include "sup/runtime.hpp"
 
@@ -232,7 +232,7 @@ int main(int argc, char** argv) {
     return kExitCantCreate;
   }
   if (config->dashboard.enabled) {
-    if (auto path = sup::daemon::check_dashboard_path(config->dashboard.path); !path)
+    if (auto path = sup::relay::check_socket_path(config->dashboard.path); !path)
       return fail_config(source, path.error());
   }
 

@@ -1,13 +1,9 @@
 #include "daemon/daemon_setup.hpp"
 
 #include <doctest/doctest.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -16,7 +12,6 @@
 
 #include "daemon/builtin_tasks.hpp"
 #include "daemon/shutdown_deadline.hpp"
-#include "daemon/socket_probe.hpp"
 
 using namespace std::chrono_literals;
 
@@ -31,16 +26,6 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
   std::string path;
 };
-
-int bind_unix_socket(const std::string& path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-  return fd;
-}
 
 const char* no_env(const char*) {
   return nullptr;
@@ -138,33 +123,6 @@ TEST_CASE("runtime options carry the tree, the tuning and the audit log path") {
   CHECK(options.jitter_seed == 5);
   CHECK(options.audit_log_path == "/srv/s/audit.log");
   CHECK(options.tasks.find("heartbeat") != nullptr);
-}
-
-TEST_CASE("the socket probe tells free, stale and live paths apart") {
-  TempDir dir;
-  std::string path = dir.path + "/supervisor.sock";
-  CHECK(*sup::daemon::probe_socket_path(path) == sup::daemon::SocketPathState::Free);
-  CHECK(sup::daemon::check_dashboard_path(path));
-
-  int fd = bind_unix_socket(path);  // bound, not listening: what a dead daemon leaves
-  CHECK(*sup::daemon::probe_socket_path(path) == sup::daemon::SocketPathState::Stale);
-  CHECK(sup::daemon::check_dashboard_path(path));
-
-  REQUIRE(listen(fd, 4) == 0);
-  CHECK(*sup::daemon::probe_socket_path(path) == sup::daemon::SocketPathState::Live);
-  auto live = sup::daemon::check_dashboard_path(path);
-  REQUIRE_FALSE(live);
-  CHECK(live.error().code == "invalid_config");
-  CHECK(live.error().field_path == "dashboard.path");
-  CHECK(live.error().describe().find("field_path=\"dashboard.path\"") == 0);
-  close(fd);
-
-  std::string plain = dir.path + "/not-a-socket";
-  std::ofstream(plain) << "data";
-  auto refused = sup::daemon::check_dashboard_path(plain);
-  REQUIRE_FALSE(refused);
-  CHECK(refused.error().field_path == "dashboard.path");
-  CHECK(std::filesystem::exists(plain));  // never removed
 }
 
 TEST_CASE("the shutdown deadline stays quiet when shutdown finishes in time") {

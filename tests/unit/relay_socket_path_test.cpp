@@ -50,14 +50,16 @@ TEST_CASE("probe_socket_path tells absent, stale, live and foreign files apart")
   CHECK(probe_socket_path(path).state == PathState::Live);
   auto live = check_socket_path(path);
   REQUIRE_FALSE(live.has_value());
+  CHECK(live.error().code == "invalid_config");
   CHECK(live.error().field_path == "dashboard.path");
-  CHECK(live.error().describe().find("field_path=\"dashboard.path\"") != std::string::npos);
+  CHECK(live.error().describe().find("field_path=\"dashboard.path\"") == 0);
   ::close(listener);
   ::unlink(path.c_str());
 
   std::ofstream(path) << "not a socket";
   CHECK(probe_socket_path(path).state == PathState::NotSocket);
   CHECK(check_socket_path(path).error().field_path == "dashboard.path");
+  CHECK(probe_socket_path(path).state == PathState::NotSocket);  // never removed
 }
 
 TEST_CASE("a stale socket file is replaced and the configured mode applied") {
