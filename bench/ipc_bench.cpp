@@ -37,7 +37,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -561,37 +563,25 @@ int run_relay_kill(const BenchOptions& opt, const sup::bench::Reporter& out) {
 
 // ---- driver -----------------------------------------------------------------------
 
-bool parse_args(int argc, char** argv, BenchOptions& opt) {
-  const std::map<std::string_view, int*> counts = {
+// Empty to run; else the exit status (CLI11 has printed the help or the error).
+std::optional<int> parse_args(int argc, char** argv, BenchOptions& opt) {
+  CLI::App app("Dashboard IPC benchmarks against the real supervisor daemon", "ipc_bench");
+  app.add_option("--scenario", opt.scenario, "one scenario (default: all)")
+      ->check(CLI::IsMember(kScenarios));
+  app.add_option("--daemon", opt.daemon, "the supervisor binary (default: this build's)");
+  const std::vector<std::pair<std::string, int*>> counts = {
       {"--children", &opt.children},          {"--state-requests", &opt.state_requests},
       {"--subscribers", &opt.subscribers},    {"--fanout-drills", &opt.fanout_drills},
       {"--fanout-ms", &opt.fanout_period_ms}, {"--fanout-seconds", &opt.fanout_seconds},
       {"--relay-kills", &opt.relay_kills}};
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    auto eq = arg.find('=');
-    std::string_view key = arg.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view{} : arg.substr(eq + 1);
-    if (key == "--scenario" &&
-        std::find(kScenarios.begin(), kScenarios.end(), value) != kScenarios.end()) {
-      opt.scenario = value;
-    } else if (key == "--daemon" && !value.empty()) {
-      opt.daemon = value;
-    } else if (auto it = counts.find(key); it != counts.end()) {
-      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), *it->second);
-      if (error != std::errc{} || end != value.data() + value.size() || *it->second <= 0) {
-        std::fprintf(stderr, "%.*s needs a positive integer\n", int(key.size()), key.data());
-        return false;
-      }
-    } else {
-      std::fprintf(stderr,
-                   "usage: ipc_bench [--scenario=state|fanout|relay_kill] [--daemon=PATH]\n"
-                   "  [--children=N] [--state-requests=N] [--subscribers=N] [--fanout-drills=N]\n"
-                   "  [--fanout-ms=N] [--fanout-seconds=N] [--relay-kills=N]\n");
-      return false;
-    }
+  for (const auto& [name, value] : counts)
+    app.add_option(name, *value)->check(CLI::Range(1, std::numeric_limits<int>::max()))->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;  // 2: a usage error
   }
-  return true;
+  return std::nullopt;
 }
 
 int run_scenario(const BenchOptions& opt) {
@@ -605,7 +595,7 @@ int run_scenario(const BenchOptions& opt) {
 
 int main(int argc, char** argv) {
   BenchOptions opt;
-  if (!parse_args(argc, argv, opt)) return 2;
+  if (auto exit_status = parse_args(argc, argv, opt)) return *exit_status;
   ::signal(SIGPIPE, SIG_IGN);
   if (!std::filesystem::exists(daemon_path(opt))) {
     std::fprintf(stderr,

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -24,9 +25,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -440,40 +443,30 @@ int run_process_restarts(const BenchOptions& opt, const sup::bench::Reporter& ou
 
 // ---- driver -------------------------------------------------------------------
 
-bool parse_args(int argc, char** argv, BenchOptions& opt) {
-  const std::map<std::string_view, int*> counts = {{"--restarts", &opt.restarts},
-                                                   {"--warmup", &opt.warmup},
-                                                   {"--idle-restarts", &opt.idle_restarts},
-                                                   {"--storm-children", &opt.storm_children},
-                                                   {"--storm-rounds", &opt.storm_rounds},
-                                                   {"--idle-children", &opt.idle_children},
-                                                   {"--process-restarts", &opt.process_restarts}};
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    auto eq = arg.find('=');
-    std::string_view key = arg.substr(0, eq);
-    std::string_view value = eq == std::string_view::npos ? std::string_view{} : arg.substr(eq + 1);
-    if (key == "--scenario" &&
-        std::find(kScenarios.begin(), kScenarios.end(), value) != kScenarios.end()) {
-      opt.scenario = value;
-    } else if (key == "--log-sink" && (value == "stderr" || value == "null")) {
-      opt.log_sink = value;
-    } else if (auto it = counts.find(key); it != counts.end()) {
-      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), *it->second);
-      if (error != std::errc{} || end != value.data() + value.size() || *it->second <= 0) {
-        std::fprintf(stderr, "%.*s needs a positive integer\n", int(key.size()), key.data());
-        return false;
-      }
-    } else {
-      std::fprintf(
-          stderr,
-          "usage: supervision_bench [--scenario=latency|idle_latency|throughput|memory|process]\n"
-          "  [--log-sink=stderr|null] [--restarts=N] [--warmup=N] [--idle-restarts=N]\n"
-          "  [--storm-children=N] [--storm-rounds=N] [--idle-children=N] [--process-restarts=N]\n");
-      return false;
-    }
+// Empty to run; else the exit status (CLI11 has printed the help or the error).
+std::optional<int> parse_args(int argc, char** argv, BenchOptions& opt) {
+  CLI::App app("Supervision benchmarks through the Runtime/Handle API", "supervision_bench");
+  app.add_option("--scenario", opt.scenario, "one scenario (default: all)")
+      ->check(CLI::IsMember(kScenarios));
+  app.add_option("--log-sink", opt.log_sink, "stderr: the default text sink; null: drop records")
+      ->check(CLI::IsMember({"stderr", "null"}))
+      ->capture_default_str();
+  const std::vector<std::pair<std::string, int*>> counts = {
+      {"--restarts", &opt.restarts},
+      {"--warmup", &opt.warmup},
+      {"--idle-restarts", &opt.idle_restarts},
+      {"--storm-children", &opt.storm_children},
+      {"--storm-rounds", &opt.storm_rounds},
+      {"--idle-children", &opt.idle_children},
+      {"--process-restarts", &opt.process_restarts}};
+  for (const auto& [name, value] : counts)
+    app.add_option(name, *value)->check(CLI::Range(1, std::numeric_limits<int>::max()))->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;  // 2: a usage error
   }
-  return true;
+  return std::nullopt;
 }
 
 int run_scenario(const BenchOptions& opt) {
@@ -490,7 +483,7 @@ int run_scenario(const BenchOptions& opt) {
 
 int main(int argc, char** argv) {
   BenchOptions opt;
-  if (!parse_args(argc, argv, opt)) return 2;
+  if (auto exit_status = parse_args(argc, argv, opt)) return *exit_status;
   if (!opt.scenario.empty()) return run_scenario(opt);
   // Every scenario in a fresh process: memory baselines and allocator state
   // must not carry over from one to the next.
