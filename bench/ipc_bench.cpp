@@ -27,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -39,7 +40,6 @@
 #include <fstream>
 #include <limits>
 #include <map>
-#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -588,7 +588,9 @@ std::optional<int> parse_args(int argc, char** argv, BenchOptions& opt) {
       {"--fanout-ms", &opt.fanout_period_ms}, {"--fanout-seconds", &opt.fanout_seconds},
       {"--relay-kills", &opt.relay_kills}};
   for (const auto& [name, value] : counts)
-    app.add_option(name, *value)->check(CLI::Range(1, std::numeric_limits<int>::max()))->capture_default_str();
+    app.add_option(name, *value)
+        ->check(CLI::Range(1, std::numeric_limits<int>::max()))
+        ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

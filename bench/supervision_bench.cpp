@@ -460,7 +460,9 @@ std::optional<int> parse_args(int argc, char** argv, BenchOptions& opt) {
       {"--idle-children", &opt.idle_children},
       {"--process-restarts", &opt.process_restarts}};
   for (const auto& [name, value] : counts)
-    app.add_option(name, *value)->check(CLI::Range(1, std::numeric_limits<int>::max()))->capture_default_str();
+    app.add_option(name, *value)
+        ->check(CLI::Range(1, std::numeric_limits<int>::max()))
+        ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -53,7 +53,7 @@ struct CrashLoopSpec {
 };
 
 struct ProcessSpec {
-  std::vector<std::string> argv;          // argv[0] is resolved through PATH
+  std::vector<std::string> argv;           // argv[0] is resolved through PATH
   std::map<std::string, std::string> env;  // added to the daemon's environment
   std::string cwd;                         // empty: the daemon's working directory
   bool shell = false;                      // run argv joined by spaces through /bin/sh -c
@@ -83,7 +83,7 @@ struct ChildSpec {
 
   // kind Supervisor: a nested supervisor and its children, started in order.
   Strategy strategy = Strategy::OneForOne;
-  std::uint32_t intensity = 10;  // at most `intensity` restarts ...
+  std::uint32_t intensity = 10;     // at most `intensity` restarts ...
   std::uint32_t period_ms = 5'000;  // ... within `period_ms`, else escalate
   std::vector<ChildSpec> children;
 };

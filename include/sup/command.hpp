@@ -22,7 +22,7 @@ struct CommandMeta {
 struct CommandResult {
   enum Kind : unsigned char { Accepted, NotFound, Rejected };
   Kind kind = Accepted;
-  std::string reason;      // why, for Rejected (and NotFound)
+  std::string reason;       // why, for Rejected (and NotFound)
   bool idempotent = false;  // true when this is the stored result of a repeated command_id
 
   static CommandResult accepted() { return {Accepted, {}, false}; }

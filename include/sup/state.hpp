@@ -20,7 +20,7 @@
 namespace sup {
 
 enum class ChildState : std::uint8_t {
-  Starting,     // incarnation requested, not yet confirmed running
+  Starting,  // incarnation requested, not yet confirmed running
   Running,
   Restarting,   // exited; waiting out its backoff before the next start
   Stopping,     // cooperative stop requested; killed after shutdown_timeout_ms
@@ -59,7 +59,7 @@ struct ChildRuntimeRecord {
   RestartBudgetState restart_budget;
   std::uint64_t backoff_ms = 0;  // the current (or last) backoff delay
   std::optional<std::int64_t> started_at_unix_ms;
-  std::optional<int> pid;      // process children while running
+  std::optional<int> pid;        // process children while running
   std::uint64_t generation = 0;  // bumped on each (re)start; fences stale exits
   std::uint32_t attempt = 0;     // consecutive failed starts since last healthy period
   Liveness liveness;
@@ -80,7 +80,7 @@ struct ChildrenSummary {
 struct SupervisorState {
   ChildrenSummary children;
   std::vector<ChildRuntimeRecord> child_runtime_records;  // declaration order, depth first
-  std::uint64_t state_generation = 0;  // bumped on every change
+  std::uint64_t state_generation = 0;                     // bumped on every change
   std::int64_t captured_at_unix_ms = 0;
 };
 
@@ -90,8 +90,8 @@ struct Health {
   std::uint64_t control_loop_iterations = 0;
   double iterations_per_sec = 0;
   std::string dashboard_link = "disconnected";  // "connected" | "listening" | "disconnected"
-  std::vector<std::string> reasons;   // why degraded, one line each
-  std::vector<std::string> suspects;  // child ids blocking a runtime thread or stale
+  std::vector<std::string> reasons;             // why degraded, one line each
+  std::vector<std::string> suspects;            // child ids blocking a runtime thread or stale
   std::uint32_t dashboard_clients = 0;
 };
 

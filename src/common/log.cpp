@@ -49,11 +49,17 @@ LogState& state() {
 
 }  // namespace
 
-void set_log_sink(LogSink sink) { state().sink = sink ? std::move(sink) : write_text_to_stderr; }
+void set_log_sink(LogSink sink) {
+  state().sink = sink ? std::move(sink) : write_text_to_stderr;
+}
 
-void set_log_level(LogLevel level) { state().level.store(level, std::memory_order_relaxed); }
+void set_log_level(LogLevel level) {
+  state().level.store(level, std::memory_order_relaxed);
+}
 
-bool log_enabled(LogLevel level) { return level >= state().level.load(std::memory_order_relaxed); }
+bool log_enabled(LogLevel level) {
+  return level >= state().level.load(std::memory_order_relaxed);
+}
 
 LogSubscriberId subscribe_logs(LogSink subscriber) {
   auto& s = state();

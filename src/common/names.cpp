@@ -116,14 +116,24 @@ constexpr NameTable<LogLevel, 6> kLogLevelNames{{
 
 }  // namespace
 
-std::string_view to_string(TaskExit::Kind kind) { return name_of(kTaskExitNames, kind); }
+std::string_view to_string(TaskExit::Kind kind) {
+  return name_of(kTaskExitNames, kind);
+}
 std::optional<TaskExit::Kind> task_exit_kind_from_string(std::string_view text) {
   return value_of(kTaskExitNames, text);
 }
-std::string_view to_string(Strategy value) { return name_of(kStrategyNames, value); }
-std::string_view to_string(RestartType value) { return name_of(kRestartTypeNames, value); }
-std::string_view to_string(ChildKind value) { return name_of(kChildKindNames, value); }
-std::string_view to_string(DrillKind value) { return name_of(kDrillKindNames, value); }
+std::string_view to_string(Strategy value) {
+  return name_of(kStrategyNames, value);
+}
+std::string_view to_string(RestartType value) {
+  return name_of(kRestartTypeNames, value);
+}
+std::string_view to_string(ChildKind value) {
+  return name_of(kChildKindNames, value);
+}
+std::string_view to_string(DrillKind value) {
+  return name_of(kDrillKindNames, value);
+}
 std::optional<Strategy> strategy_from_string(std::string_view text) {
   return value_of(kStrategyNames, text);
 }
@@ -136,12 +146,24 @@ std::optional<ChildKind> child_kind_from_string(std::string_view text) {
 std::optional<DrillKind> drill_kind_from_string(std::string_view text) {
   return value_of(kDrillKindNames, text);
 }
-std::string_view to_string(ChildState state) { return name_of(kChildStateNames, state); }
-std::string_view to_string(Readiness readiness) { return name_of(kReadinessNames, readiness); }
-std::string_view to_string(ShutdownPhase phase) { return name_of(kShutdownPhaseNames, phase); }
-std::string_view to_string(CommandResult::Kind kind) { return name_of(kCommandResultNames, kind); }
-std::string_view to_string(DashboardLink link) { return name_of(kDashboardLinkNames, link); }
-std::string_view to_string(LogLevel level) { return name_of(kLogLevelNames, level); }
+std::string_view to_string(ChildState state) {
+  return name_of(kChildStateNames, state);
+}
+std::string_view to_string(Readiness readiness) {
+  return name_of(kReadinessNames, readiness);
+}
+std::string_view to_string(ShutdownPhase phase) {
+  return name_of(kShutdownPhaseNames, phase);
+}
+std::string_view to_string(CommandResult::Kind kind) {
+  return name_of(kCommandResultNames, kind);
+}
+std::string_view to_string(DashboardLink link) {
+  return name_of(kDashboardLinkNames, link);
+}
+std::string_view to_string(LogLevel level) {
+  return name_of(kLogLevelNames, level);
+}
 std::optional<LogLevel> log_level_from_string(std::string_view text) {
   if (text == "warning") return LogLevel::Warn;
   return value_of(kLogLevelNames, text);

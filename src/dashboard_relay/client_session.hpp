@@ -92,8 +92,8 @@ class ClientSession : public std::enable_shared_from_this<ClientSession> {
   // Nothing being answered or waiting to be written: a stopping relay may
   // close this session without cutting off a reply.
   bool idle() const {
-    return closed_ || (!request_in_flight_ && pending_requests_.empty() && queue_.empty() &&
-                       !writing_);
+    return closed_ ||
+           (!request_in_flight_ && pending_requests_.empty() && queue_.empty() && !writing_);
   }
   const ipc::Peer& peer() const { return peer_; }
 

@@ -11,7 +11,8 @@ std::uint64_t backoff_ceiling_ms(const BackoffSpec& spec, std::uint32_t attempt)
   return static_cast<std::uint64_t>(std::min<double>(ceiling, spec.max_ms));
 }
 
-std::uint64_t backoff_delay_ms(const BackoffSpec& spec, std::uint32_t attempt, std::mt19937_64& rng) {
+std::uint64_t backoff_delay_ms(const BackoffSpec& spec, std::uint32_t attempt,
+                               std::mt19937_64& rng) {
   std::uint64_t ceiling = backoff_ceiling_ms(spec, attempt);
   if (ceiling == 0) return 0;
   return std::uniform_int_distribution<std::uint64_t>(0, ceiling)(rng);

@@ -19,6 +19,7 @@ namespace sup::core {
 // The ceiling of the jitter range for `attempt` (>= 1).
 std::uint64_t backoff_ceiling_ms(const BackoffSpec& spec, std::uint32_t attempt);
 
-std::uint64_t backoff_delay_ms(const BackoffSpec& spec, std::uint32_t attempt, std::mt19937_64& rng);
+std::uint64_t backoff_delay_ms(const BackoffSpec& spec, std::uint32_t attempt,
+                               std::mt19937_64& rng);
 
 }  // namespace sup::core

@@ -358,14 +358,17 @@ void SupervisionTree::schedule_restart(NodeIndex node, Now now) {
   for (auto it = first; it != p.children.end(); ++it) {
     ChildState state = nodes_[*it].state;
     bool affected = *it == node || is_dangling_stop(state);
-    if (!affected || std::find(p.supervision->group.begin(), p.supervision->group.end(), *it) != p.supervision->group.end()) continue;
+    if (!affected || std::find(p.supervision->group.begin(), p.supervision->group.end(), *it) !=
+                         p.supervision->group.end())
+      continue;
     p.supervision->group.push_back(*it);
     if (*it != node) ++nodes_[*it].restart_count;
   }
-  std::sort(p.supervision->group.begin(), p.supervision->group.end(), [&](NodeIndex a, NodeIndex b) {
-    auto& order = p.children;
-    return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
-  });
+  std::sort(
+      p.supervision->group.begin(), p.supervision->group.end(), [&](NodeIndex a, NodeIndex b) {
+        auto& order = p.children;
+        return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
+      });
   p.supervision->group_due_mono_ms = std::max(p.supervision->group_due_mono_ms, due);
   p.supervision->stop_queue.clear();
   for (NodeIndex member : p.supervision->group) {

@@ -1,8 +1,8 @@
+#include "actors/event_hub.hpp"
+
 #include <doctest/doctest.h>
 
 #include <vector>
-
-#include "actors/event_hub.hpp"
 
 using sup::Event;
 using sup::actors::EventHub;

@@ -1,8 +1,8 @@
+#include "actors/process_exit.hpp"
+
 #include <doctest/doctest.h>
 
 #include <csignal>
-
-#include "actors/process_exit.hpp"
 
 using namespace sup;
 using sup::actors::classify_process_exit;

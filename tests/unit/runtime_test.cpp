@@ -1,5 +1,7 @@
 // The runtime end to end inside one process: real actors, real processes,
 // the drills. Waits poll with generous deadlines (CI machines are slow).
+#include "sup/runtime.hpp"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -8,8 +10,6 @@
 #include <mutex>
 #include <thread>
 #include <vector>
-
-#include "sup/runtime.hpp"
 
 using namespace sup;
 using namespace std::chrono_literals;
@@ -67,11 +67,14 @@ std::unique_ptr<Runtime> start(RuntimeOptions options) {
   return std::move(*runtime);
 }
 
-CommandMeta meta(std::string id) { return {std::move(id), "runtime_test", "testing"}; }
+CommandMeta meta(std::string id) {
+  return {std::move(id), "runtime_test", "testing"};
+}
 
 RuntimeOptions idle_task_options() {
   RuntimeOptions options;
-  options.tasks.add("idle", {.start = [](TaskContext& ctx) { ctx.set_readiness(Readiness::Ready); }});
+  options.tasks.add("idle",
+                    {.start = [](TaskContext& ctx) { ctx.set_readiness(Readiness::Ready); }});
   return options;
 }
 
@@ -92,7 +95,8 @@ TEST_CASE("a crashing child restarts with growing backoff until its budget is go
       [&](const Event& e) {
         std::lock_guard lock(mutex);
         sequences.push_back(e.sequence);
-        if (e.event_type == "child_restarting") ceilings.push_back(std::stoull(e.payload.at("backoff_ceiling_ms")));
+        if (e.event_type == "child_restarting")
+          ceilings.push_back(std::stoull(e.payload.at("backoff_ceiling_ms")));
       },
       0);
   REQUIRE(eventually([&] {
@@ -177,8 +181,9 @@ TEST_CASE("a child that ignores cancellation cannot hang shutdown") {
   auto began = std::chrono::steady_clock::now();
   runtime->shutdown([&](ShutdownPhase p) { phases.push_back(p); });
   CHECK(std::chrono::steady_clock::now() - began < 5s);
-  CHECK(phases == std::vector<ShutdownPhase>{ShutdownPhase::Draining, ShutdownPhase::StoppingChildren,
-                                             ShutdownPhase::FlushingState, ShutdownPhase::Completed});
+  CHECK(phases ==
+        std::vector<ShutdownPhase>{ShutdownPhase::Draining, ShutdownPhase::StoppingChildren,
+                                   ShutdownPhase::FlushingState, ShutdownPhase::Completed});
 }
 
 TEST_CASE("process children: exit status, panics and pids are recorded") {
@@ -207,8 +212,8 @@ TEST_CASE("process children: exit status, panics and pids are recorded") {
   CHECK(h.kill_child("sleeper", meta("k1")).kind == CommandResult::Accepted);
   CHECK(eventually([&] {
     auto record = find_record(h.current_state(), "sleeper");
-    return record->restart_count == 1 && record->last_exit && record->last_exit->kind == TaskExit::Killed &&
-           record->state == ChildState::Running;
+    return record->restart_count == 1 && record->last_exit &&
+           record->last_exit->kind == TaskExit::Killed && record->state == ChildState::Running;
   }));
 }
 
