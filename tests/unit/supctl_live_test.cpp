@@ -2,7 +2,7 @@
 // a fake daemon. The dashboard must show the tree, say it is reconnecting
 // when the relay goes away, come back by itself with the gap marked, and
 // leave the terminal as it found it; `events --follow` must bridge the same
-// outage. Skipped (with a message) when tmux is not installed.
+// outage. They need tmux (tools/setup installs it) and fail without it.
 #include <doctest/doctest.h>
 
 #include <cstdio>
@@ -116,10 +116,7 @@ class LiveTree {
 }  // namespace
 
 TEST_CASE("the dashboard in an 80x24 pane shows the tree and recovers after a relay kill") {
-  if (!have_tmux()) {
-    MESSAGE("tmux is not installed (tools/setup installs it): live dashboard test skipped");
-    return;
-  }
+  REQUIRE_MESSAGE(have_tmux(), "tmux is not installed (tools/setup installs it)");
   LiveTree tree;
   FakeDaemon daemon([&](const json& request) { return tree.answer(request); });
   TmuxPane pane(daemon.dir(), std::string(SUPCTL_BINARY) + " --socket " + daemon.path() +
@@ -160,10 +157,7 @@ TEST_CASE("the dashboard in an 80x24 pane shows the tree and recovers after a re
 }
 
 TEST_CASE("the dashboard waits for a daemon that is not there yet, and Ctrl-C quits cleanly") {
-  if (!have_tmux()) {
-    MESSAGE("tmux is not installed: skipped");
-    return;
-  }
+  REQUIRE_MESSAGE(have_tmux(), "tmux is not installed (tools/setup installs it)");
   LiveTree tree;
   FakeDaemon daemon([&](const json& request) { return tree.answer(request); });
   daemon.stop();
@@ -178,10 +172,7 @@ TEST_CASE("the dashboard waits for a daemon that is not there yet, and Ctrl-C qu
 }
 
 TEST_CASE("events --follow bridges a relay restart and marks what was lost") {
-  if (!have_tmux()) {
-    MESSAGE("tmux is not installed: skipped");
-    return;
-  }
+  REQUIRE_MESSAGE(have_tmux(), "tmux is not installed (tools/setup installs it)");
   LiveTree tree;
   FakeDaemon daemon([&](const json& request) { return tree.answer(request); });
   TmuxPane pane(daemon.dir(), std::string(SUPCTL_BINARY) + " --socket " + daemon.path() +
