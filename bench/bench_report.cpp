@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 namespace sup::bench {
@@ -70,6 +71,21 @@ std::map<std::string, std::int64_t> cpu_ns_by_thread_name() {
 std::int64_t steady_ns() {
   using namespace std::chrono;
   return duration_cast<nanoseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::optional<int> parse_command_line(CLI::App& app,
+                                      const std::vector<std::pair<std::string, int*>>& counts,
+                                      int argc, char** argv) {
+  for (const auto& [name, value] : counts)
+    app.add_option(name, *value)
+        ->check(CLI::Range(1, std::numeric_limits<int>::max()))
+        ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;
+  }
+  return std::nullopt;
 }
 
 }  // namespace sup::bench

@@ -7,8 +7,10 @@
 //   {"bench":"supervision","metric":"restart_latency_p50","value":8.1,"unit":"us","log_sink":"null"}
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +41,13 @@ std::int64_t heap_in_use_bytes();
 // CPU time (ns, from /proc/self/task/*/schedstat) spent by this process's
 // threads, summed by thread name ("caf.actor", "caf.multiplexer", ...).
 std::map<std::string, std::int64_t> cpu_ns_by_thread_name();
+
+// Adds `counts` to `app` as positive-integer options (--name=N) and parses
+// the command line. Empty to run; else the exit status (0 after --help, 2
+// after a usage error), CLI11 having printed the help or the error.
+std::optional<int> parse_command_line(CLI::App& app,
+                                      const std::vector<std::pair<std::string, int*>>& counts,
+                                      int argc, char** argv);
 
 // steady_clock nanoseconds: comparable across threads and with other
 // processes' CLOCK_MONOTONIC.

@@ -27,7 +27,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -38,7 +37,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -587,16 +585,7 @@ std::optional<int> parse_args(int argc, char** argv, BenchOptions& opt) {
       {"--subscribers", &opt.subscribers},    {"--fanout-drills", &opt.fanout_drills},
       {"--fanout-ms", &opt.fanout_period_ms}, {"--fanout-seconds", &opt.fanout_seconds},
       {"--relay-kills", &opt.relay_kills}};
-  for (const auto& [name, value] : counts)
-    app.add_option(name, *value)
-        ->check(CLI::Range(1, std::numeric_limits<int>::max()))
-        ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& error) {
-    return app.exit(error) == 0 ? 0 : 2;  // 2: a usage error
-  }
-  return std::nullopt;
+  return sup::bench::parse_command_line(app, counts, argc, argv);
 }
 
 int run_scenario(const BenchOptions& opt) {

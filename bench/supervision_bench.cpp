@@ -15,7 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <charconv>
@@ -25,7 +24,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
-#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -459,16 +457,7 @@ std::optional<int> parse_args(int argc, char** argv, BenchOptions& opt) {
       {"--storm-rounds", &opt.storm_rounds},
       {"--idle-children", &opt.idle_children},
       {"--process-restarts", &opt.process_restarts}};
-  for (const auto& [name, value] : counts)
-    app.add_option(name, *value)
-        ->check(CLI::Range(1, std::numeric_limits<int>::max()))
-        ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& error) {
-    return app.exit(error) == 0 ? 0 : 2;  // 2: a usage error
-  }
-  return std::nullopt;
+  return sup::bench::parse_command_line(app, counts, argc, argv);
 }
 
 int run_scenario(const BenchOptions& opt) {
