@@ -20,8 +20,8 @@
 namespace sup {
 
 enum class LogLevel : std::uint8_t { Trace, Debug, Info, Warn, Error, Critical };
-std::string_view to_string(
-    LogLevel level);  // "trace", "debug", "info", "warn", "error", "critical"
+// "trace", "debug", "info", "warn", "error", "critical"
+std::string_view to_string(LogLevel level);
 std::optional<LogLevel> log_level_from_string(std::string_view text);
 
 struct LogField {

@@ -55,7 +55,10 @@ PathProbe probe_socket_path(const std::string& path) {
 }
 
 Status check_socket_path(const std::string& path) {
-  PathProbe probe = probe_socket_path(path);
+  return refusal_for(probe_socket_path(path), path);
+}
+
+Status refusal_for(const PathProbe& probe, const std::string& path) {
   switch (probe.state) {
     case PathState::Absent:
     case PathState::Stale:

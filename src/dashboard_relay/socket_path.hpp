@@ -47,6 +47,10 @@ PathProbe probe_socket_path(const std::string& path);
 // are left for the relay to replace.
 Status check_socket_path(const std::string& path);
 
+// What check_socket_path() says of an earlier probe of `path`: an error for
+// Live, NotSocket and Unusable, nothing for Absent and Stale.
+Status refusal_for(const PathProbe& probe, const std::string& path);
+
 struct SocketIdentity {
   dev_t device = 0;
   ino_t inode = 0;

@@ -193,14 +193,13 @@ Status SocketServer::Impl::claim_path() {
             {{"SOCKET_PATH", path}});
         return {};
       }
-      return path_error("another process is already listening on " + path +
-                        " (a second supervisor with the same dashboard.path?)");
+      break;  // another process's listener
     }
     case PathState::NotSocket:
     case PathState::Unusable:
-      return path_error(probe.message);
+      break;
   }
-  return {};
+  return refusal_for(probe, path);
 }
 
 Status SocketServer::Impl::bind() {

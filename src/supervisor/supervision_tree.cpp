@@ -189,15 +189,16 @@ void SupervisionTree::begin_stop(NodeIndex node, AfterStop after, Now now) {
 }
 
 void SupervisionTree::pump_stop_queue(NodeIndex supervisor, Now now) {
-  while (!nodes_[supervisor].supervision->stop_queue.empty()) {
-    NodeIndex child = nodes_[supervisor].supervision->stop_queue.back();
+  Node::Supervision& supervision = *nodes_[supervisor].supervision;
+  while (!supervision.stop_queue.empty()) {
+    NodeIndex child = supervision.stop_queue.back();
     Node& c = nodes_[child];
-    AfterStop intent = nodes_[supervisor].supervision->queue_intent;
+    AfterStop intent = supervision.queue_intent;
     if (!c.live || c.removed) {
       if (intent == AfterStop::Stop && c.state == ChildState::Restarting && !c.removed) {
         set_state(child, ChildState::Stopped);
       }
-      nodes_[supervisor].supervision->stop_queue.pop_back();
+      supervision.stop_queue.pop_back();
       continue;
     }
     bool stopping_for_other_reason = c.after_stop != AfterStop::None;
@@ -353,39 +354,39 @@ void SupervisionTree::schedule_restart(NodeIndex node, Now now) {
   }
   // one_for_all / rest_for_one: the affected siblings go down (reverse order)
   // and the group comes back in declaration order.
+  Node::Supervision& supervision = *p.supervision;
+  std::vector<NodeIndex>& group = supervision.group;
   auto position = std::find(p.children.begin(), p.children.end(), node);
   auto first = p.spec.strategy == Strategy::OneForAll ? p.children.begin() : position;
   for (auto it = first; it != p.children.end(); ++it) {
     ChildState state = nodes_[*it].state;
     bool affected = *it == node || is_dangling_stop(state);
-    if (!affected || std::find(p.supervision->group.begin(), p.supervision->group.end(), *it) !=
-                         p.supervision->group.end())
-      continue;
-    p.supervision->group.push_back(*it);
+    if (!affected || std::find(group.begin(), group.end(), *it) != group.end()) continue;
+    group.push_back(*it);
     if (*it != node) ++nodes_[*it].restart_count;
   }
-  std::sort(
-      p.supervision->group.begin(), p.supervision->group.end(), [&](NodeIndex a, NodeIndex b) {
-        auto& order = p.children;
-        return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
-      });
-  p.supervision->group_due_mono_ms = std::max(p.supervision->group_due_mono_ms, due);
-  p.supervision->stop_queue.clear();
-  for (NodeIndex member : p.supervision->group) {
-    if (nodes_[member].live) p.supervision->stop_queue.push_back(member);
+  std::sort(group.begin(), group.end(), [&](NodeIndex a, NodeIndex b) {
+    auto& order = p.children;
+    return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
+  });
+  supervision.group_due_mono_ms = std::max(supervision.group_due_mono_ms, due);
+  supervision.stop_queue.clear();
+  for (NodeIndex member : group) {
+    if (nodes_[member].live) supervision.stop_queue.push_back(member);
   }
-  p.supervision->queue_intent = AfterStop::GroupRestart;
-  arm({p.supervision->group_due_mono_ms, parent, p.generation, TimerKind::GroupRestart});
+  supervision.queue_intent = AfterStop::GroupRestart;
+  arm({supervision.group_due_mono_ms, parent, p.generation, TimerKind::GroupRestart});
   pump_stop_queue(parent, now);
 }
 
 void SupervisionTree::try_group_restart(NodeIndex supervisor, Now now) {
   Node& s = nodes_[supervisor];
-  if (s.supervision->group.empty() || now.mono_ms < s.supervision->group_due_mono_ms) return;
-  bool any_live = std::any_of(s.supervision->group.begin(), s.supervision->group.end(),
+  std::vector<NodeIndex>& group = s.supervision->group;
+  if (group.empty() || now.mono_ms < s.supervision->group_due_mono_ms) return;
+  bool any_live = std::any_of(group.begin(), group.end(),
                               [&](NodeIndex member) { return nodes_[member].live; });
   if (any_live || s.after_stop != AfterStop::None) return;
-  for (NodeIndex member : std::exchange(s.supervision->group, {})) {
+  for (NodeIndex member : std::exchange(group, {})) {
     if (nodes_[member].removed || nodes_[member].state != ChildState::Restarting) continue;
     if (nodes_[member].after_stop == AfterStop::None && !nodes_[member].live) {
       start_node(member, now);
