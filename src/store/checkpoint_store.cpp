@@ -1,0 +1,31 @@
+#include "store/checkpoint_store.hpp"
+
+#include <future>
+
+namespace sup::store {
+
+namespace {
+
+// Calls `start(callback)` and waits for the callback's value.
+template <class T, class Start>
+Expected<T> wait_for_callback(Start&& start) {
+  std::promise<Expected<T>> promise;
+  auto future = promise.get_future();
+  Status started = start([&promise](Expected<T> result) { promise.set_value(std::move(result)); });
+  if (!started) return started.error();
+  return future.get();
+}
+
+}  // namespace
+
+Expected<AppendAck> append_and_wait(CheckpointStore& store, AppendRequest request) {
+  return wait_for_callback<AppendAck>(
+      [&](AppendCallback done) { return store.append(std::move(request), std::move(done)); });
+}
+
+Expected<CleanupReport> cleanup_and_wait(CheckpointStore& store, CleanupRequest request) {
+  return wait_for_callback<CleanupReport>(
+      [&](CleanupCallback done) { return store.cleanup(std::move(request), std::move(done)); });
+}
+
+}  // namespace sup::store
