@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "ipc/json_writer.hpp"
+#include "json/json_writer.hpp"
 #include "ipc/log_history.hpp"
 #include "ipc/protocol.hpp"
 #include "sup/command.hpp"

@@ -1,7 +1,8 @@
 #include "supervisor/command_ledger.hpp"
 
 #include <cctype>
-#include <cstdio>
+
+#include "json/json_writer.hpp"
 
 namespace sup::core {
 namespace {
@@ -13,41 +14,6 @@ bool blank(const std::string& text) {
 }
 
 }  // namespace
-
-std::string json_quote(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  out += '"';
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
 
 std::optional<CommandResult> CommandLedger::admit(const CommandMeta& meta) const {
   if (blank(meta.command_id)) return CommandResult::rejected("command_id must not be blank");
@@ -70,16 +36,19 @@ std::string CommandLedger::record(const CommandMeta& meta, std::string_view comm
       order_.pop_front();
     }
   }
-  std::string line = "{\"at_unix_ms\":" + std::to_string(at_unix_ms);
-  line += ",\"command\":" + json_quote(command);
-  line += ",\"target\":" + json_quote(target);
-  line += ",\"command_id\":" + json_quote(meta.command_id);
-  line += ",\"requested_by\":" + json_quote(meta.requested_by);
-  line += ",\"reason\":" + json_quote(meta.reason);
-  line += ",\"result\":" + json_quote(to_string(result.kind));
-  if (!result.reason.empty()) line += ",\"result_reason\":" + json_quote(result.reason);
-  line += '}';
-  return line;
+  // Every field may quote outside input (reasons, ids): the one JSON writer
+  // escapes it and replaces invalid UTF-8, so an audit line always parses.
+  JsonWriter line;
+  line.begin_object()
+      .field("at_unix_ms", at_unix_ms)
+      .field("command", command)
+      .field("target", target)
+      .field("command_id", meta.command_id)
+      .field("requested_by", meta.requested_by)
+      .field("reason", meta.reason)
+      .field("result", to_string(result.kind));
+  if (!result.reason.empty()) line.field("result_reason", result.reason);
+  return line.end_object().take();
 }
 
 }  // namespace sup::core

@@ -38,7 +38,4 @@ class CommandLedger {
   std::deque<std::string> order_;  // oldest first, for eviction
 };
 
-// JSON string literal for `text` (quotes included), escaping what JSON requires.
-std::string json_quote(std::string_view text);
-
 }  // namespace sup::core

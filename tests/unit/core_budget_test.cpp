@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 
@@ -111,4 +112,8 @@ TEST_CASE("command ledger: blank fields refused, repeats replayed, audit line is
   ledger.record({"c2", "a", "r"}, "x", "y", CommandResult::not_found("no"), 6);
   ledger.record({"c3", "a", "r"}, "x", "y", CommandResult::accepted(), 7);
   CHECK_FALSE(ledger.admit(meta).has_value());  // evicted: capacity 2
+  // Outside text with invalid UTF-8 still gives an audit line that parses.
+  auto hostile = ledger.record({"c4", "a", std::string("bad \xff\xc3 byte")}, "x", "y",
+                               CommandResult::accepted(), 8);
+  CHECK(nlohmann::json::parse(hostile)["reason"] == "bad \xEF\xBF\xBD\xEF\xBF\xBD byte");
 }

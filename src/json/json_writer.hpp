@@ -8,7 +8,7 @@
 // std::string::push_back/append are out-of-line calls, and per byte they
 // were most of the cost.
 //
-//   sup::ipc::JsonWriter w;
+//   sup::JsonWriter w;
 //   w.begin_object().field("ok",
 //   true).key("ids").begin_array().value("a").end_array().end_object(); std::string json =
 //   w.take();  // R"({"ok":true,"ids":["a"]})"
@@ -22,7 +22,7 @@
 #include <string>
 #include <string_view>
 
-namespace sup::ipc {
+namespace sup {
 
 class JsonWriter {
  public:
@@ -157,4 +157,4 @@ class JsonWriter {
   bool need_comma_ = false;
 };
 
-}  // namespace sup::ipc
+}  // namespace sup

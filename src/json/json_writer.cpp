@@ -1,10 +1,10 @@
-#include "ipc/json_writer.hpp"
+#include "json/json_writer.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 
-namespace sup::ipc {
+namespace sup {
 namespace {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
@@ -112,4 +112,4 @@ JsonWriter& JsonWriter::value(double number) {
   return raw({buffer, static_cast<std::size_t>(end - buffer)});
 }
 
-}  // namespace sup::ipc
+}  // namespace sup
