@@ -1,8 +1,13 @@
-# The pure folders (the functional core) take no threads, no clocks and no
-# actor or I/O framework: time comes in as an argument, effects go out as
-# values. This script enforces that on the source text.
+# The functional core takes no threads, no clocks and no actor or I/O
+# framework: time comes in as an argument, effects go out as values. This
+# script enforces that on the source text.
 #
-#   cmake -DROOT=<repo> -DDIRS="src/supervisor;src/dag;src/store" -P check_pure_core.cmake
+#   cmake -DROOT=<repo> -DDIRS="src/supervisor" [-DRULES=pure] -P check_pure_core.cmake
+#   cmake -DROOT=<repo> -DDIRS="src/dag;src/store" -DRULES=frameworks -P check_pure_core.cmake
+#
+# RULES=pure (default) forbids everything below; RULES=frameworks forbids only
+# CAF and Asio (for folders that may own a thread, like the store's writer,
+# but must stay free of the actor and socket layers).
 #
 # Checked: every .hpp/.cpp under DIRS, and every project header they include
 # with quotes (followed transitively through ROOT/include and ROOT/src), so a
@@ -21,14 +26,25 @@
 # Allowed: <chrono> durations (a duration is a value, not a clock read).
 # Folders in DIRS that do not exist yet are skipped by name in the output.
 cmake_minimum_required(VERSION 3.25)
+if(NOT RULES)
+  set(RULES pure)
+endif()
 
 if(NOT ROOT OR NOT DIRS)
   message(FATAL_ERROR "usage: cmake -DROOT=<repo> -DDIRS=<dir;dir> -P check_pure_core.cmake")
 endif()
 
-set(forbidden_include_regex
-    "^(caf/.*|asio|asio\\.hpp|asio/.*|boost/asio.*|thread|mutex|shared_mutex|condition_variable|future|stop_token|semaphore|latch|barrier|common/clock\\.hpp)$")
-set(clock_regex "(^|[^A-Za-z0-9_])([a-z_]+_clock)([^A-Za-z0-9_]|$)")
+set(framework_includes "caf/.*|asio|asio\\.hpp|asio/.*|boost/asio.*")
+if(NOT RULES OR RULES STREQUAL "pure")
+  set(forbidden_include_regex
+      "^(${framework_includes}|thread|mutex|shared_mutex|condition_variable|future|stop_token|semaphore|latch|barrier|common/clock\\.hpp)$")
+  set(clock_regex "(^|[^A-Za-z0-9_])([a-z_]+_clock)([^A-Za-z0-9_]|$)")
+elseif(RULES STREQUAL "frameworks")
+  set(forbidden_include_regex "^(${framework_includes})$")
+  set(clock_regex "")
+else()
+  message(FATAL_ERROR "RULES must be pure or frameworks, not ${RULES}")
+endif()
 
 set(queue "")
 foreach(dir IN LISTS DIRS)
@@ -68,7 +84,7 @@ while(queue)
           endif()
         endforeach()
       endif()
-    elseif(code MATCHES "${clock_regex}")
+    elseif(clock_regex AND code MATCHES "${clock_regex}")
       message("${shown}:${line_number}: reads a clock (${CMAKE_MATCH_2})")
       math(EXPR violations "${violations} + 1")
     endif()
@@ -77,6 +93,6 @@ endwhile()
 
 list(LENGTH seen checked)
 if(violations GREATER 0)
-  message(FATAL_ERROR "pure core check: ${violations} violation(s) in ${checked} file(s)")
+  message(FATAL_ERROR "architecture check (${RULES}): ${violations} violation(s) in ${checked} file(s)")
 endif()
-message(STATUS "pure core check: ${checked} file(s) clean")
+message(STATUS "architecture check (${RULES}): ${checked} file(s) clean")
