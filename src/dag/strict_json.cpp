@@ -1,0 +1,139 @@
+#include "dag/strict_json.hpp"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace sup::dag {
+namespace {
+
+using nlohmann::json;
+
+// Builds the document like nlohmann's own DOM parser, keeping a stack of
+// open containers so that an error can name where it happened.
+class PathTrackingBuilder {
+ public:
+  PathTrackingBuilder(std::size_t max_depth, std::string_view error_code)
+      : max_depth_(max_depth), error_code_(error_code) {}
+
+  bool null() { return put(json(nullptr)); }
+  bool boolean(bool value) { return put(json(value)); }
+  bool number_integer(json::number_integer_t value) { return put(json(value)); }
+  bool number_unsigned(json::number_unsigned_t value) { return put(json(value)); }
+  bool number_float(json::number_float_t value, const json::string_t&) { return put(json(value)); }
+  bool string(json::string_t& value) { return put(json(std::move(value))); }
+  bool binary(json::binary_t&) { return fail(current_path(), "binary values are not JSON"); }
+
+  bool start_object(std::size_t) { return open(json::object()); }
+  bool start_array(std::size_t) { return open(json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  bool key(json::string_t& name) {
+    Frame& frame = frames_.back();
+    if (frame.container->contains(name)) {
+      frame.key = std::move(name);
+      frame.has_key = true;
+      return fail(current_path(), "duplicate key \"" + frame.key + "\"");
+    }
+    frame.key = std::move(name);
+    frame.has_key = true;
+    return true;
+  }
+
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) {
+    std::string_view what = ex.what();
+    // "[json.exception.parse_error.101] parse error at line 1, ..." → from "parse error".
+    if (auto bracket = what.find("] "); bracket != std::string_view::npos)
+      what.remove_prefix(bracket + 2);
+    return fail(current_path(), "invalid JSON: " + std::string(what));
+  }
+
+  Expected<json> take() && {
+    if (error_) return std::move(*error_);
+    return std::move(root_);
+  }
+
+ private:
+  struct Frame {
+    json* container;
+    std::string key;  // objects: the key whose value is being read
+    bool has_key = false;
+  };
+
+  bool open(json container) {
+    if (frames_.size() >= max_depth_)
+      return fail(current_path(), "nested deeper than " + std::to_string(max_depth_) + " levels");
+    json* placed = place(std::move(container));
+    frames_.push_back(Frame{placed, {}, false});
+    return true;
+  }
+
+  bool close() {
+    frames_.pop_back();
+    if (!frames_.empty()) frames_.back().has_key = false;
+    return true;
+  }
+
+  bool put(json value) {
+    place(std::move(value));
+    if (!frames_.empty()) frames_.back().has_key = false;
+    return true;
+  }
+
+  json* place(json value) {
+    if (frames_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    Frame& frame = frames_.back();
+    if (frame.container->is_array()) {
+      auto& array = frame.container->get_ref<json::array_t&>();
+      array.push_back(std::move(value));
+      return &array.back();
+    }
+    auto& object = frame.container->get_ref<json::object_t&>();
+    return &object.emplace(frame.key, std::move(value)).first->second;
+  }
+
+  // "nodes[3].deps[0]": for an array, the element being read (the last one
+  // when a nested container is open, else the next one).
+  std::string current_path() const {
+    std::string path;
+    for (std::size_t i = 0; i < frames_.size(); ++i) {
+      const Frame& frame = frames_[i];
+      bool innermost = i + 1 == frames_.size();
+      if (frame.container->is_array()) {
+        std::size_t index = frame.container->size() - (innermost ? 0 : 1);
+        path += "[" + std::to_string(index) + "]";
+      } else if (frame.has_key) {
+        if (!path.empty()) path += '.';
+        path += frame.key;
+      }
+    }
+    return path.empty() ? "$" : path;
+  }
+
+  bool fail(std::string path, std::string message) {
+    if (!error_) error_ = make_error(std::string(error_code_), std::move(message), std::move(path));
+    return false;
+  }
+
+  std::size_t max_depth_;
+  std::string_view error_code_;
+  json root_;
+  std::vector<Frame> frames_;
+  std::optional<Error> error_;
+};
+
+}  // namespace
+
+Expected<nlohmann::json> parse_strict_json(std::string_view text, std::size_t max_depth,
+                                           std::string_view error_code) {
+  PathTrackingBuilder builder(max_depth, error_code);
+  json::sax_parse(text.begin(), text.end(), &builder);
+  return std::move(builder).take();
+}
+
+}  // namespace sup::dag

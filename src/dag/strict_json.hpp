@@ -1,0 +1,21 @@
+// JSON parsing for outside documents that must be refused early and
+// precisely: nesting depth is checked while parsing (a deeply nested
+// document is refused at the first bracket too many), duplicate object keys
+// are errors (nlohmann would silently keep the last), and every error names
+// the field path where parsing stopped ("nodes[3].deps[0]"; "$" for the
+// document itself).
+#pragma once
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "sup/error.hpp"
+
+namespace sup::dag {
+
+// `error_code` is the sup::Error code of the failures.
+Expected<nlohmann::json> parse_strict_json(std::string_view text, std::size_t max_depth,
+                                           std::string_view error_code);
+
+}  // namespace sup::dag
