@@ -27,8 +27,6 @@ inline constexpr const char* kClosed = "store_closed";
 inline constexpr const char* kExecutionExists = "execution_exists";
 // No such execution.
 inline constexpr const char* kExecutionUnknown = "execution_unknown";
-// Cleanup of an execution that is not finished: refused.
-inline constexpr const char* kExecutionUnfinished = "execution_unfinished";
 // A record or summary failed its checksum or structure check; the error's
 // field_path is the first bad id, the message names all of them.
 inline constexpr const char* kRecordCorrupt = "record_corrupt";

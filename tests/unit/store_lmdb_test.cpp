@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -218,7 +219,7 @@ TEST_CASE("group commit: concurrent appends share transactions, each acked after
   std::mutex seen_mutex;
   std::vector<Seen> seen;
   std::vector<std::string> failures;
-  std::atomic<int> outstanding{kProducers * kPerProducer};
+  std::condition_variable all_seen;
   std::vector<std::thread> producers;
   for (int p = 0; p < kProducers; ++p) {
     producers.emplace_back([&, p] {
@@ -234,24 +235,26 @@ TEST_CASE("group commit: concurrent appends share transactions, each acked after
                 entry.readable_at_ack =
                     visible && !visible->empty() && visible->front().seq == ack->first_seq;
               }
+              // Notified under the lock: the test may end once it sees all.
               std::lock_guard lock(seen_mutex);
               if (ack)
                 seen.push_back(entry);
               else
                 failures.push_back(ack.error().describe());
-              outstanding.fetch_sub(1);
-              outstanding.notify_all();
+              all_seen.notify_all();
             });
         if (!handed) {
           std::lock_guard lock(seen_mutex);
           failures.push_back(handed.error().describe());
-          outstanding.fetch_sub(1);
         }
       }
     });
   }
   for (auto& producer : producers) producer.join();
-  for (int left = outstanding.load(); left != 0; left = outstanding.load()) outstanding.wait(left);
+  {
+    std::unique_lock lock(seen_mutex);
+    all_seen.wait(lock, [&] { return seen.size() + failures.size() == kProducers * kPerProducer; });
+  }
 
   CHECK(failures.empty());
   REQUIRE(seen.size() == kProducers * kPerProducer);
