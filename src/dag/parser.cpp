@@ -17,7 +17,6 @@ using config::ErrorSlot;
 using config::index_path;
 using config::join_path;
 using config::ObjectReader;
-using config::Presence;
 using config::Range;
 using nlohmann::json;
 
@@ -65,12 +64,57 @@ bool is_env_name(std::string_view text) {
 const std::string kNameRule = "1 to " + std::to_string(kMaxIdBytes) +
                               " characters of A-Z a-z 0-9 _ - . , not starting with '-' or '.'";
 
+// Where a value sits, formatted only when an error names it: building a
+// path string for every value read would cost more than reading it.
+class Where {
+ public:
+  explicit Where(const std::string& base) : base_(base) {}
+  Where(const std::string& base, std::string_view key) : base_(base), key_(key) {}
+  Where(const std::string& base, std::string_view key, std::size_t index)
+      : base_(base), key_(key), index_(index) {}
+
+  std::string str() const {
+    std::string path = key_.empty() ? base_ : join_path(base_, key_);
+    return index_ == kNoIndex ? path : index_path(path, index_);
+  }
+
+ private:
+  static constexpr std::size_t kNoIndex = static_cast<std::size_t>(-1);
+  const std::string& base_;
+  std::string_view key_;
+  std::size_t index_ = kNoIndex;
+};
+
+const std::string kRoot;
+
 class DagBuilder {
  public:
   explicit DagBuilder(const ParseOptions& options) : options_(options) {}
 
+  // From text: the nodes are read one by one while the document is parsed,
+  // so the whole spec never exists as a DOM.
+  Expected<DagSpec> parse(std::string_view text) {
+    StreamedArray nodes{"nodes", [this](std::size_t index, json&& node) {
+                          if (index >= kMaxNodes) {
+                            fail("nodes", "has more than " + std::to_string(kMaxNodes) + " nodes");
+                            return false;
+                          }
+                          read_node(node, index);
+                          return errors_.ok();
+                        }};
+    auto document = parse_strict_json(text, kMaxJsonDepth, kSpecErrorCode, &nodes);
+    if (errors_.ok() && !document) return document.error();
+    if (errors_.ok()) read_document(*document, /*nodes_read=*/true);
+    return finish();
+  }
+
   Expected<DagSpec> build(const json& document) {
-    read_document(document);
+    read_document(document, /*nodes_read=*/false);
+    return finish();
+  }
+
+ private:
+  Expected<DagSpec> finish() {
     if (errors_.ok()) resolve_deps();
     if (errors_.ok()) order_topologically();
     if (!errors_.ok()) {
@@ -82,72 +126,92 @@ class DagBuilder {
     return std::move(spec_);
   }
 
- private:
   void fail(std::string path, std::string message) {
     errors_.fail(std::move(path), std::move(message));
   }
+  void fail(const Where& where, std::string message) { fail(where.str(), std::move(message)); }
 
   // A string within `max_bytes`, free of control characters.
-  const std::string* text(const json& value, const std::string& path, std::size_t max_bytes,
+  const std::string* text(const json& value, const Where& where, std::size_t max_bytes,
                           bool allow_empty = false) {
-    if (!value.is_string())
-      return fail(path, "must be a string, got " + std::string(config::json_type_name(value))),
-             nullptr;
+    if (!value.is_string()) {
+      fail(where, "must be a string, got " + std::string(config::json_type_name(value)));
+      return nullptr;
+    }
     const auto& string = value.get_ref<const std::string&>();
-    if (string.empty() && !allow_empty) return fail(path, "must not be empty"), nullptr;
-    if (string.size() > max_bytes)
-      return fail(path, "is " + std::to_string(string.size()) + " bytes; at most " +
-                            std::to_string(max_bytes)),
-             nullptr;
-    if (has_control(string)) return fail(path, "must not contain control characters"), nullptr;
+    if (string.empty() && !allow_empty) {
+      fail(where, "must not be empty");
+      return nullptr;
+    }
+    if (string.size() > max_bytes) {
+      fail(where,
+           "is " + std::to_string(string.size()) + " bytes; at most " + std::to_string(max_bytes));
+      return nullptr;
+    }
+    if (has_control(string)) {
+      fail(where, "must not contain control characters");
+      return nullptr;
+    }
     return &string;
   }
 
-  const std::string* name(const json& value, const std::string& path) {
-    const std::string* string = text(value, path, kMaxIdBytes);
+  const std::string* name(const json& value, const Where& where) {
+    const std::string* string = text(value, where, kMaxIdBytes);
     if (string && !is_name(*string)) {
-      fail(path, "\"" + *string + "\" is not a valid name: " + kNameRule);
+      fail(where, "\"" + *string + "\" is not a valid name: " + kNameRule);
       return nullptr;
     }
     return string;
   }
 
-  // An optional array at `reader`.`key` of at most `max_items`, each item
-  // passed to `item(value, path)`.
+  // An optional name at `base`.`key` into `out`.
+  void optional_name(const json& object, const std::string& base, std::string_view key,
+                     std::string& out) {
+    auto it = object.find(key);
+    if (it == object.end()) return;
+    if (const std::string* string = name(*it, Where(base, key))) out = *string;
+  }
+
+  // An optional array at `base`.`key` of at most `max_items`, each item
+  // passed to `item(value, where)`.
   template <class Item>
-  void array(const ObjectReader& reader, std::string_view key, std::size_t max_items, Item item) {
-    const json* value = reader.find(key);
-    if (!value) return;
-    std::string path = reader.field_path(key);
-    if (!value->is_array())
-      return fail(path, "must be an array, got " + std::string(config::json_type_name(*value)));
-    if (value->size() > max_items)
-      return fail(path, "has " + std::to_string(value->size()) + " entries; at most " +
-                            std::to_string(max_items));
-    for (std::size_t i = 0; i < value->size() && errors_.ok(); ++i)
-      item((*value)[i], index_path(path, i));
+  void array(const json& object, const std::string& base, std::string_view key,
+             std::size_t max_items, Item item) {
+    auto it = object.find(key);
+    if (it == object.end()) return;
+    const json& value = *it;
+    if (!value.is_array())
+      return fail(Where(base, key),
+                  "must be an array, got " + std::string(config::json_type_name(value)));
+    if (value.size() > max_items)
+      return fail(Where(base, key), "has " + std::to_string(value.size()) + " entries; at most " +
+                                        std::to_string(max_items));
+    for (std::size_t i = 0; i < value.size() && errors_.ok(); ++i)
+      item(value[i], Where(base, key, i));
   }
 
   // An array of names with no repeats.
-  void names(const ObjectReader& reader, std::string_view key, std::size_t max_items,
-             std::vector<std::string>& out) {
-    array(reader, key, max_items, [&](const json& value, const std::string& path) {
-      const std::string* string = name(value, path);
+  void names(const json& object, const std::string& base, std::string_view key,
+             std::size_t max_items, std::vector<std::string>& out) {
+    array(object, base, key, max_items, [&](const json& value, const Where& where) {
+      const std::string* string = name(value, where);
       if (!string) return;
       if (std::find(out.begin(), out.end(), *string) != out.end())
-        return fail(path, "\"" + *string + "\" is listed twice");
+        return fail(where, "\"" + *string + "\" is listed twice");
       out.push_back(*string);
     });
   }
 
-  void read_document(const json& document) {
+  void read_document(const json& document, bool nodes_read) {
     ObjectReader root(document, "", errors_);
     root.allow_only(kDagKeys);
+    if (!errors_.ok()) return;
     if (const json* value = root.find("name")) {
-      if (const std::string* string = text(*value, "name", kMaxTextBytes)) spec_.name = *string;
+      if (const std::string* string = text(*value, Where(kRoot, "name"), kMaxTextBytes))
+        spec_.name = *string;
     }
     if (const json* value = root.find("description"))
-      text(*value, "description", kMaxDescriptionBytes);
+      text(*value, Where(kRoot, "description"), kMaxDescriptionBytes);
     spec_.max_parallel = kDefaultMaxParallel;
     root.read("max_parallel", spec_.max_parallel, Range<std::uint32_t>{1, kMaxParallel});
     read_labels(root);
@@ -161,10 +225,8 @@ class DagBuilder {
     if (nodes->size() > kMaxNodes)
       return fail("nodes", "has " + std::to_string(nodes->size()) + " nodes; at most " +
                                std::to_string(kMaxNodes));
-    spec_.nodes.resize(nodes->size());
-    dep_names_.resize(nodes->size());
-    for (std::size_t i = 0; i < nodes->size() && errors_.ok(); ++i)
-      read_node((*nodes)[i], index_path("nodes", i), i);
+    if (nodes_read) return;
+    for (std::size_t i = 0; i < nodes->size() && errors_.ok(); ++i) read_node((*nodes)[i], i);
   }
 
   void read_labels(const ObjectReader& root) {
@@ -176,10 +238,11 @@ class DagBuilder {
     if (labels->size() > kMaxLabels)
       return fail("labels", "has " + std::to_string(labels->size()) + " labels; at most " +
                                 std::to_string(kMaxLabels));
+    static const std::string kLabels = "labels";
     for (const auto& [key, value] : labels->items()) {
-      std::string path = join_path("labels", key);
-      if (!text(json(key), path, kMaxLabelBytes)) return;
-      const std::string* string = text(value, path, kMaxLabelBytes, /*allow_empty=*/true);
+      if (!text(json(key), Where(kLabels, key), kMaxLabelBytes)) return;
+      const std::string* string = text(value, Where(kLabels, key), kMaxLabelBytes,
+                                       /*allow_empty=*/true);
       if (!string) return;
       spec_.labels.emplace_back(key, *string);
     }
@@ -205,57 +268,53 @@ class DagBuilder {
     spec_.params = *params;
   }
 
-  void read_node(const json& value, const std::string& path, std::size_t index) {
-    NodeSpec& node = spec_.nodes[index];
+  void read_node(const json& value, std::size_t index) {
+    std::string path = index_path("nodes", index);
+    spec_.nodes.emplace_back();
+    dep_offsets_.push_back(dep_names_.size());
+    NodeSpec& node = spec_.nodes.back();
     ObjectReader reader(value, path, errors_);
     reader.allow_only(kNodeKeys);
     if (!errors_.ok()) return;
     const json* id = reader.find("id");
-    if (!id) return fail(reader.field_path("id"), "missing required key");
-    if (const std::string* string = name(*id, reader.field_path("id"))) node.id = *string;
+    if (!id) return fail(Where(path, "id"), "missing required key");
+    if (const std::string* string = name(*id, Where(path, "id"))) node.id = *string;
     if (const json* description = reader.find("description"))
-      text(*description, reader.field_path("description"), kMaxDescriptionBytes);
-    read_deps(reader, index);
-    if (const json* phase = reader.find("phase")) {
-      if (const std::string* string = name(*phase, reader.field_path("phase")))
-        node.phase = *string;
-    }
-    if (const json* unit = reader.find("plan_unit")) {
-      if (const std::string* string = name(*unit, reader.field_path("plan_unit")))
-        node.plan_unit = *string;
-    }
+      text(*description, Where(path, "description"), kMaxDescriptionBytes);
+    read_deps(value, path);
+    optional_name(value, path, "phase", node.phase);
+    optional_name(value, path, "plan_unit", node.plan_unit);
     if (const json* run = reader.find("run")) {
-      node.run = read_action(*run, reader.field_path("run"));
+      node.run = read_action(*run, join_path(path, "run"));
     } else {
-      fail(reader.field_path("run"), "missing required key");
+      fail(Where(path, "run"), "missing required key");
     }
     if (const json* compensate = reader.find("compensate"))
-      node.compensate = read_action(*compensate, reader.field_path("compensate"));
+      node.compensate = read_action(*compensate, join_path(path, "compensate"));
     reader.read_enum("risk", node.risk, &risk_from_string, kRiskChoices);
     node.retry = default_retry_policy(node.risk);
     if (const json* retry = reader.find("retry"))
-      read_retry(*retry, reader.field_path("retry"), node);
+      read_retry(*retry, join_path(path, "retry"), node);
     reader.read("timeout_ms", node.timeout_ms, Range<std::uint32_t>{1, kMaxTimeoutMs});
-    array(reader, "artifacts", kMaxArtifacts, [&](const json& artifact, const std::string& at) {
-      if (const std::string* string = text(artifact, at, kMaxPathBytes))
+    array(value, path, "artifacts", kMaxArtifacts, [&](const json& artifact, const Where& where) {
+      if (const std::string* string = text(artifact, where, kMaxPathBytes))
         node.artifacts.push_back(*string);
     });
-    names(reader, "uses", kMaxUses, node.uses);
+    names(value, path, "uses", kMaxUses, node.uses);
   }
 
-  void read_deps(const ObjectReader& reader, std::size_t index) {
-    std::vector<const std::string*>& deps = dep_names_[index];
-    array(reader, "deps", kMaxNodes, [&](const json& value, const std::string& path) {
-      const std::string* string = name(value, path);
+  void read_deps(const json& node, const std::string& path) {
+    std::size_t first = dep_names_.size();
+    array(node, path, "deps", kMaxNodes, [&](const json& value, const Where& where) {
+      const std::string* string = name(value, where);
       if (!string) return;
-      if (std::any_of(deps.begin(), deps.end(),
-                      [&](const std::string* d) { return *d == *string; }))
-        return fail(path, "\"" + *string + "\" is listed twice");
-      deps.push_back(string);
+      if (std::find(dep_names_.begin() + static_cast<std::ptrdiff_t>(first), dep_names_.end(),
+                    *string) != dep_names_.end())
+        return fail(where, "\"" + *string + "\" is listed twice");
+      dep_names_.push_back(*string);
     });
-    deps_total_ += deps.size();
-    if (errors_.ok() && deps_total_ > kMaxDepsTotal)
-      fail(reader.field_path("deps"),
+    if (errors_.ok() && dep_names_.size() > kMaxDepsTotal)
+      fail(Where(path, "deps"),
            "the spec has more than " + std::to_string(kMaxDepsTotal) + " dependencies in all");
   }
 
@@ -267,7 +326,7 @@ class DagBuilder {
     const json* exec = reader.find("exec");
     const json* task = reader.find("task");
     if (exec && task) {
-      fail(reader.field_path("task"), "give either exec (a command) or task, not both");
+      fail(Where(path, "task"), "give either exec (a command) or task, not both");
       return action;
     }
     if (!exec && !task) {
@@ -278,14 +337,14 @@ class DagBuilder {
       action.kind = Action::Kind::Task;
       for (std::string_view key : {"shell", "env", "cwd"}) {
         if (reader.find(key)) {
-          fail(reader.field_path(key), "applies to exec only, not to a task");
+          fail(Where(path, key), "applies to exec only, not to a task");
           return action;
         }
       }
-      const std::string* string = name(*task, reader.field_path("task"));
+      const std::string* string = name(*task, Where(path, "task"));
       if (!string) return action;
       if (options_.task_exists && !options_.task_exists(*string)) {
-        fail(reader.field_path("task"), "no task named \"" + *string + "\" is registered");
+        fail(Where(path, "task"), "no task named \"" + *string + "\" is registered");
         return action;
       }
       action.task = *string;
@@ -293,25 +352,25 @@ class DagBuilder {
     }
     action.kind = Action::Kind::Exec;
     std::size_t argv_bytes = 0;
-    array(reader, "exec", kMaxArgvEntries, [&](const json& arg, const std::string& at) {
+    array(value, path, "exec", kMaxArgvEntries, [&](const json& arg, const Where& where) {
       const std::string* string =
-          text(arg, at, kMaxArgvBytes, /*allow_empty=*/!action.argv.empty());
+          text(arg, where, kMaxArgvBytes, /*allow_empty=*/!action.argv.empty());
       if (!string) return;
       argv_bytes += string->size();
       if (argv_bytes > kMaxArgvBytes)
-        return fail(at, "argv exceeds " + std::to_string(kMaxArgvBytes) + " bytes in all");
+        return fail(where, "argv exceeds " + std::to_string(kMaxArgvBytes) + " bytes in all");
       action.argv.push_back(*string);
     });
-    if (errors_.ok() && action.argv.empty()) fail(reader.field_path("exec"), "must not be empty");
+    if (errors_.ok() && action.argv.empty()) fail(Where(path, "exec"), "must not be empty");
     reader.read("shell", action.shell);
     if (errors_.ok() && action.shell && action.argv.size() != 1)
-      fail(reader.field_path("exec"),
+      fail(Where(path, "exec"),
            "with shell: true, exec is exactly one string, the script for /bin/sh -c");
-    read_env(reader, action);
+    read_env(reader, path, action);
     if (const json* cwd = reader.find("cwd")) {
-      const std::string* string = text(*cwd, reader.field_path("cwd"), kMaxPathBytes);
+      const std::string* string = text(*cwd, Where(path, "cwd"), kMaxPathBytes);
       if (string && string->front() != '/') {
-        fail(reader.field_path("cwd"), "must be an absolute path");
+        fail(Where(path, "cwd"), "must be an absolute path");
       } else if (string) {
         action.cwd = *string;
       }
@@ -319,10 +378,10 @@ class DagBuilder {
     return action;
   }
 
-  void read_env(const ObjectReader& reader, Action& action) {
+  void read_env(const ObjectReader& reader, const std::string& action_path, Action& action) {
     const json* env = reader.find("env");
     if (!env) return;
-    std::string path = reader.field_path("env");
+    std::string path = join_path(action_path, "env");
     if (!env->is_object())
       return fail(path,
                   "must be an object of strings, got " + std::string(config::json_type_name(*env)));
@@ -331,15 +390,15 @@ class DagBuilder {
                             std::to_string(kMaxEnvEntries));
     std::size_t bytes = 0;
     for (const auto& [key, value] : env->items()) {
-      std::string at = join_path(path, key);
-      if (!is_env_name(key)) return fail(at, "variable names are [A-Za-z_][A-Za-z0-9_]*");
+      Where where(path, key);
+      if (!is_env_name(key)) return fail(where, "variable names are [A-Za-z_][A-Za-z0-9_]*");
       if (key.starts_with(kReservedEnvPrefix))
-        return fail(at, "names starting with SUP_ are set by the engine (docs/dag.md)");
-      const std::string* string = text(value, at, kMaxEnvBytes, /*allow_empty=*/true);
+        return fail(where, "names starting with SUP_ are set by the engine (docs/dag.md)");
+      const std::string* string = text(value, where, kMaxEnvBytes, /*allow_empty=*/true);
       if (!string) return;
       bytes += key.size() + string->size();
       if (bytes > kMaxEnvBytes)
-        return fail(at, "env exceeds " + std::to_string(kMaxEnvBytes) + " bytes in all");
+        return fail(where, "env exceeds " + std::to_string(kMaxEnvBytes) + " bytes in all");
       action.env.emplace_back(key, *string);
     }
   }
@@ -354,23 +413,24 @@ class DagBuilder {
     reader.read("multiplier", policy.multiplier, Range<double>{1.0, kMaxRetryMultiplier});
     if (errors_.ok() && policy.initial_ms > policy.max_ms) {
       if (reader.find("max_ms"))
-        return fail(reader.field_path("max_ms"),
+        return fail(Where(path, "max_ms"),
                     "must be at least initial_ms (" + std::to_string(policy.initial_ms) + ")");
-      return fail(reader.field_path("initial_ms"),
+      return fail(Where(path, "initial_ms"),
                   "exceeds max_ms (" + std::to_string(policy.max_ms) + ", the default for risk \"" +
                       std::string(to_string(node.risk)) + "\"); set max_ms too");
     }
-    array(reader, "non_retryable_exit_codes", kMaxNonRetryableExitCodes,
-          [&](const json& code, const std::string& at) {
+    array(value, path, "non_retryable_exit_codes", kMaxNonRetryableExitCodes,
+          [&](const json& code, const Where& where) {
             if (!code.is_number_integer() || code.get<std::int64_t>() < 0 ||
                 code.get<std::int64_t>() > 255)
-              return fail(at, "must be an exit status between 0 and 255, got " + code.dump());
+              return fail(where, "must be an exit status between 0 and 255, got " + code.dump());
             policy.non_retryable_exit_codes.push_back(code.get<int>());
           });
   }
 
   void resolve_deps() {
     std::vector<NodeSpec>& nodes = spec_.nodes;
+    dep_offsets_.push_back(dep_names_.size());
     spec_.index_by_id.reserve(nodes.size());
     for (NodeIndex i = 0; i < nodes.size(); ++i) {
       auto [it, inserted] = spec_.index_by_id.emplace(nodes[i].id, i);
@@ -380,12 +440,15 @@ class DagBuilder {
             "duplicate id \"" + nodes[i].id + "\"; first at " + index_path("nodes", it->second));
     }
     for (NodeIndex i = 0; i < nodes.size(); ++i) {
-      nodes[i].deps.reserve(dep_names_[i].size());
-      for (std::size_t j = 0; j < dep_names_[i].size(); ++j) {
-        auto it = spec_.index_by_id.find(*dep_names_[i][j]);
+      std::size_t first = dep_offsets_[i];
+      std::size_t count = dep_offsets_[i + 1] - first;
+      nodes[i].deps.reserve(count);
+      for (std::size_t j = 0; j < count; ++j) {
+        const std::string& dep = dep_names_[first + j];
+        auto it = spec_.index_by_id.find(dep);
         if (it == spec_.index_by_id.end())
           return fail(index_path(join_path(index_path("nodes", i), "deps"), j),
-                      "no node has id \"" + *dep_names_[i][j] + "\"");
+                      "no node has id \"" + dep + "\"");
         nodes[i].deps.push_back(it->second);
         nodes[it->second].dependents.push_back(i);
       }
@@ -441,9 +504,10 @@ class DagBuilder {
   const ParseOptions& options_;
   ErrorSlot errors_;
   DagSpec spec_;
-  // Per node, its deps as written (pointers into the document).
-  std::vector<std::vector<const std::string*>> dep_names_;
-  std::size_t deps_total_ = 0;
+  // The deps of every node as written, node after node: those of node i
+  // start at dep_offsets_[i].
+  std::vector<std::string> dep_names_;
+  std::vector<std::size_t> dep_offsets_;
 };
 
 }  // namespace
@@ -458,9 +522,7 @@ Expected<DagSpec> parse_dag(std::string_view text, const ParseOptions& options) 
                       "the spec is " + std::to_string(text.size()) + " bytes; at most " +
                           std::to_string(kMaxSpecBytes),
                       "$");
-  auto document = parse_strict_json(text, kMaxJsonDepth, kSpecErrorCode);
-  if (!document) return document.error();
-  return build_dag(*document, options);
+  return DagBuilder(options).parse(text);
 }
 
 }  // namespace sup::dag

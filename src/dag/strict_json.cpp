@@ -14,8 +14,9 @@ using nlohmann::json;
 // open containers so that an error can name where it happened.
 class PathTrackingBuilder {
  public:
-  PathTrackingBuilder(std::size_t max_depth, std::string_view error_code)
-      : max_depth_(max_depth), error_code_(error_code) {}
+  PathTrackingBuilder(std::size_t max_depth, std::string_view error_code,
+                      const StreamedArray* streamed)
+      : max_depth_(max_depth), error_code_(error_code), streamed_(streamed) {}
 
   bool null() { return put(json(nullptr)); }
   bool boolean(bool value) { return put(json(value)); }
@@ -51,6 +52,8 @@ class PathTrackingBuilder {
   }
 
   Expected<json> take() && {
+    if (stopped_)
+      return make_error(std::string(error_code_), "stopped by the streamed array's taker");
     if (error_) return std::move(*error_);
     return std::move(root_);
   }
@@ -60,26 +63,45 @@ class PathTrackingBuilder {
     json* container;
     std::string key;  // objects: the key whose value is being read
     bool has_key = false;
+    bool streamed = false;  // the StreamedArray
   };
 
   bool open(json container) {
     if (frames_.size() >= max_depth_)
       return fail(current_path(), "nested deeper than " + std::to_string(max_depth_) + " levels");
+    bool streams = streamed_ && frames_.size() == 1 && container.is_array() &&
+                   frames_[0].container->is_object() && frames_[0].has_key &&
+                   frames_[0].key == streamed_->key;
     json* placed = place(std::move(container));
-    frames_.push_back(Frame{placed, {}, false});
+    frames_.push_back(Frame{placed, {}, false, streams});
     return true;
   }
 
   bool close() {
     frames_.pop_back();
-    if (!frames_.empty()) frames_.back().has_key = false;
-    return true;
+    if (frames_.empty()) return true;
+    frames_.back().has_key = false;
+    return hand_over();
   }
 
   bool put(json value) {
     place(std::move(value));
-    if (!frames_.empty()) frames_.back().has_key = false;
-    return true;
+    if (frames_.empty()) return true;
+    frames_.back().has_key = false;
+    return hand_over();
+  }
+
+  // A value just completed in the streamed array goes to its taker.
+  bool hand_over() {
+    Frame& frame = frames_.back();
+    if (!frame.streamed) return true;
+    json& element = frame.container->back();
+    if (streamed_->take(frame.container->size() - 1, std::move(element))) {
+      element = nullptr;
+      return true;
+    }
+    stopped_ = true;
+    return false;
   }
 
   json* place(json value) {
@@ -122,6 +144,8 @@ class PathTrackingBuilder {
 
   std::size_t max_depth_;
   std::string_view error_code_;
+  const StreamedArray* streamed_;
+  bool stopped_ = false;
   json root_;
   std::vector<Frame> frames_;
   std::optional<Error> error_;
@@ -130,8 +154,9 @@ class PathTrackingBuilder {
 }  // namespace
 
 Expected<nlohmann::json> parse_strict_json(std::string_view text, std::size_t max_depth,
-                                           std::string_view error_code) {
-  PathTrackingBuilder builder(max_depth, error_code);
+                                           std::string_view error_code,
+                                           const StreamedArray* streamed) {
+  PathTrackingBuilder builder(max_depth, error_code, streamed);
   json::sax_parse(text.begin(), text.end(), &builder);
   return std::move(builder).take();
 }
