@@ -137,6 +137,15 @@ bool create_executions(CheckpointStore& store, const std::vector<std::string>& i
   return append_all(store, std::move(requests));
 }
 
+// The writer's work between two snapshots (the maxima are since open).
+StoreStats since(const StoreStats& before, StoreStats after) {
+  after.commits -= before.commits;
+  after.appends_committed -= before.appends_committed;
+  after.commit_ns_total -= before.commit_ns_total;
+  after.sync_ns_total -= before.sync_ns_total;
+  return after;
+}
+
 void report_store_stats(const sup::bench::Reporter& out, const std::string& prefix,
                         const StoreStats& stats) {
   out.figure(prefix + "_commits", static_cast<double>(stats.commits), "count");
@@ -145,6 +154,8 @@ void report_store_stats(const sup::bench::Reporter& out, const std::string& pref
   out.figure(prefix + "_commit_mean",
              stats.commits == 0 ? 0.0 : stats.commit_ns_total / 1e3 / stats.commits, "us");
   out.figure(prefix + "_commit_max", stats.commit_ns_max / 1e3, "us");
+  out.figure(prefix + "_sync_mean",
+             stats.commits == 0 ? 0.0 : stats.sync_ns_total / 1e3 / stats.commits, "us");
 }
 
 void report_latency(const sup::bench::Reporter& out, const std::string& prefix,
@@ -192,8 +203,8 @@ int run_throughput(const BenchOptions& opt, const fs::path& dir, const sup::benc
             store->append(transition(id, i, 1), [&, p, slot](sup::Expected<AppendAck> ack) {
               latency_us[slot] = (steady_ns() - handed_at[slot]) / 1e3;
               if (!ack) failures.fetch_add(1);
-              in_flight[p].fetch_sub(1);
-              in_flight[p].notify_one();
+              // Wakes the producer once half its window is free, not per ack.
+              if (in_flight[p].fetch_sub(1) - 1 == opt.in_flight / 2) in_flight[p].notify_one();
               acks.done();
             });
         if (!handed) {
@@ -211,11 +222,7 @@ int run_throughput(const BenchOptions& opt, const fs::path& dir, const sup::benc
     std::fprintf(stderr, "throughput: %zu appends failed\n", failures.load());
     return 1;
   }
-  StoreStats after = store->stats();
-  StoreStats delta = after;
-  delta.commits -= before.commits;
-  delta.appends_committed -= before.appends_committed;
-  delta.commit_ns_total -= before.commit_ns_total;
+  StoreStats delta = since(before, store->stats());
   out.figure("durable_transitions_per_s", total / seconds, "1/s");
   report_store_stats(out, "throughput", delta);
   report_latency(out, "throughput", latency_us);
@@ -271,10 +278,7 @@ int run_latency(const BenchOptions& opt, const fs::path& dir, const sup::bench::
     std::fprintf(stderr, "latency: %zu appends failed\n", loop.failures.load());
     return 1;
   }
-  StoreStats delta = store->stats();
-  delta.commits -= before.commits;
-  delta.appends_committed -= before.appends_committed;
-  delta.commit_ns_total -= before.commit_ns_total;
+  StoreStats delta = since(before, store->stats());
   out.figure("closed_loop_transitions_per_s", loop.total / seconds, "1/s");
   report_store_stats(out, "closed_loop", delta);
   report_latency(out, "closed_loop", loop.latency_us);

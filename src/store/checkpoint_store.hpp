@@ -115,8 +115,10 @@ struct StoreStats {
   std::uint64_t appends_failed = 0;       // append requests answered with an error
   std::uint64_t store_full_failures = 0;  // of those, store_full
   std::uint64_t max_batch = 0;            // most append requests in one commit
-  std::uint64_t commit_ns_total = 0;      // put + commit + sync, summed over commits
+  std::uint64_t commit_ns_total = 0;      // whole transactions (puts + commit), summed
   std::uint64_t commit_ns_max = 0;
+  std::uint64_t sync_ns_total = 0;  // of that, mdb_txn_commit: page writes and fsyncs
+  std::uint64_t sync_ns_max = 0;
   std::uint64_t map_grows = 0;
   std::uint64_t map_bytes = 0;    // current map size
   std::uint64_t queue_depth = 0;  // requests waiting for the writer now

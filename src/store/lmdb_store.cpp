@@ -455,10 +455,11 @@ struct LmdbCheckpointStore::Impl {
     for (;;) {
       std::int64_t started = mono_now_nanos();
       std::optional<std::size_t> inconsistent;
-      int rc = try_commit(batch, outcomes, inconsistent);
+      std::uint64_t sync_ns = 0;
+      int rc = try_commit(batch, outcomes, inconsistent, sync_ns);
       if (rc == 0) {
         std::int64_t elapsed = mono_now_nanos() - started;
-        acknowledge(batch, outcomes, static_cast<std::uint64_t>(elapsed));
+        acknowledge(batch, outcomes, static_cast<std::uint64_t>(elapsed), sync_ns);
         return;
       }
       if (inconsistent) {
@@ -504,7 +505,7 @@ struct LmdbCheckpointStore::Impl {
   // One attempt: puts every request not failed yet, commits. 0 or the LMDB
   // error (`inconsistent` set when a request found a record already stored).
   int try_commit(const std::vector<PendingAppend>& batch, std::vector<Outcome>& outcomes,
-                 std::optional<std::size_t>& inconsistent) {
+                 std::optional<std::size_t>& inconsistent, std::uint64_t& sync_ns) {
     Txn txn(*this, 0);
     if (int rc = txn.begin(); rc != 0) return rc;
     std::int64_t timestamp = now_ns();
@@ -554,22 +555,20 @@ struct LmdbCheckpointStore::Impl {
         summary->execution_id = request.execution_id;
         summary->created_at_ns = timestamp;
       }
-      Record record{
-          request.execution_id, summary->last_seq, RecordKind::ExecutionSubmitted, timestamp, {}};
-      outcome.ack = {request.execution_id, summary->last_seq + 1, 0, timestamp, 0};
+      std::uint64_t seq = summary->last_seq;
+      outcome.ack = {request.execution_id, seq + 1, 0, timestamp, 0};
       for (const auto& draft : request.records) {
-        ++record.seq;
-        record.kind = draft.kind;
-        record.payload = draft.payload;
-        std::string key_bytes = record_key(record.execution_id, record.seq);
-        std::string value_bytes = encode_record(record);
+        ++seq;
+        std::string key_bytes = record_key(request.execution_id, seq);
+        std::string value_bytes =
+            encode_record(request.execution_id, seq, draft.kind, timestamp, draft.payload);
         MDB_val key = as_val(key_bytes), value = as_val(value_bytes);
         int rc = mdb_put(txn.get(), dbs.records, &key, &value, MDB_NOOVERWRITE);
         if (rc == MDB_KEYEXIST) inconsistent = i;
         if (rc != 0) return rc;
       }
-      outcome.ack.last_seq = record.seq;
-      summary->last_seq = record.seq;
+      outcome.ack.last_seq = seq;
+      summary->last_seq = seq;
       summary->record_count += request.records.size();
       summary->updated_at_ns = timestamp;
       if (request.status) summary->status = *request.status;
@@ -581,17 +580,22 @@ struct LmdbCheckpointStore::Impl {
       MDB_val key = as_val(execution_id), value = as_val(value_bytes);
       if (int rc = mdb_put(txn.get(), dbs.executions, &key, &value, 0); rc != 0) return rc;
     }
-    return txn.commit();
+    std::int64_t sync_started = mono_now_nanos();
+    int rc = txn.commit();
+    sync_ns = static_cast<std::uint64_t>(mono_now_nanos() - sync_started);
+    return rc;
   }
 
   void acknowledge(std::vector<PendingAppend>& batch, std::vector<Outcome>& outcomes,
-                   std::uint64_t commit_ns) {
+                   std::uint64_t commit_ns, std::uint64_t sync_ns) {
     ++commit_number;
     {
       std::lock_guard lock(stats_mutex);
       ++counters.commits;
       counters.commit_ns_total += commit_ns;
       counters.commit_ns_max = std::max(counters.commit_ns_max, commit_ns);
+      counters.sync_ns_total += sync_ns;
+      counters.sync_ns_max = std::max(counters.sync_ns_max, sync_ns);
       std::uint64_t committed = 0;
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (outcomes[i].error) {

@@ -183,18 +183,23 @@ Expected<CheckpointId> CheckpointId::parse(std::string_view text) {
 }
 
 std::string encode_record(const Record& record) {
-  ByteWriter out(kRecordHeaderBytes + record.execution_id.size() + record.payload.size() +
-                 kChecksumBytes);
+  return encode_record(record.execution_id, record.seq, record.kind, record.timestamp_ns,
+                       record.payload);
+}
+
+std::string encode_record(std::string_view execution_id, std::uint64_t seq, RecordKind kind,
+                          std::int64_t timestamp_ns, std::string_view payload) {
+  ByteWriter out(kRecordHeaderBytes + execution_id.size() + payload.size() + kChecksumBytes);
   out.magic(kRecordMagic);
   out.integer(kRecordFormatVersion);
-  out.integer(static_cast<std::uint8_t>(record.kind));
+  out.integer(static_cast<std::uint8_t>(kind));
   out.integer(std::uint8_t{0});  // flags, none yet
-  out.integer(static_cast<std::uint16_t>(record.execution_id.size()));
-  out.integer(record.seq);
-  out.integer(record.timestamp_ns);
-  out.integer(static_cast<std::uint32_t>(record.payload.size()));
-  out.raw(record.execution_id);
-  out.raw(record.payload);
+  out.integer(static_cast<std::uint16_t>(execution_id.size()));
+  out.integer(seq);
+  out.integer(timestamp_ns);
+  out.integer(static_cast<std::uint32_t>(payload.size()));
+  out.raw(execution_id);
+  out.raw(payload);
   return std::move(out).seal();
 }
 

@@ -71,6 +71,9 @@ struct Record {
 
 // The envelope: fixed header, execution id, payload, CRC32C of all of it.
 std::string encode_record(const Record& record);
+// The same bytes from the parts, without building a Record first.
+std::string encode_record(std::string_view execution_id, std::uint64_t seq, RecordKind kind,
+                          std::int64_t timestamp_ns, std::string_view payload);
 // record_corrupt (truncated, bad magic, checksum mismatch, unknown kind) or
 // record_version_unsupported (written by a newer build).
 Expected<Record> decode_record(std::string_view bytes);
