@@ -8,7 +8,8 @@
 //   execution_bench --scenario=parse --nodes=10000 --runs=50
 //   execution_bench --scenario=schedule --nodes=10000 --width=100
 //
-// Scenarios: parse, schedule, tbb_flow_graph.
+// Scenarios: parse, schedule (the ready-node scheduler alone), core (the
+// whole ExecutionCore: records, durability barrier, epochs), tbb_flow_graph.
 #include <time.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "bench_report.hpp"
+#include "dag/execution_core.hpp"
 #include "dag/parser.hpp"
 #include "dag/scheduler.hpp"
 
@@ -39,7 +41,7 @@ struct BenchOptions {
   int threads = 2;  // oneTBB worker threads
 };
 
-const std::vector<std::string> kScenarios = {"parse", "schedule", "tbb_flow_graph"};
+const std::vector<std::string> kScenarios = {"parse", "schedule", "core", "tbb_flow_graph"};
 
 // CPU time of the calling thread (ns): on a shared machine the wall time of
 // a single-threaded step includes waiting for a core; this does not.
@@ -166,6 +168,49 @@ int run_schedule(const BenchOptions& opt, const sup::bench::Reporter& out) {
   return 0;
 }
 
+// The whole functional core per node: RUNNING/COMPLETED/READY records, the
+// durability barrier (acknowledged at once: no store), fencing epochs and
+// the scheduler, for no-op nodes that succeed as soon as they start.
+int run_core(const BenchOptions& opt, const sup::bench::Reporter& out) {
+  sup::dag::DagSpec spec = parsed_layered(opt);
+  const sup::dag::AttemptOutcome success{sup::dag::AttemptOutcome::Kind::Succeeded, 0};
+  std::vector<double> per_node_ns;
+  std::vector<sup::dag::StartAttempt> running;
+  std::size_t records = 0;
+  for (int run = 0; run < opt.runs + 3; ++run) {
+    auto start = steady_ns();
+    sup::dag::ExecutionCore core(spec, "bench");
+    running.clear();
+    records = 0;
+    auto apply = [&](sup::dag::Effects fx) {
+      records += fx.records.size();
+      if (fx.records.empty()) return;
+      auto durable = core.on_durable(fx.records.back().sequence);
+      running.insert(running.end(), durable.starts.begin(), durable.starts.end());
+    };
+    apply(core.start(UINT32_MAX));
+    while (!running.empty()) {
+      auto attempt = running.back();
+      running.pop_back();
+      apply(core.on_attempt_exit(attempt.node, attempt.epoch, success, 0.0, UINT32_MAX));
+    }
+    auto end = steady_ns();
+    if (core.state() != sup::dag::ExecutionState::Completed) {
+      std::fprintf(stderr, "core: execution ended %s\n",
+                   std::string(sup::dag::to_string(core.state())).c_str());
+      return 1;
+    }
+    if (run < 3) continue;
+    per_node_ns.push_back(static_cast<double>(end - start) /
+                          static_cast<double>(spec.nodes.size()));
+  }
+  out.figure("core_per_node_p50", percentile(per_node_ns, 0.50) / 1000.0, "us");
+  out.figure("core_per_node_max", percentile(per_node_ns, 1.0) / 1000.0, "us");
+  out.figure("core_records_per_node",
+             static_cast<double>(records) / static_cast<double>(spec.nodes.size()), "records");
+  return 0;
+}
+
 #ifdef SUP_BENCH_HAVE_TBB
 // The peer: the same graph as a oneTBB flow graph of continue_nodes with
 // empty bodies, roots triggered with try_put, timed to wait_for_all.
@@ -221,6 +266,7 @@ int run_scenario(const std::string& scenario, const BenchOptions& opt) {
                                          {"width", std::to_string(opt.width)}});
   if (scenario == "parse") return run_parse(opt, /*rich=*/true) + run_parse(opt, /*rich=*/false);
   if (scenario == "schedule") return run_schedule(opt, out);
+  if (scenario == "core") return run_core(opt, out);
 #ifdef SUP_BENCH_HAVE_TBB
   return run_tbb_flow_graph(opt, out);
 #else
