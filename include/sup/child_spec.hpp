@@ -59,6 +59,14 @@ struct ProcessSpec {
   bool shell = false;                      // run argv joined by spaces through /bin/sh -c
 };
 
+// How many lines of a process child's output (stdout and stderr together)
+// reach the log: a token bucket per child (RuntimeOptions::process_output).
+// Lines over the limit are dropped, counted and reported as "dropped N lines".
+struct OutputRateLimit {
+  std::uint32_t lines_per_sec = 1000;  // refill rate; 0: unlimited
+  std::uint32_t burst_lines = 5000;    // bucket size
+};
+
 struct DrillSpec {
   DrillKind kind = DrillKind::CrashAfter;
   std::uint32_t ms = 1000;  // crash_after, panic, busy: delay or busy period; flaky: period

@@ -46,6 +46,12 @@ struct RuntimeOptions {
   std::string audit_log_path;
   // Seed of the backoff jitter; 0: from std::random_device.
   std::uint64_t jitter_seed = 0;
+  // Per-child limit on the output lines of process children passed to the log.
+  OutputRateLimit process_output;
+  // Where running process children are recorded, so that a runtime started
+  // after a crash of the previous one kills what that one left running
+  // (the daemon: $STATE_DIR/processes). Empty: not recorded.
+  std::string process_record_dir;
 };
 
 // Why Runtime::wait() returned.

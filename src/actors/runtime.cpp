@@ -254,10 +254,18 @@ Expected<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
          {"STREAM", stream == process::OutputStream::Stderr ? "stderr" : "stdout"},
          {"CHILD_PID", std::to_string(pid)}});
   };
+  callbacks.on_dropped = [](const std::string& child_id, pid_t pid, std::uint64_t lines) {
+    log(LogLevel::Warn,
+        "dropped " + std::to_string(lines) + " lines of output over the output rate limit",
+        {{"CHILD_ID", child_id},
+         {"CHILD_PID", std::to_string(pid)},
+         {"DROPPED_LINES", std::to_string(lines)}});
+  };
   callbacks.on_exit = [raw](const std::string&, const process::ProcessExit& exit) {
     raw->post([exit](actors::ControlLoop& loop) { loop.on_process_exit(exit); });
   };
-  auto reactor = process::ProcessReactor::start(std::move(callbacks));
+  auto reactor = process::ProcessReactor::start(
+      std::move(callbacks), {core->options.process_output, core->options.process_record_dir});
   if (!reactor) return reactor.error();
   core->reactor = std::move(*reactor);
   core->runner =

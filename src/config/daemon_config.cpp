@@ -16,15 +16,16 @@
 namespace sup::config {
 namespace {
 
-constexpr std::string_view kRootKeys[] = {"strategy", "intensity", "period_ms",
-                                          "children", "dashboard", "log",
-                                          "runtime",  "state_dir", "shutdown_timeout_ms"};
+constexpr std::string_view kRootKeys[] = {
+    "strategy", "intensity", "period_ms",           "children",      "dashboard", "log",
+    "runtime",  "state_dir", "shutdown_timeout_ms", "process_output"};
 constexpr std::string_view kDashboardKeys[] = {
     "enabled",          "path",     "mode", "max_clients", "max_line_bytes", "client_queue_bytes",
     "requests_per_sec", "target_id"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
 constexpr std::string_view kRuntimeKeys[] = {"worker_threads", "tick_ms", "blocking_threshold_ms",
                                              "jitter_seed"};
+constexpr std::string_view kProcessOutputKeys[] = {"lines_per_sec", "burst_lines"};
 constexpr std::string_view kLogLevelChoices =
     R"("trace", "debug", "info", "warn", "error", "critical")";
 
@@ -180,6 +181,15 @@ void read_runtime(const ObjectReader& root, RuntimeConfig& out, ErrorSlot& error
   runtime.read("jitter_seed", out.jitter_seed);
 }
 
+void read_process_output(const ObjectReader& root, OutputRateLimit& out, ErrorSlot& errors) {
+  const nlohmann::json* node = root.find("process_output");
+  if (!node) return;
+  ObjectReader output(*node, "process_output", errors);
+  output.allow_only(kProcessOutputKeys);
+  output.read("lines_per_sec", out.lines_per_sec, Range<std::uint32_t>{0, 10'000'000});
+  output.read("burst_lines", out.burst_lines, Range<std::uint32_t>{1, 10'000'000});
+}
+
 // Path of the relay child anywhere in the tree ("children[3]"), if any.
 std::optional<std::string> find_relay(const std::vector<ChildSpec>& children,
                                       const std::string& children_path) {
@@ -235,6 +245,7 @@ Expected<DaemonConfig> parse_config(std::string_view json_text) {
   read_dashboard(root, config.dashboard, errors);
   read_log(root, config.log, errors);
   read_runtime(root, config.runtime, errors);
+  read_process_output(root, config.process_output, errors);
   root.read("state_dir", config.state_dir);
   root.read("shutdown_timeout_ms", config.shutdown_timeout_ms,
             Range<std::uint32_t>{100, 3'600'000});

@@ -57,6 +57,7 @@ struct DaemonConfig {
   DashboardConfig dashboard;
   LogConfig log;
   RuntimeConfig runtime;
+  sup::OutputRateLimit process_output;  // config key "process_output"
   std::string state_dir = "/var/lib/supervisor";
   std::uint32_t shutdown_timeout_ms = 30000;  // whole shutdown bound
 };

@@ -68,6 +68,8 @@ RuntimeOptions make_runtime_options(const config::DaemonConfig& config, TaskRegi
   options.blocking_threshold_ms = config.runtime.blocking_threshold_ms;
   options.jitter_seed = config.runtime.jitter_seed;
   options.audit_log_path = (std::filesystem::path(config.state_dir) / "audit.log").string();
+  options.process_output = config.process_output;
+  options.process_record_dir = (std::filesystem::path(config.state_dir) / "processes").string();
   return options;
 }
 

@@ -23,6 +23,8 @@
 
 #include "common/clock.hpp"
 #include "process/line_splitter.hpp"
+#include "process/output_limiter.hpp"
+#include "process/process_records.hpp"
 #include "process/process_spawner.hpp"
 #include "process/unique_fd.hpp"
 #include "sup/log.hpp"
@@ -33,6 +35,8 @@ namespace {
 // How long output of an exited child is still awaited when something
 // outside its group keeps a pipe open.
 constexpr std::int64_t kDrainAfterExitMs = 100;
+// How long start() waits for the leftovers of a crashed predecessor to die.
+constexpr std::chrono::milliseconds kLeftoverKillWait{5000};
 constexpr std::size_t kReadChunkBytes = 64 * 1024;
 // Per readiness event and pipe, so one chatty child cannot starve the rest
 // (epoll is level-triggered: what is left is reported again).
@@ -68,12 +72,16 @@ struct ChildOutput {
 };
 
 struct ReactorChild {
+  std::uint64_t serial = 0;  // set by the reactor thread on adoption
   std::string child_id;
   pid_t pid = -1;
   UniqueFd pidfd;  // reset once reaped
   ChildOutput out{OutputStream::Stdout, {}, {}};
   ChildOutput err{OutputStream::Stderr, {}, {}};
   std::optional<ProcessExit> exit;
+  std::string record_token;  // empty: not recorded
+  OutputLimiter limiter{{}, 0};
+  bool drop_report_queued = false;
 
   bool output_open() const { return static_cast<bool>(out.fd) || static_cast<bool>(err.fd); }
 };
@@ -100,6 +108,8 @@ enum class WaitMode { NoHang, Block };
 
 struct ProcessReactor::Impl {
   ReactorCallbacks callbacks;
+  ReactorOptions options;
+  std::optional<ProcessRecords> records;  // thread-safe itself
   UniqueFd epoll;
   UniqueFd wake;
   std::thread thread;
@@ -116,6 +126,8 @@ struct ProcessReactor::Impl {
   std::unordered_map<std::uint64_t, ReactorChild> children;  // by serial
   std::uint64_t next_serial = 1;
   std::deque<std::pair<std::int64_t, std::uint64_t>> drain_deadlines;  // (mono ms, serial)
+  // Pushed at now + a constant interval, so in order like drain_deadlines.
+  std::deque<std::pair<std::int64_t, std::uint64_t>> drop_reports;  // (mono ms, serial)
   std::array<char, kReadChunkBytes> read_buffer{};
 
   void notify() {
@@ -144,6 +156,7 @@ struct ProcessReactor::Impl {
         }
       }
       expire_drains();
+      expire_drop_reports();
     }
   }
 
@@ -167,6 +180,7 @@ struct ProcessReactor::Impl {
     const std::uint64_t serial = next_serial++;
     const auto it = children.emplace(serial, std::move(incoming)).first;
     ReactorChild& child = it->second;
+    child.serial = serial;
     if (watch(child.pidfd.get(), event_tag(serial, Source::Exit)) &&
         watch(child.out.fd.get(), event_tag(serial, Source::Stdout)) &&
         watch(child.err.fd.get(), event_tag(serial, Source::Stderr))) {
@@ -245,6 +259,8 @@ struct ProcessReactor::Impl {
     }
     unwatch(child.pidfd.get());
     child.pidfd.reset();
+    // The group is dead: nothing of it is left for a successor to find.
+    if (records && !child.record_token.empty()) records->forget(child.record_token);
     return true;
   }
 
@@ -271,13 +287,39 @@ struct ProcessReactor::Impl {
     output.fd.reset();
   }
 
-  void deliver_line(const ReactorChild& child, const ChildOutput& output, std::string_view line) {
-    invoke_callback("on_line", callbacks.on_line, child.child_id, child.pid, output.stream, line);
+  void deliver_line(ReactorChild& child, const ChildOutput& output, std::string_view line) {
+    const std::int64_t now = sup::mono_now_ms();
+    if (child.limiter.admit(now)) {
+      invoke_callback("on_line", callbacks.on_line, child.child_id, child.pid, output.stream, line);
+    } else if (!child.drop_report_queued) {
+      child.drop_report_queued = true;
+      drop_reports.emplace_back(*child.limiter.report_due_at(), child.serial);
+    }
+  }
+
+  void report_drops(const ReactorChild& child, std::uint64_t lines) {
+    invoke_callback("on_dropped", callbacks.on_dropped, child.child_id, child.pid, lines);
+  }
+
+  void expire_drop_reports() {
+    const std::int64_t now = sup::mono_now_ms();
+    while (!drop_reports.empty() && drop_reports.front().first <= now) {
+      const std::uint64_t serial = drop_reports.front().second;
+      drop_reports.pop_front();
+      auto it = children.find(serial);
+      if (it == children.end()) continue;  // finished: reported then
+      ReactorChild& child = it->second;
+      child.drop_report_queued = false;
+      if (auto lines = child.limiter.take_due_report(now)) report_drops(child, *lines);
+    }
   }
 
   void finish(std::unordered_map<std::uint64_t, ReactorChild>::iterator it) {
     ReactorChild child = std::move(it->second);
     children.erase(it);
+    if (const std::uint64_t lines = child.limiter.take_final_report(); lines > 0) {
+      report_drops(child, lines);
+    }
     {
       std::lock_guard lock(mutex);
       --exits_due;  // before on_exit, so the callback already sees the new count
@@ -286,9 +328,14 @@ struct ProcessReactor::Impl {
   }
 
   int wait_timeout_ms() const {
-    if (drain_deadlines.empty()) return -1;
-    const std::int64_t remaining = drain_deadlines.front().first - sup::mono_now_ms();
-    return static_cast<int>(std::clamp<std::int64_t>(remaining, 0, kDrainAfterExitMs));
+    std::optional<std::int64_t> next;
+    for (const auto* deadlines : {&drain_deadlines, &drop_reports}) {
+      if (!deadlines->empty()) next = std::min(next.value_or(INT64_MAX), deadlines->front().first);
+    }
+    if (!next) return -1;
+    const std::int64_t remaining = *next - sup::mono_now_ms();
+    return static_cast<int>(
+        std::clamp<std::int64_t>(remaining, 0, OutputLimiter::kReportIntervalMs));
   }
 
   void expire_drains() {
@@ -322,9 +369,37 @@ struct ProcessReactor::Impl {
 
 ProcessReactor::ProcessReactor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-sup::Expected<std::unique_ptr<ProcessReactor>> ProcessReactor::start(ReactorCallbacks callbacks) {
+namespace {
+
+void log_sweep(const SweepResult& swept, const std::string& directory) {
+  for (const LeftoverProcess& process : swept.killed) {
+    sup::log(sup::LogLevel::Warn, "killed a process left running by a previous run of the daemon",
+             {{"CHILD_ID", process.child_id}, {"PID", std::to_string(process.pid)}});
+  }
+  for (const LeftoverProcess& process : swept.still_alive) {
+    sup::log(sup::LogLevel::Error,
+             "a process left running by a previous run of the daemon did not die on SIGKILL",
+             {{"CHILD_ID", process.child_id}, {"PID", std::to_string(process.pid)}});
+  }
+  if (swept.stale_records > 0) {
+    sup::log(sup::LogLevel::Info, "discarded process records of an earlier boot or unreadable",
+             {{"RECORDS", std::to_string(swept.stale_records)}, {"DIRECTORY", directory}});
+  }
+}
+
+}  // namespace
+
+sup::Expected<std::unique_ptr<ProcessReactor>> ProcessReactor::start(ReactorCallbacks callbacks,
+                                                                     ReactorOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->callbacks = std::move(callbacks);
+  impl->options = std::move(options);
+  if (!impl->options.record_dir.empty()) {
+    auto records = ProcessRecords::open(impl->options.record_dir);
+    if (!records) return records.error();
+    log_sweep(records->sweep_leftovers(kLeftoverKillWait), records->directory());
+    impl->records.emplace(std::move(*records));
+  }
   impl->epoll.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!impl->epoll) return reactor_error("epoll_create1", errno);
   impl->wake.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
@@ -361,12 +436,31 @@ ProcessReactor::~ProcessReactor() {
 
 sup::Expected<pid_t> ProcessReactor::spawn(const std::string& child_id,
                                            const sup::ProcessSpec& spec) {
-  auto spawned = spawn_process(spec);
-  if (!spawned) return spawned.error();
+  std::string token;
+  sup::ProcessSpec marked;
+  if (impl_->records) {
+    if (auto begun = impl_->records->begin(child_id)) {
+      token = std::move(*begun);
+      marked = spec;
+      marked.env[std::string(kTokenVariable)] = token;
+    } else {
+      sup::log(sup::LogLevel::Error,
+               "cannot record a process child; if the daemon crashes it will be left running",
+               {{"CHILD_ID", child_id}, {"ERROR", begun.error().message}});
+    }
+  }
+  auto spawned = spawn_process(token.empty() ? spec : marked);
+  if (!spawned) {
+    if (!token.empty()) impl_->records->forget(token);
+    return spawned.error();
+  }
   const pid_t pid = spawned->pid;
+  if (!token.empty()) impl_->records->complete(token, pid);
   ReactorChild child;
   child.child_id = child_id;
   child.pid = pid;
+  child.record_token = std::move(token);
+  child.limiter = OutputLimiter(impl_->options.output_limit, sup::mono_now_ms());
   child.pidfd = std::move(spawned->pidfd);
   child.out.fd = std::move(spawned->stdout_fd);
   child.err.fd = std::move(spawned->stderr_fd);

@@ -7,6 +7,8 @@
 //     '\n' (and without a trailing '\r'). A line longer than 64 KiB
 //     (LineSplitter::kMaxLineBytes) is delivered as consecutive 64 KiB
 //     pieces; an unterminated last line is delivered when the pipe closes.
+//     Lines over the child's OutputRateLimit are dropped; on_dropped
+//     reports how many, at most once a second and at the end of the output.
 //   - on_exit: exactly once per spawned process, after all of its output.
 //     If something outside the child's process group (a setsid'd
 //     grandchild) keeps a pipe open, output is read for at most ~100 ms
@@ -17,6 +19,9 @@
 // KillMode=control-group): a restart must not pile up orphans, and only
 // while the leader is unreaped is its group id guaranteed not to be recycled.
 // For the same reason signal_group() refuses a pid once it has been reaped.
+//
+// With ReactorOptions::record_dir, running children are recorded there
+// (ProcessRecords) and start() first kills what a crashed predecessor left.
 //
 // The reactor reaps its children itself (waitid on each pid); nothing else
 // in the process may wait for them (no waitpid(-1), no SIGCHLD reaping).
@@ -57,12 +62,22 @@ struct ReactorCallbacks {
   std::function<void(const std::string& child_id, pid_t pid, OutputStream stream,
                      std::string_view line)>
       on_line;
+  std::function<void(const std::string& child_id, pid_t pid, std::uint64_t lines)> on_dropped;
   std::function<void(const std::string& child_id, const ProcessExit& exit)> on_exit;
+};
+
+struct ReactorOptions {
+  sup::OutputRateLimit output_limit;
+  // Empty: children are not recorded and no leftovers are looked for.
+  std::string record_dir;
 };
 
 class ProcessReactor {
  public:
-  static sup::Expected<std::unique_ptr<ProcessReactor>> start(ReactorCallbacks callbacks);
+  // With options.record_dir: kills the leftovers recorded there first
+  // (waiting up to 5 s for them to be gone), logging each one.
+  static sup::Expected<std::unique_ptr<ProcessReactor>> start(ReactorCallbacks callbacks,
+                                                              ReactorOptions options = {});
   // SIGKILLs the process groups still alive, reaps them (blocking until they
   // are gone) and joins the thread. Those survivors get no on_exit; a
   // callback already running finishes first, none runs after it returns.

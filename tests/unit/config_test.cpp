@@ -49,6 +49,8 @@ TEST_CASE("an empty config gets every default and the relay child first") {
   CHECK(config.runtime.worker_threads == 0);
   CHECK(config.runtime.tick_ms == 10);
   CHECK(config.runtime.blocking_threshold_ms == 500);
+  CHECK(config.process_output.lines_per_sec == 1000);
+  CHECK(config.process_output.burst_lines == 5000);
   CHECK(config.state_dir == "/var/lib/supervisor");
   CHECK(config.shutdown_timeout_ms == 30000);
 
@@ -72,6 +74,7 @@ TEST_CASE("every key is read, with comments allowed") {
       "state_dir": "/srv/sup", "shutdown_timeout_ms": 9000,
       "log": {"level": "debug", "format": "json"},
       "runtime": {"worker_threads": 6, "tick_ms": 5, "blocking_threshold_ms": 250, "jitter_seed": 42},
+      "process_output": {"lines_per_sec": 0, "burst_lines": 7},
       "dashboard": {"path": "/run/sup.sock", "mode": "0600", "max_clients": 8, "max_line_bytes": 4096,
                     "client_queue_bytes": 65536, "requests_per_sec": 50, "target_id": "sup-a"},
       "children": [
@@ -99,6 +102,8 @@ TEST_CASE("every key is read, with comments allowed") {
   CHECK(config.runtime.tick_ms == 5);
   CHECK(config.runtime.blocking_threshold_ms == 250);
   CHECK(config.runtime.jitter_seed == 42);
+  CHECK(config.process_output.lines_per_sec == 0);
+  CHECK(config.process_output.burst_lines == 7);
   CHECK(config.dashboard.path == "/run/sup.sock");
   CHECK(config.dashboard.mode == 0600);
   CHECK(config.dashboard.max_clients == 8);
@@ -164,6 +169,9 @@ TEST_CASE("each validation error names its field path") {
       {R"({"runtime": {"tick_ms": 0}})", "runtime.tick_ms", "between 1 and 1000"},
       {R"({"runtime": {"worker_threads": 1000}})", "runtime.worker_threads", "at most 256"},
       {R"({"runtime": {"jitter_seed": "x"}})", "runtime.jitter_seed", "whole number"},
+      {R"({"process_output": {"burst_lines": 0}})", "process_output.burst_lines", "between 1"},
+      {R"({"process_output": {"lines_per_sec": -1}})", "process_output.lines_per_sec", "negative"},
+      {R"({"process_output": {"lines": 1}})", "process_output.lines", "unknown key"},
       {R"({"dashboard": {"enabled": 1}})", "dashboard.enabled", "true or false"},
       {R"({"dashboard": {"path": "relative.sock"}})", "dashboard.path", "absolute"},
       {R"({"dashboard": {"path": "/)" + std::string(120, 'x') + R"("}})", "dashboard.path",

@@ -56,6 +56,12 @@ class Recorder {
               lines_.push_back({id, pid, stream, std::string(text)});
               changed_.notify_all();
             },
+        .on_dropped =
+            [this](const std::string& id, pid_t, std::uint64_t lines) {
+              std::lock_guard lock(mutex_);
+              dropped_[id] += lines;
+              ++drop_reports_[id];
+            },
         .on_exit =
             [this](const std::string& id, const ProcessExit& exit) {
               std::lock_guard lock(mutex_);
@@ -98,6 +104,15 @@ class Recorder {
     return lines_of_locked(id);
   }
 
+  // Lines reported dropped, and in how many reports.
+  std::pair<std::uint64_t, std::uint64_t> drops_of(const std::string& id) const {
+    std::lock_guard lock(mutex_);
+    const auto lines = dropped_.find(id);
+    const auto reports = drop_reports_.find(id);
+    return {lines == dropped_.end() ? 0 : lines->second,
+            reports == drop_reports_.end() ? 0 : reports->second};
+  }
+
   std::size_t lines_seen_at_exit(const std::string& id) const {
     std::lock_guard lock(mutex_);
     return lines_at_exit_.at(id);
@@ -131,6 +146,8 @@ class Recorder {
   std::vector<Line> lines_;
   std::vector<std::pair<std::string, ProcessExit>> exits_;
   std::map<std::string, std::size_t> lines_at_exit_;
+  std::map<std::string, std::uint64_t> dropped_;
+  std::map<std::string, std::uint64_t> drop_reports_;
 };
 
 sup::ProcessSpec command(std::vector<std::string> argv) {
@@ -143,8 +160,9 @@ sup::ProcessSpec shell(const std::string& script) {
   return command({"/bin/sh", "-c", script});
 }
 
-std::unique_ptr<ProcessReactor> start_reactor(Recorder& recorder) {
-  auto reactor = ProcessReactor::start(recorder.callbacks());
+std::unique_ptr<ProcessReactor> start_reactor(Recorder& recorder,
+                                              sup::process::ReactorOptions options = {}) {
+  auto reactor = ProcessReactor::start(recorder.callbacks(), std::move(options));
   REQUIRE_MESSAGE(reactor.has_value(), (reactor ? "" : reactor.error().describe()));
   return std::move(reactor).value();
 }
@@ -459,15 +477,21 @@ TEST_CASE("200 children spawned at once from two threads are each reported exact
   constexpr int kChildren = 200;
   Recorder recorder;
   auto reactor = start_reactor(recorder);
-  auto spawn_range = [&](int first, int last) {
+  // Counts failed spawns; asserted on the test thread (no assertion macro
+  // may run on another thread).
+  auto spawn_range = [&](int first, int last, int& failures) {
     for (int i = first; i < last; ++i) {
       auto pid = reactor->spawn("c" + std::to_string(i), command({"echo", std::to_string(i)}));
-      CHECK(pid.has_value());
+      if (!pid) ++failures;
     }
   };
-  std::thread other(spawn_range, 0, kChildren / 2);
-  spawn_range(kChildren / 2, kChildren);
+  int other_failures = 0;
+  int own_failures = 0;
+  std::thread other(spawn_range, 0, kChildren / 2, std::ref(other_failures));
+  spawn_range(kChildren / 2, kChildren, own_failures);
   other.join();
+  CHECK(other_failures == 0);
+  CHECK(own_failures == 0);
 
   REQUIRE(recorder.wait_for_exits(kChildren));
   CHECK(reactor->live_count() == 0);
@@ -575,4 +599,32 @@ TEST_CASE("a throwing callback is logged and the reactor keeps going") {
   sup::unsubscribe_logs(subscription);
   std::lock_guard lock(logged_mutex);
   CHECK(std::count(logged.begin(), logged.end(), "process reactor callback threw") == 1);
+}
+
+TEST_CASE("a flooding child is held to its output limit, every line counted; others get through") {
+  Recorder recorder;
+  auto reactor = start_reactor(
+      recorder, {.output_limit = {.lines_per_sec = 200, .burst_lines = 500}, .record_dir = {}});
+  constexpr int kFloodLines = 1'000'000;
+  const auto spawned_at = std::chrono::steady_clock::now();
+  spawn_ok(*reactor, "flood", shell("yes flood | head -n " + std::to_string(kFloodLines)));
+  spawn_ok(*reactor, "ticker",
+           shell("for i in 1 2 3 4 5 6 7 8 9 10; do echo tick $i; sleep 0.02; done"));
+  REQUIRE(recorder.wait_for_exits(2));
+  const double elapsed_sec =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - spawned_at).count();
+
+  const auto ticks = recorder.texts("ticker", OutputStream::Stdout);
+  CHECK(ticks.size() == 10);
+  CHECK(ticks.front() == "tick 1");
+  CHECK(recorder.drops_of("ticker").first == 0);
+
+  const std::uint64_t passed = recorder.lines_of("flood").size();
+  const auto [dropped, reports] = recorder.drops_of("flood");
+  CHECK(passed + dropped == kFloodLines);
+  CHECK(passed <= 500 + static_cast<std::uint64_t>(200 * elapsed_sec) + 1);
+  CHECK(passed >= 500);
+  // Reported before on_exit, at most one report a second plus the last one.
+  CHECK(reports >= 1);
+  CHECK(reports <= 2 + static_cast<std::uint64_t>(elapsed_sec));
 }
