@@ -215,6 +215,7 @@ Expected<Record> decode_record(std::string_view bytes) {
   Record record;
   if (!in.magic(kRecordMagic)) return corrupt("record has no record magic");
   in.integer(version);
+  if (version == 0) return corrupt("record format version 0 does not exist");
   if (version > kRecordFormatVersion)
     return make_error(errc::kVersionUnsupported,
                       "record format version " + std::to_string(version) +
@@ -230,6 +231,8 @@ Expected<Record> decode_record(std::string_view bytes) {
     return corrupt("record lengths do not match its size");
   auto known = record_kind_from_value(kind);
   if (!known) return corrupt("record kind " + std::to_string(kind) + " is unknown");
+  // No flag is defined in version 1: a set bit is damage, not a feature.
+  if (flags != 0) return corrupt("record flags " + std::to_string(flags) + " are unknown");
   record.kind = *known;
   record.execution_id.assign(id);
   record.payload.assign(payload);
@@ -286,6 +289,7 @@ Expected<ExecutionSummary> decode_summary(std::string_view execution_id, std::st
   summary.execution_id.assign(execution_id);
   if (!in.magic(kSummaryMagic)) return corrupt("summary has no summary magic");
   in.integer(version);
+  if (version == 0) return corrupt("summary format version 0 does not exist");
   if (version > kSummaryFormatVersion)
     return make_error(errc::kVersionUnsupported,
                       "summary format version " + std::to_string(version) +
@@ -300,6 +304,8 @@ Expected<ExecutionSummary> decode_summary(std::string_view execution_id, std::st
   std::string_view state;
   if (!in.raw(state_length, state) || !in.empty())
     return corrupt("summary lengths do not match its size");
+  if ((flags & ~kFinishedFlag) != 0 || reserved != 0)
+    return corrupt("summary flags " + std::to_string(flags) + " are unknown");
   summary.status.state.assign(state);
   summary.status.finished = (flags & kFinishedFlag) != 0;
   return summary;
