@@ -44,6 +44,11 @@ struct AppendRequest {
   // client-chosen id never creates a second execution. false: the execution
   // must exist (execution_unknown otherwise).
   bool create = false;
+  // The seq the first record must get, when the caller keeps its own count
+  // (an engine numbering its transitions): seq_conflict otherwise, and
+  // nothing is appended. A coordinator that lost track of the store (a stale
+  // copy after a restart) can never interleave its records with another's.
+  std::optional<std::uint64_t> expected_first_seq{};
 };
 
 struct AppendAck {

@@ -550,6 +550,15 @@ struct LmdbCheckpointStore::Impl {
                                    "execution_id");
         continue;
       }
+      std::uint64_t next_seq = (summary ? summary->last_seq : 0) + 1;
+      if (request.expected_first_seq && *request.expected_first_seq != next_seq) {
+        outcome.error = make_error(
+            errc::kSeqConflict,
+            "execution " + request.execution_id + " is at seq " + std::to_string(next_seq - 1) +
+                ", the append expected to start at " + std::to_string(*request.expected_first_seq),
+            "expected_first_seq");
+        continue;
+      }
       if (!summary) {
         summary.emplace();
         summary->execution_id = request.execution_id;

@@ -25,6 +25,8 @@ inline constexpr const char* kIo = "store_io_error";
 inline constexpr const char* kClosed = "store_closed";
 // A create-append for an execution id that already exists (idempotent submit).
 inline constexpr const char* kExecutionExists = "execution_exists";
+// The append's expected_first_seq is not the execution's next seq.
+inline constexpr const char* kSeqConflict = "seq_conflict";
 // No such execution.
 inline constexpr const char* kExecutionUnknown = "execution_unknown";
 // A record or summary failed its checksum or structure check; the error's

@@ -138,6 +138,15 @@ TEST_CASE("create is idempotent by id, appends need an existing execution, bad i
   REQUIRE(records);
   CHECK(payloads(*records) == std::vector<std::string>{"spec"});
 
+  AppendRequest expecting = transition("exec-1", "at 2");
+  expecting.expected_first_seq = 3;
+  auto conflict = append_and_wait(*store, expecting);
+  REQUIRE_FALSE(conflict);
+  CHECK(conflict.error().code == errc::kSeqConflict);
+  CHECK(conflict.error().field_path == "expected_first_seq");
+  expecting.expected_first_seq = 2;
+  CHECK(must_append(*store, expecting).first_seq == 2);
+
   auto bad_id = store->append(transition("bad id", "x"), [](Expected<AppendAck>) {});
   REQUIRE_FALSE(bad_id);
   CHECK(bad_id.error().field_path == "execution_id");
