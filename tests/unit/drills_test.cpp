@@ -15,9 +15,12 @@ using sup::DrillSpec;
 using sup::Readiness;
 using sup::TaskExit;
 using sup::actors::make_drill_task;
+using sup::actors::testing::DeterministicRunnerFixture;
 using sup::actors::testing::eventually;
 using sup::actors::testing::kQuietPeriod;
 using sup::actors::testing::RunnerFixture;
+
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -32,22 +35,33 @@ bool announced(const sup::actors::IncarnationProbe& probe) {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(RunnerFixture, "drill.crash_after fails after ms with its reason") {
+// On the deterministic coordinator: the drill ends exactly at its ms of
+// virtual time, not before.
+TEST_CASE_FIXTURE(DeterministicRunnerFixture, "drill.crash_after fails after ms with its reason") {
   auto inc = start("crash", 1, make_drill_task(drill(DrillKind::CrashAfter, 30), 1));
-  auto exit = wait_exit("crash", 1);
+  run();
+  CHECK(announced(probe(inc)));
+  advance(29ms);
+  CHECK_FALSE(exit_of("crash", 1));
+  advance(1ms);
+  auto exit = exit_of("crash", 1);
   REQUIRE(exit);
   CHECK(exit->exit.kind == TaskExit::Failed);
   CHECK(exit->exit.reason == "drill.crash_after: failed after 30 ms");
-  CHECK(announced(probe(inc)));
 }
 
-TEST_CASE_FIXTURE(RunnerFixture, "drill.panic throws after ms: Panicked, message kept") {
+TEST_CASE_FIXTURE(DeterministicRunnerFixture,
+                  "drill.panic throws after ms: Panicked, message kept") {
   auto inc = start("panic", 1, make_drill_task(drill(DrillKind::Panic, 30), 1));
-  auto exit = wait_exit("panic", 1);
+  run();
+  CHECK(announced(probe(inc)));
+  advance(29ms);
+  CHECK_FALSE(exit_of("panic", 1));
+  advance(1ms);
+  auto exit = exit_of("panic", 1);
   REQUIRE(exit);
   CHECK(exit->exit.kind == TaskExit::Panicked);
   CHECK(exit->exit.reason == "drill.panic: panicked after 30 ms");
-  CHECK(announced(probe(inc)));
 }
 
 TEST_CASE_FIXTURE(RunnerFixture, "drill.flaky fails with probability p, repeatably") {

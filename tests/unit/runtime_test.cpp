@@ -176,7 +176,14 @@ TEST_CASE("a child that ignores cancellation cannot hang shutdown") {
   RuntimeOptions options = idle_task_options();
   options.root.children = {task("steady", "idle"), drill("stubborn", DrillKind::IgnoreCancel)};
   auto runtime = start(std::move(options));
-  std::this_thread::sleep_for(50ms);
+  // Both running: the shutdown must stop a stubborn child, not one still starting.
+  REQUIRE(eventually([&] {
+    const auto state = runtime->handle().current_state();
+    const auto steady = find_record(state, "steady");
+    const auto stubborn = find_record(state, "stubborn");
+    return steady && steady->state == ChildState::Running && stubborn &&
+           stubborn->state == ChildState::Running;
+  }));
   std::vector<ShutdownPhase> phases;
   auto began = std::chrono::steady_clock::now();
   runtime->shutdown([&](ShutdownPhase p) { phases.push_back(p); });

@@ -318,14 +318,18 @@ TEST_CASE("kill relay: the dropped connection is expected, the relay's return is
     }
     return answer(request);
   });
+  // The restart thread reports whether it saw the kill; asserted here, on
+  // the test thread.
+  bool kill_arrived = false;
   std::thread relay_restart([&] {
-    REQUIRE(eventually([&] { return kill_seen.load(); }));
+    kill_arrived = eventually([&] { return kill_seen.load(); });
     daemon.stop();
-    std::this_thread::sleep_for(150ms);
+    std::this_thread::sleep_for(150ms);  // the relay stays away a while: supctl must wait it out
     daemon.start();
   });
   const Run run = supctl(daemon.path(), {"--yes", "kill", "relay"});
   relay_restart.join();
+  REQUIRE(kill_arrived);
   CHECK(run.code == 0);
   CHECK(contains(run.err, "waiting for the relay to come back"));
   CHECK(contains(run.out, "relay is back after "));
@@ -340,12 +344,14 @@ TEST_CASE("a connection lost mid-command says how to retry safely") {
     return Lines{};
   });
   self = &daemon;
+  bool request_arrived = false;
   std::thread drop([&] {
-    REQUIRE(eventually([&] { return asked.load(); }));
+    request_arrived = eventually([&] { return asked.load(); });
     self->stop();
   });
   const Run run = supctl(daemon.path(), {"--command-id", "abc123", "restart", "flaky"});
   drop.join();
+  REQUIRE(request_arrived);
   CHECK(run.code == 3);
   CHECK(contains(run.err, "dropped before it answered `command.restart_child`"));
   CHECK(contains(run.err, "retrying with --command-id abc123 is safe"));

@@ -1,5 +1,21 @@
-// Test fixture for the task runner and drill tests: a real actor system with
-// 4 workers, a TaskRunner, and the exits it reports, waited for with
+// Test fixtures for the task runner and drill tests.
+//
+// DeterministicRunnerFixture: the actor system runs on CAF's deterministic
+// test coordinator (scheduler.policy "testing"). Nothing runs until the test
+// says so, all of it on the test thread, and timers fire only when the test
+// advances the virtual clock: what must not happen is checked with the
+// queue empty, never by waiting a while. For reactive tasks whose callbacks
+// return.
+//
+//   TEST_CASE_FIXTURE(DeterministicRunnerFixture, "...") {
+//     auto inc = start("a", 1, definition);
+//     run();                      // every queued job, timers excluded
+//     advance(20ms);              // fires what falls due, runs what it queued
+//     REQUIRE(exit_of("a", 1));
+//   }
+//
+// RunnerFixture: a real actor system with 4 workers, for blocking tasks and
+// reactive callbacks that block their worker; exits are waited for with
 // deadlines (never sleep-and-hope).
 //
 //   TEST_CASE_FIXTURE(RunnerFixture, "...") {
@@ -13,6 +29,8 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -107,6 +125,78 @@ class RunnerFixture {
  public:
   // Tests reset it to check what ~TaskRunner does. Handles must be dropped
   // before the fixture (and its actor system) is destroyed.
+  std::optional<TaskRunner> runner;
+};
+
+inline caf::actor_system_config& deterministic(caf::actor_system_config& config) {
+  config.set("scheduler.policy", caf::atom("testing"));
+  return config;
+}
+
+class DeterministicRunnerFixture {
+ public:
+  DeterministicRunnerFixture()
+      : system_(deterministic(config_)),
+        coordinator_(dynamic_cast<caf::scheduler::test_coordinator&>(system_.scheduler())),
+        runner(std::in_place, system_, [this](IncarnationExit exit) { exits_.push_back(exit); }) {}
+
+  ~DeterministicRunnerFixture() {
+    // The runner's last messages (its actors' ends) must run before
+    // ~actor_system waits for the actors.
+    runner.reset();
+    run();
+  }
+
+  std::shared_ptr<Incarnation> start(const std::string& child_id, std::uint64_t generation,
+                                     const TaskDefinition& definition,
+                                     Incarnation* previous = nullptr) {
+    auto incarnation = runner->start(child_id, generation, definition, previous);
+    REQUIRE(incarnation.has_value());
+    return *incarnation;
+  }
+
+  const IncarnationProbe& probe(const std::shared_ptr<Incarnation>& incarnation) const {
+    return runner->probe(*incarnation);
+  }
+
+  // Runs queued jobs until none is left (timers do not fire); how many ran.
+  std::size_t run() {
+    std::size_t ran = 0;
+    while (coordinator_.try_run_once()) ++ran;
+    return ran;
+  }
+
+  // Moves the virtual clock on by `interval`, firing the timers that fall
+  // due, and runs what that queued.
+  void advance(caf::timespan interval) {
+    coordinator_.advance_time(interval);
+    run();
+  }
+
+  bool has_pending_timer() const { return coordinator_.has_pending_timeout(); }
+
+  std::optional<IncarnationExit> exit_of(const std::string& child_id,
+                                         std::uint64_t generation) const {
+    for (const auto& exit : exits_) {
+      if (exit.child_id == child_id && exit.generation == generation) return exit;
+    }
+    return std::nullopt;
+  }
+
+  std::size_t exit_count(const std::string& child_id) const {
+    std::size_t count = 0;
+    for (const auto& exit : exits_) count += exit.child_id == child_id ? 1 : 0;
+    return count;
+  }
+
+ private:
+  caf::actor_system_config config_;
+  caf::actor_system system_;
+  caf::scheduler::test_coordinator& coordinator_;
+  std::vector<IncarnationExit> exits_;  // written on the test thread only: actors run there
+
+ public:
+  // Tests reset it to check what ~TaskRunner does.
   std::optional<TaskRunner> runner;
 };
 

@@ -17,6 +17,7 @@ using sup::Readiness;
 using sup::TaskContext;
 using sup::TaskDefinition;
 using sup::TaskExit;
+using sup::actors::testing::DeterministicRunnerFixture;
 using sup::actors::testing::eventually;
 using sup::actors::testing::kQuietPeriod;
 using sup::actors::testing::RunnerFixture;
@@ -40,34 +41,46 @@ TaskDefinition idle_task() {
 
 }  // namespace
 
+// Reactive tasks run on CAF's deterministic test coordinator: every
+// callback runs on this thread when the test runs the queue, and timers fire
+// when it advances the virtual clock. Callbacks that block their worker
+// need real threads: those cases use RunnerFixture.
 TEST_SUITE("task_runner: reactive tasks") {
-  TEST_CASE_FIXTURE(RunnerFixture, "complete() reports Completed once, with id and generation") {
-    auto inc = start("worker", 7, {.start = [](TaskContext& ctx) {
-                       CHECK(ctx.child_id() == "worker");
-                       CHECK(ctx.generation() == 7);
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture,
+                    "complete() reports Completed once, with id and generation") {
+    std::string seen_id;
+    std::uint64_t seen_generation = 0;
+    auto inc = start("worker", 7, {.start = [&](TaskContext& ctx) {
+                       seen_id = ctx.child_id();
+                       seen_generation = ctx.generation();
                        ctx.complete();
                        ctx.complete();  // ignored: the first exit wins
                        ctx.fail("too late");
                      }});
-    auto exit = wait_exit("worker", 7);
+    run();
+    CHECK(seen_id == "worker");
+    CHECK(seen_generation == 7);
+    auto exit = exit_of("worker", 7);
     REQUIRE(exit);
     CHECK(exit->exit.kind == TaskExit::Completed);
     CHECK(exit->exit.at_unix_ms > 0);
     // The next incarnation of the same child is reported on its own.
     auto next = start("worker", 8, {.start = [](TaskContext& ctx) { ctx.complete(); }});
-    REQUIRE(wait_exit("worker", 8));
+    run();
+    REQUIRE(exit_of("worker", 8));
     CHECK(exit_count("worker") == 2);
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "fail() keeps its reason") {
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture, "fail() keeps its reason") {
     auto inc = start("f", 1, {.start = [](TaskContext& ctx) { ctx.fail("disk full: /var"); }});
-    auto exit = wait_exit("f", 1);
+    run();
+    auto exit = exit_of("f", 1);
     REQUIRE(exit);
     CHECK(exit->exit.kind == TaskExit::Failed);
     CHECK(exit->exit.reason == "disk full: /var");
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "an exception is Panicked with what() kept") {
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture, "an exception is Panicked with what() kept") {
     auto from_start = start(
         "p1", 1, {.start = [](TaskContext&) { throw std::runtime_error("bad config value"); }});
     auto from_timer =
@@ -80,13 +93,16 @@ TEST_SUITE("task_runner: reactive tasks") {
                 ctx.set_readiness(Readiness::Ready);
                 ctx.on_cancel([](TaskContext&) { throw std::runtime_error("cleanup failed"); });
               }});
-    REQUIRE(eventually([&] { return probe(from_cancel).readiness.load() != 0; }));
+    run();
+    CHECK_FALSE(exit_of("p2", 1));  // its timer has not fired yet
+    REQUIRE(probe(from_cancel).readiness.load() != 0);
     runner->request_stop(*from_cancel);
+    advance(1ms);
 
-    auto p1 = wait_exit("p1", 1);
-    auto p2 = wait_exit("p2", 1);
-    auto p3 = wait_exit("p3", 1);
-    auto p4 = wait_exit("p4", 1);
+    auto p1 = exit_of("p1", 1);
+    auto p2 = exit_of("p2", 1);
+    auto p3 = exit_of("p3", 1);
+    auto p4 = exit_of("p4", 1);
     REQUIRE((p1 && p2 && p3 && p4));
     CHECK(p1->exit.kind == TaskExit::Panicked);
     CHECK(p1->exit.reason == "bad config value");
@@ -98,55 +114,65 @@ TEST_SUITE("task_runner: reactive tasks") {
     CHECK(p4->exit.reason == "cleanup failed");
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "timers fire in deadline order, not before their delay") {
-    auto order = std::make_shared<std::vector<int>>();
-    const auto started = std::chrono::steady_clock::now();
-    auto elapsed_ms = std::make_shared<std::atomic<long>>(0);
-    auto inc = start("t", 1, {.start = [order, started, elapsed_ms](TaskContext& ctx) {
-                       ctx.after(60ms, [order, started, elapsed_ms](TaskContext& c) {
-                         order->push_back(60);
-                         elapsed_ms->store(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                               std::chrono::steady_clock::now() - started)
-                                               .count());
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture,
+                    "timers fire in deadline order, not before their delay") {
+    std::vector<int> order;
+    auto inc = start("t", 1, {.start = [&order](TaskContext& ctx) {
+                       ctx.after(60ms, [&order](TaskContext& c) {
+                         order.push_back(60);
                          c.complete();
                        });
-                       ctx.after(20ms, [order](TaskContext& c) {
-                         order->push_back(20);
-                         c.after(10ms, [order](TaskContext&) { order->push_back(30); });
+                       ctx.after(20ms, [&order](TaskContext& c) {
+                         order.push_back(20);
+                         c.after(10ms, [&order](TaskContext&) { order.push_back(30); });
                        });
                      }});
-    auto exit = wait_exit("t", 1);
+    run();
+    advance(19ms);
+    CHECK(order.empty());
+    advance(1ms);  // 20 ms
+    CHECK(order == std::vector<int>{20});
+    advance(9ms);
+    CHECK(order == std::vector<int>{20});
+    advance(1ms);  // 30 ms
+    CHECK(order == std::vector<int>{20, 30});
+    advance(29ms);
+    CHECK_FALSE(exit_of("t", 1));
+    advance(1ms);  // 60 ms
+    CHECK(order == std::vector<int>{20, 30, 60});
+    auto exit = exit_of("t", 1);
     REQUIRE(exit);
     CHECK(exit->exit.kind == TaskExit::Completed);
-    // The actor wrote `order` on its own thread; the report happened after.
-    CHECK(*order == std::vector<int>{20, 30, 60});
-    CHECK(elapsed_ms->load() >= 60);
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "an idle task stays running until a stop request: Cancelled") {
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture,
+                    "an idle task stays running until a stop request: Cancelled") {
     auto inc = start("idle", 1, idle_task());
-    REQUIRE(
-        eventually([&] { return probe(inc).readiness.load() == std::uint8_t(Readiness::Ready); }));
-    std::this_thread::sleep_for(kQuietPeriod);
+    run();
+    CHECK(probe(inc).readiness.load() == std::uint8_t(Readiness::Ready));
+    // Nothing is queued and no timer is pending: nothing else can happen.
+    CHECK_FALSE(has_pending_timer());
     CHECK(exit_count("idle") == 0);
     CHECK(probe(inc).busy_since_mono_ns.load() == 0);
 
     runner->request_stop(*inc);
     runner->request_stop(*inc);  // idempotent
     CHECK(probe(inc).cancel_requested.load());
-    auto exit = wait_exit("idle", 1);
+    run();
+    auto exit = exit_of("idle", 1);
     REQUIRE(exit);
     CHECK(exit->exit.kind == TaskExit::Cancelled);
     CHECK(exit_count("idle") == 1);
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "on_cancel runs on the task and picks the exit") {
-    auto calls = std::make_shared<std::atomic<int>>(0);
-    auto failing = start("c1", 1, {.start = [calls](TaskContext& ctx) {
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture, "on_cancel runs on the task and picks the exit") {
+    int calls = 0;
+    bool cancel_seen = false;
+    auto failing = start("c1", 1, {.start = [&](TaskContext& ctx) {
                            ctx.set_readiness(Readiness::Ready);
-                           ctx.on_cancel([calls](TaskContext& c) {
-                             ++*calls;
-                             CHECK(c.cancel_requested());
+                           ctx.on_cancel([&](TaskContext& c) {
+                             ++calls;
+                             cancel_seen = c.cancel_requested();
                              c.fail("could not flush");
                            });
                          }});
@@ -158,21 +184,25 @@ TEST_SUITE("task_runner: reactive tasks") {
                                 c.after(5ms, [](TaskContext& later) { later.complete(); });
                               });
                             }});
-    REQUIRE(eventually([&] { return probe(failing).readiness.load() != 0; }));
-    REQUIRE(eventually([&] { return probe(completing).readiness.load() != 0; }));
+    run();
     runner->request_stop(*failing);
     runner->request_stop(*completing);
-    auto c1 = wait_exit("c1", 1);
-    auto c2 = wait_exit("c2", 1);
-    REQUIRE((c1 && c2));
+    run();
+    auto c1 = exit_of("c1", 1);
+    REQUIRE(c1);
     CHECK(c1->exit.kind == TaskExit::Failed);
     CHECK(c1->exit.reason == "could not flush");
-    CHECK(calls->load() == 1);
+    CHECK(calls == 1);
+    CHECK(cancel_seen);
+    CHECK_FALSE(exit_of("c2", 1));  // still flushing
+    advance(5ms);
+    auto c2 = exit_of("c2", 1);
+    REQUIRE(c2);
     // complete() after a stop request: the stop is why it ended.
     CHECK(c2->exit.kind == TaskExit::Cancelled);
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "heartbeat and readiness show in the probe") {
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture, "heartbeat and readiness show in the probe") {
     auto inc = start("hb", 1, {.start = [](TaskContext& ctx) {
                        ctx.set_readiness(Readiness::NotReady);
                        ctx.after(20ms, [](TaskContext& c) {
@@ -180,10 +210,12 @@ TEST_SUITE("task_runner: reactive tasks") {
                          c.set_readiness(Readiness::Ready);
                        });
                      }});
+    run();
     CHECK(probe(inc).last_heartbeat_unix_ms.load() == 0);
-    REQUIRE(eventually([&] { return probe(inc).last_heartbeat_unix_ms.load() != 0; }));
-    REQUIRE(
-        eventually([&] { return probe(inc).readiness.load() == std::uint8_t(Readiness::Ready); }));
+    CHECK(probe(inc).readiness.load() == std::uint8_t(Readiness::NotReady));
+    advance(20ms);
+    CHECK(probe(inc).readiness.load() == std::uint8_t(Readiness::Ready));
+    // Heartbeats carry wall-clock time, not the virtual clock.
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
@@ -210,7 +242,8 @@ TEST_SUITE("task_runner: reactive tasks") {
     CHECK(probe(inc).busy_since_mono_ns.load() == 0);
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "abandon: no exit report, timers and callbacks dropped") {
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture,
+                    "abandon: no exit report, timers and callbacks dropped") {
     auto released = make_flag();
     auto inc = start("ab", 1, {.start = [released](TaskContext& ctx) {
                        ctx.set_readiness(Readiness::Ready);
@@ -218,16 +251,17 @@ TEST_SUITE("task_runner: reactive tasks") {
                        ctx.after(1h, [sentinel](TaskContext& c) { c.complete(); });
                        ctx.on_cancel([sentinel](TaskContext& c) { c.complete(); });
                      }});
-    REQUIRE(eventually([&] { return probe(inc).readiness.load() != 0; }));
+    run();
     runner->abandon(*inc);
     runner->abandon(*inc);  // idempotent
     CHECK(probe(inc).cancel_requested.load());
-    // The actor drops its callbacks when it ends; an exit report would have
-    // come before that.
-    REQUIRE(eventually([&] { return released->load(); }));
-    std::this_thread::sleep_for(kQuietPeriod);
+    run();
+    CHECK(released->load());  // the actor ended and dropped its callbacks
+    advance(2h);              // past the timer's deadline: it is gone
     CHECK(exit_count("ab") == 0);
     runner->request_stop(*inc);  // harmless after abandon
+    run();
+    CHECK(exit_count("ab") == 0);
   }
 
   TEST_CASE_FIXTURE(RunnerFixture, "abandon wakes a blocked callback and never reports it") {
@@ -242,25 +276,29 @@ TEST_SUITE("task_runner: reactive tasks") {
     runner->abandon(*inc);
     REQUIRE(eventually([&] { return returned->load(); }));
     REQUIRE(eventually([&] { return probe(inc).busy_since_mono_ns.load() == 0; }));
-    std::this_thread::sleep_for(kQuietPeriod);
+    // The callback called complete() before it returned: a report, had there
+    // been one, was made by then. ~TaskRunner closes reports; none came.
+    runner.reset();
     CHECK(exit_count("ab2") == 0);
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "dropping the handle abandons the incarnation") {
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture, "dropping the handle abandons the incarnation") {
     auto released = make_flag();
     auto inc = start("drop", 1, {.start = [released](TaskContext& ctx) {
                        ctx.set_readiness(Readiness::Ready);
                        auto sentinel = std::make_shared<Sentinel>(released);
                        ctx.after(1h, [sentinel](TaskContext&) {});
                      }});
-    REQUIRE(eventually([&] { return probe(inc).readiness.load() != 0; }));
+    run();
+    CHECK_FALSE(released->load());
     inc.reset();
-    REQUIRE(eventually([&] { return released->load(); }));
-    std::this_thread::sleep_for(kQuietPeriod);
+    run();
+    CHECK(released->load());
+    advance(2h);
     CHECK(exit_count("drop") == 0);
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "a definition without start is an error value") {
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture, "a definition without start is an error value") {
     auto result = runner->start("empty", 1, TaskDefinition{});
     REQUIRE_FALSE(result.has_value());
     CHECK(result.error().code == "task_start_failed");
@@ -375,14 +413,15 @@ TEST_SUITE("task_runner: blocking tasks") {
 
 TEST_CASE_FIXTURE(RunnerFixture, "~TaskRunner releases waits and stops reporting") {
   auto blocking_returned = make_flag();
+  auto blocking_saw_cancel = make_flag();  // asserted here: no CHECK on the task's thread
   auto reactive_returned = make_flag();
   auto blocking = start("tb", 1,
                         {.start =
-                             [blocking_returned](TaskContext& ctx) {
+                             [blocking_returned, blocking_saw_cancel](TaskContext& ctx) {
                                ctx.set_readiness(Readiness::Ready);
                                while (ctx.sleep_for(1h)) {
                                }
-                               CHECK(ctx.cancel_requested());
+                               blocking_saw_cancel->store(ctx.cancel_requested());
                                blocking_returned->store(true);
                              },
                          .blocking = true});
@@ -399,10 +438,10 @@ TEST_CASE_FIXTURE(RunnerFixture, "~TaskRunner releases waits and stops reporting
   std::this_thread::sleep_for(kQuietPeriod);
   CHECK_FALSE(reactive_returned->load());
 
-  runner.reset();
+  runner.reset();  // no report runs after it returns
   REQUIRE(eventually([&] { return blocking_returned->load(); }));
   REQUIRE(eventually([&] { return reactive_returned->load(); }));
-  std::this_thread::sleep_for(kQuietPeriod);
+  CHECK(blocking_saw_cancel->load());
   CHECK(exit_count("tb") == 0);
   CHECK(exit_count("tr") == 0);
 }
@@ -411,75 +450,83 @@ TEST_SUITE("task_runner: a restart on the previous incarnation's actor") {
   // The TaskContext a reactive incarnation sees is its actor: the same
   // address means the same actor.
   struct Seen {
-    std::atomic<const TaskContext*> context{nullptr};
-    std::atomic<std::uint64_t> generation{0};
+    const TaskContext* context = nullptr;
+    std::uint64_t generation = 0;
   };
 
   TaskDefinition remember(const std::shared_ptr<Seen>& seen, bool fail_at_once) {
     return {.start = [seen, fail_at_once](TaskContext& ctx) {
-      seen->context.store(&ctx);
-      seen->generation.store(ctx.generation());
+      seen->context = &ctx;
+      seen->generation = ctx.generation();
       if (fail_at_once) return ctx.fail("crash");
       ctx.set_readiness(Readiness::Ready);
     }};
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "an incarnation that ended by itself hands its actor on") {
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture,
+                    "an incarnation that ended by itself hands its actor on") {
     auto first_seen = std::make_shared<Seen>();
     auto first = start("r", 1, remember(first_seen, true));
-    REQUIRE(wait_exit("r", 1));
+    run();
+    REQUIRE(exit_of("r", 1));
 
     auto next_seen = std::make_shared<Seen>();
-    auto next = runner->start("r", 2, remember(next_seen, false), first.get());
-    REQUIRE(next.has_value());
-    auto second = *next;
-    REQUIRE(eventually([&] { return probe(second).readiness.load() != 0; }));
-    CHECK(next_seen->context.load() == first_seen->context.load());
-    CHECK(next_seen->generation.load() == 2);
+    auto second = start("r", 2, remember(next_seen, false), first.get());
+    run();
+    REQUIRE(probe(second).readiness.load() != 0);
+    CHECK(next_seen->context == first_seen->context);
+    CHECK(next_seen->generation == 2);
     CHECK_FALSE(probe(second).cancel_requested.load());
 
     // The handed-over handle is inert: it neither stops nor abandons the new one.
     runner->request_stop(*first);
     runner->abandon(*first);
     first.reset();
-    std::this_thread::sleep_for(kQuietPeriod);
+    run();
     CHECK(exit_count("r") == 1);
+    CHECK_FALSE(probe(second).cancel_requested.load());
 
     runner->request_stop(*second);
-    auto exit = wait_exit("r", 2);
+    run();
+    auto exit = exit_of("r", 2);
     REQUIRE(exit);
     CHECK(exit->exit.kind == TaskExit::Cancelled);
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "timers of the previous incarnation never fire in the next") {
-    auto fired = make_flag();
-    auto first = start("t", 1, {.start = [fired](TaskContext& ctx) {
-                         ctx.after(50ms, [fired](TaskContext&) { fired->store(true); });
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture,
+                    "timers of the previous incarnation never fire in the next") {
+    bool fired = false;
+    auto first = start("t", 1, {.start = [&fired](TaskContext& ctx) {
+                         ctx.after(50ms, [&fired](TaskContext&) { fired = true; });
                          ctx.fail("crash");
                        }});
-    REQUIRE(wait_exit("t", 1));
-    auto next = runner->start("t", 2, idle_task(), first.get());
-    REQUIRE(next.has_value());
-    auto second = *next;
-    std::this_thread::sleep_for(kQuietPeriod);
-    CHECK_FALSE(fired->load());
+    run();
+    REQUIRE(exit_of("t", 1));
+    auto second = start("t", 2, idle_task(), first.get());
+    run();
+    advance(50ms);
+    advance(1h);
+    CHECK_FALSE(fired);
     CHECK(exit_count("t") == 1);
   }
 
-  TEST_CASE_FIXTURE(RunnerFixture, "a running incarnation is not handed on") {
+  TEST_CASE_FIXTURE(DeterministicRunnerFixture, "a running incarnation is not handed on") {
     auto first_seen = std::make_shared<Seen>();
     auto first = start("busy", 1, remember(first_seen, false));
-    REQUIRE(eventually([&] { return first_seen->context.load() != nullptr; }));
+    run();
+    REQUIRE(first_seen->context != nullptr);
     auto next_seen = std::make_shared<Seen>();
-    auto next = runner->start("busy", 2, remember(next_seen, false), first.get());
-    REQUIRE(next.has_value());
-    auto second = *next;
-    REQUIRE(eventually([&] { return next_seen->context.load() != nullptr; }));
-    CHECK(next_seen->context.load() != first_seen->context.load());
+    auto second = start("busy", 2, remember(next_seen, false), first.get());
+    run();
+    REQUIRE(next_seen->context != nullptr);
+    CHECK(next_seen->context != first_seen->context);
     // Both run, each stops on its own.
     runner->request_stop(*first);
+    run();
+    CHECK(exit_of("busy", 1));
+    CHECK_FALSE(exit_of("busy", 2));
     runner->request_stop(*second);
-    REQUIRE(wait_exit("busy", 1));
-    REQUIRE(wait_exit("busy", 2));
+    run();
+    CHECK(exit_of("busy", 2));
   }
 }
