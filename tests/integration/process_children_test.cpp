@@ -1,6 +1,7 @@
 // Process children across a crash of the daemon: kill -9 leaves them
 // running; the daemon started next on the same state dir kills them before
-// it starts its own, so there are never two copies of a child.
+// it starts its own, so there are never two copies of a child. And their
+// output: a flooding child is held to its rate, the others still get through.
 #include <doctest/doctest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -114,4 +115,47 @@ TEST_CASE("a planned stop leaves nothing to kill at the next start") {
   for (const auto& line : second->log_lines()) {
     CHECK(line.get("msg") != "killed a process left running by a previous run of the daemon");
   }
+}
+
+TEST_CASE(
+    "a child flooding its output is held to its rate with counted drops; others get through") {
+  sup::it::TempDir dir;
+  Json config = sup::it::base_config(dir);
+  config["process_output"] = {{"lines_per_sec", 100}, {"burst_lines", 100}};
+  config["children"].push_back(sup::it::process_child("flood", "exec yes flood"));
+  config["children"].push_back(
+      sup::it::process_child("ticker", "while :; do echo tick; sleep 0.05; done"));
+  auto daemon = sup::it::require_serving_daemon(dir, config);
+  const auto started = sup::it::Clock::now();
+
+  auto count = [&](const std::string& child_id, const std::string& message_prefix) {
+    std::size_t found = 0;
+    for (const auto& line : daemon->log_lines()) {
+      found += line.get("CHILD_ID") == child_id && line.get("msg").rfind(message_prefix, 0) == 0;
+    }
+    return found;
+  };
+  // Two drop reports (a second apart) while the flood goes on, and the
+  // ticker's lines all along.
+  const bool reported = sup::it::eventually(
+      [&] { return count("flood", "dropped ") >= 2 && count("ticker", "tick") >= 10; },
+      scaled(30s));
+  const double elapsed_sec =
+      std::chrono::duration<double>(sup::it::Clock::now() - started).count() + 1.0;
+  CHECK_MESSAGE(reported, "flood drop reports: " << count("flood", "dropped ")
+                                                 << ", ticker lines: " << count("ticker", "tick"));
+  const std::size_t flood_lines = count("flood", "flood");
+  CHECK(flood_lines >= 100);
+  CHECK(flood_lines <= 100 + static_cast<std::size_t>(100 * elapsed_sec));
+  std::uint64_t dropped = 0;
+  for (const auto& line : daemon->log_lines()) {
+    if (line.get("CHILD_ID") == "flood" && line.get("msg").rfind("dropped ", 0) == 0) {
+      CHECK(line.get("msg").find(" lines of output over the output rate limit") !=
+            std::string::npos);
+      dropped += std::stoull(line.get("DROPPED_LINES"));
+    }
+  }
+  // `yes` writes far more than 100 lines a second.
+  CHECK(dropped > 10 * flood_lines);
+  CHECK(count("ticker", "dropped ") == 0);
 }
