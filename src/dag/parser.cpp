@@ -66,12 +66,14 @@ const std::string kNameRule = "1 to " + std::to_string(kMaxIdBytes) +
 
 // Where a value sits, formatted only when an error names it: building a
 // path string for every value read would cost more than reading it.
+// It refers to `base`, which must outlive it (no temporaries).
 class Where {
  public:
-  explicit Where(const std::string& base) : base_(base) {}
   Where(const std::string& base, std::string_view key) : base_(base), key_(key) {}
   Where(const std::string& base, std::string_view key, std::size_t index)
       : base_(base), key_(key), index_(index) {}
+  Where(std::string&&, std::string_view) = delete;
+  Where(std::string&&, std::string_view, std::size_t) = delete;
 
   std::string str() const {
     std::string path = key_.empty() ? base_ : join_path(base_, key_);
@@ -304,14 +306,8 @@ class DagBuilder {
   }
 
   void read_deps(const json& node, const std::string& path) {
-    std::size_t first = dep_names_.size();
     array(node, path, "deps", kMaxNodes, [&](const json& value, const Where& where) {
-      const std::string* string = name(value, where);
-      if (!string) return;
-      if (std::find(dep_names_.begin() + static_cast<std::ptrdiff_t>(first), dep_names_.end(),
-                    *string) != dep_names_.end())
-        return fail(where, "\"" + *string + "\" is listed twice");
-      dep_names_.push_back(*string);
+      if (const std::string* string = name(value, where)) dep_names_.push_back(*string);
     });
     if (errors_.ok() && dep_names_.size() > kMaxDepsTotal)
       fail(Where(path, "deps"),
@@ -439,6 +435,10 @@ class DagBuilder {
             join_path(index_path("nodes", i), "id"),
             "duplicate id \"" + nodes[i].id + "\"; first at " + index_path("nodes", it->second));
     }
+    // listed_by[d] == i: node i already listed d (linear, whatever the
+    // number of deps of one node).
+    constexpr NodeIndex kNobody = static_cast<NodeIndex>(-1);
+    std::vector<NodeIndex> listed_by(nodes.size(), kNobody);
     for (NodeIndex i = 0; i < nodes.size(); ++i) {
       std::size_t first = dep_offsets_[i];
       std::size_t count = dep_offsets_[i + 1] - first;
@@ -449,6 +449,10 @@ class DagBuilder {
         if (it == spec_.index_by_id.end())
           return fail(index_path(join_path(index_path("nodes", i), "deps"), j),
                       "no node has id \"" + dep + "\"");
+        if (listed_by[it->second] == i)
+          return fail(index_path(join_path(index_path("nodes", i), "deps"), j),
+                      "\"" + dep + "\" is listed twice");
+        listed_by[it->second] = i;
         nodes[i].deps.push_back(it->second);
         nodes[it->second].dependents.push_back(i);
       }
