@@ -325,6 +325,7 @@ struct LmdbCheckpointStore::Impl {
   // Writer thread only.
   std::uint64_t map_bytes = 0;
   std::uint64_t commit_number = 0;
+  bool map_grown_for_cleanup = false;
 
   std::uint64_t append_limit() const {
     return options.max_bytes - cleanup_reserve_bytes(options.max_bytes);
@@ -444,8 +445,10 @@ struct LmdbCheckpointStore::Impl {
   // Commits `batch` in one transaction (retrying after growing the map), then
   // acknowledges each request.
   void commit_appends(std::vector<PendingAppend>& batch) {
-    if (map_bytes > append_limit()) {
-      // A cleanup used the reserve: appends stay below it again.
+    if (std::exchange(map_grown_for_cleanup, false) && map_bytes > append_limit()) {
+      // A cleanup grew the map into the reserve: appends stay below it
+      // again (as far as LMDB can shrink the map: not below its highest
+      // page ever used).
       if (auto resized = resize_map(append_limit()); !resized) {
         fail_all(batch, resized.error());
         return;
@@ -690,7 +693,10 @@ struct LmdbCheckpointStore::Impl {
       }
       if (rc != MDB_MAP_FULL) return lmdb_error(rc, "removing executions");
       Status grown;
-      if (grow_map(options.max_bytes, grown)) continue;
+      if (grow_map(options.max_bytes, grown)) {
+        map_grown_for_cleanup = true;
+        continue;
+      }
       if (!grown) return grown.error();
       if (chunk > 1) {
         chunk = 1;
@@ -718,6 +724,7 @@ struct LmdbCheckpointStore::Impl {
       if (rc == 0) rc = txn.commit();
       Status grown;
       if (rc != MDB_MAP_FULL || !grow_map(options.max_bytes, grown)) return;
+      map_grown_for_cleanup = true;
     }
   }
 
