@@ -292,6 +292,39 @@ TEST_CASE("group commit: concurrent appends share transactions, each acked after
   CHECK(report->clean());
 }
 
+TEST_CASE("a group never holds more than max_batch appends") {
+  TempDir dir;
+  auto store = open_store(LmdbStoreOptions{.path = dir.path(), .max_batch = 8});
+  must_append(*store, transition("capped", "spec", true));
+  constexpr std::size_t kAppends = 400;
+  std::mutex mutex;
+  std::condition_variable all_acked;
+  std::size_t acked = 0, failed = 0;
+  for (std::size_t i = 0; i < kAppends; ++i) {
+    auto handed =
+        store->append(transition("capped", std::to_string(i)), [&](Expected<AppendAck> ack) {
+          std::lock_guard lock(mutex);
+          ++(ack ? acked : failed);
+          all_acked.notify_all();
+        });
+    if (!handed) {
+      std::lock_guard lock(mutex);
+      ++failed;  // no callback will come: counted here so the wait below ends
+    }
+  }
+  {
+    std::unique_lock lock(mutex);
+    all_acked.wait(lock, [&] { return acked + failed == kAppends; });
+  }
+  CHECK(failed == 0);
+  StoreStats stats = store->stats();
+  CHECK(stats.max_batch <= 8);
+  CHECK(stats.commits >= kAppends / 8 + 1);
+  auto records = store->read_execution("capped");
+  REQUIRE(records);
+  CHECK(records->size() == kAppends + 1);
+}
+
 TEST_CASE(
     "bytes flipped in data.mdb: validate names the records, reads refuse them, others go on") {
   TempDir dir;
