@@ -62,6 +62,10 @@ class Handle {
   SupervisorState current_state() const;
   Health health() const;
 
+  // Any command of the vocabulary (command.hpp); the named methods below
+  // are shorthands for it.
+  CommandResult execute(CommandRequest request);
+
   // parent_id: the supervisor to add under ("root" or a nested supervisor's id).
   CommandResult add_child(ChildSpec spec, const CommandMeta& meta,
                           std::string_view parent_id = "root");

@@ -16,10 +16,6 @@ constexpr std::int64_t kWatchPeriodMs = 100;
 constexpr std::size_t kEventRing = 4096;
 constexpr std::size_t kRememberedCommands = 10'000;
 
-constexpr std::array<std::string_view, 9> kCommandNames{
-    "add_child",        "remove_child",  "restart_child", "pause_child",  "resume_child",
-    "quarantine_child", "release_child", "kill_child",    "shutdown_tree"};
-
 std::string upper(std::string_view key) {
   std::string out(key);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -109,10 +105,6 @@ void log_event(const Event& event) {
 }
 
 }  // namespace
-
-std::string_view to_string(CommandKind kind) {
-  return kCommandNames[static_cast<std::size_t>(kind)];
-}
 
 ControlLoop::ControlLoop(const RuntimeOptions& options, SupervisorSpec root, TaskDefinition relay,
                          TaskRunner& runner, process::ProcessReactor& reactor,
@@ -519,7 +511,7 @@ CommandResult ControlLoop::command(const CommandRequest& request) {
 CommandResult ControlLoop::carry_out(const CommandRequest& request, const core::Now& at) {
   const std::string& id = request.target;
   switch (request.kind) {
-    case CommandKind::Add: {
+    case CommandKind::AddChild: {
       if (!request.spec) return CommandResult::rejected("add_child needs a child spec");
       TaskDefinition scratch;
       if (request.spec->kind == ChildKind::Task && !definition_for(*request.spec, scratch)) {
@@ -529,24 +521,24 @@ CommandResult ControlLoop::carry_out(const CommandRequest& request, const core::
         return CommandResult::rejected(
             "the relay is configured by dashboard.*, not added at run time");
       }
-      return tree_.add_child(*request.spec, id.empty() ? "root" : id, at);
+      return tree_.add_child(*request.spec, request.parent, at);
     }
-    case CommandKind::Remove:
+    case CommandKind::RemoveChild:
       if (id == "relay") {
         return CommandResult::rejected("the relay cannot be removed (set dashboard.enabled=false)");
       }
       return tree_.remove_child(id, at);
-    case CommandKind::Restart:
+    case CommandKind::RestartChild:
       return tree_.restart_child(id, at);
-    case CommandKind::Pause:
+    case CommandKind::PauseChild:
       return tree_.pause_child(id, at);
-    case CommandKind::Resume:
+    case CommandKind::ResumeChild:
       return tree_.resume_child(id, at);
-    case CommandKind::Quarantine:
+    case CommandKind::QuarantineChild:
       return tree_.quarantine_child(id, request.meta.reason, at);
-    case CommandKind::Release:
+    case CommandKind::ReleaseChild:
       return tree_.release_child(id, at);
-    case CommandKind::Kill:
+    case CommandKind::KillChild:
       return tree_.kill_child(id, at);
     case CommandKind::ShutdownTree:
       return tree_.shutdown_tree(at);

@@ -34,25 +34,9 @@
 
 namespace sup::actors {
 
-enum class CommandKind : std::uint8_t {
-  Add,
-  Remove,
-  Restart,
-  Pause,
-  Resume,
-  Quarantine,
-  Release,
-  Kill,
-  ShutdownTree
-};
-std::string_view to_string(CommandKind kind);  // "add_child", "remove_child", ...
-
-struct CommandRequest {
-  CommandKind kind;
-  std::string target;  // child id (Add: the parent's id)
-  CommandMeta meta;
-  std::optional<ChildSpec> spec;  // Add
-};
+// The command vocabulary is sup's (include/sup/command.hpp); carry_out()
+// is the handler of each command.
+using CommandRequest = sup::CommandRequest;
 
 class ControlLoop {
  public:

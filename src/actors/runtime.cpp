@@ -162,42 +162,52 @@ Health Handle::health() const {
 
 namespace {
 
-CommandResult send_command(detail::RuntimeCore& core, actors::CommandRequest request) {
-  auto result = core.call<CommandResult>(
-      [request = std::move(request)](actors::ControlLoop& loop) { return loop.command(request); });
-  return result ? *result : CommandResult::rejected("the control loop did not answer within 10 s");
+CommandRequest child_command(CommandKind kind, std::string_view id, const CommandMeta& meta) {
+  CommandRequest request;
+  request.kind = kind;
+  request.target = id;
+  request.meta = meta;
+  return request;
 }
 
 }  // namespace
 
+CommandResult Handle::execute(CommandRequest request) {
+  auto result = core_->call<CommandResult>(
+      [request = std::move(request)](actors::ControlLoop& loop) { return loop.command(request); });
+  return result ? *result : CommandResult::rejected("the control loop did not answer within 10 s");
+}
+
 CommandResult Handle::add_child(ChildSpec spec, const CommandMeta& meta,
                                 std::string_view parent_id) {
-  return send_command(*core_,
-                      {actors::CommandKind::Add, std::string(parent_id), meta, std::move(spec)});
+  CommandRequest request = child_command(CommandKind::AddChild, spec.id, meta);
+  request.spec = std::move(spec);
+  request.parent = parent_id;
+  return execute(std::move(request));
 }
 CommandResult Handle::remove_child(std::string_view id, const CommandMeta& meta) {
-  return send_command(*core_, {actors::CommandKind::Remove, std::string(id), meta, {}});
+  return execute(child_command(CommandKind::RemoveChild, id, meta));
 }
 CommandResult Handle::restart_child(std::string_view id, const CommandMeta& meta) {
-  return send_command(*core_, {actors::CommandKind::Restart, std::string(id), meta, {}});
+  return execute(child_command(CommandKind::RestartChild, id, meta));
 }
 CommandResult Handle::pause_child(std::string_view id, const CommandMeta& meta) {
-  return send_command(*core_, {actors::CommandKind::Pause, std::string(id), meta, {}});
+  return execute(child_command(CommandKind::PauseChild, id, meta));
 }
 CommandResult Handle::resume_child(std::string_view id, const CommandMeta& meta) {
-  return send_command(*core_, {actors::CommandKind::Resume, std::string(id), meta, {}});
+  return execute(child_command(CommandKind::ResumeChild, id, meta));
 }
 CommandResult Handle::quarantine_child(std::string_view id, const CommandMeta& meta) {
-  return send_command(*core_, {actors::CommandKind::Quarantine, std::string(id), meta, {}});
+  return execute(child_command(CommandKind::QuarantineChild, id, meta));
 }
 CommandResult Handle::release_child(std::string_view id, const CommandMeta& meta) {
-  return send_command(*core_, {actors::CommandKind::Release, std::string(id), meta, {}});
+  return execute(child_command(CommandKind::ReleaseChild, id, meta));
 }
 CommandResult Handle::kill_child(std::string_view id, const CommandMeta& meta) {
-  return send_command(*core_, {actors::CommandKind::Kill, std::string(id), meta, {}});
+  return execute(child_command(CommandKind::KillChild, id, meta));
 }
 CommandResult Handle::shutdown_tree(const CommandMeta& meta) {
-  return send_command(*core_, {actors::CommandKind::ShutdownTree, "root", meta, {}});
+  return execute(child_command(CommandKind::ShutdownTree, {}, meta));
 }
 
 EventSubscription Handle::subscribe_events(std::function<void(const Event&)> fn,

@@ -14,29 +14,7 @@ Health HandleControlPlane::health() {
 }
 
 CommandResult HandleControlPlane::execute(const ipc::Command& command) {
-  const auto& meta = command.meta;
-  switch (command.kind) {
-    case ipc::CommandKind::AddChild:
-      if (!command.spec) return CommandResult::rejected("add_child without a spec");
-      return handle_.add_child(*command.spec, meta, command.parent);
-    case ipc::CommandKind::RemoveChild:
-      return handle_.remove_child(command.target, meta);
-    case ipc::CommandKind::RestartChild:
-      return handle_.restart_child(command.target, meta);
-    case ipc::CommandKind::PauseChild:
-      return handle_.pause_child(command.target, meta);
-    case ipc::CommandKind::ResumeChild:
-      return handle_.resume_child(command.target, meta);
-    case ipc::CommandKind::QuarantineChild:
-      return handle_.quarantine_child(command.target, meta);
-    case ipc::CommandKind::ReleaseChild:
-      return handle_.release_child(command.target, meta);
-    case ipc::CommandKind::KillChild:
-      return handle_.kill_child(command.target, meta);
-    case ipc::CommandKind::ShutdownTree:
-      return handle_.shutdown_tree(meta);
-  }
-  return CommandResult::rejected("unknown command");
+  return handle_.execute(command);
 }
 
 std::uint64_t HandleControlPlane::last_event_sequence() {

@@ -8,8 +8,7 @@
 // briefly (a round trip to the control loop); subscription callbacks run on
 // runtime or logging threads and must not block.
 //
-//   sup::ipc::Command restart{sup::ipc::CommandKind::RestartChild, "ingest",
-//                             {"c-1", "alice", "stuck"}};
+//   sup::ipc::Command restart{sup::CommandKind::RestartChild, "ingest", {"c-1", "alice", "stuck"}};
 //   sup::CommandResult r = plane.execute(restart);
 #pragma once
 
@@ -30,25 +29,8 @@ namespace sup::ipc {
 // RAII: the subscription ends when this is destroyed or reset().
 using Subscription = EventSubscription;
 
-enum class CommandKind : std::uint8_t {
-  AddChild,
-  RemoveChild,
-  RestartChild,
-  PauseChild,
-  ResumeChild,
-  QuarantineChild,
-  ReleaseChild,
-  KillChild,
-  ShutdownTree,
-};
-
-struct Command {
-  CommandKind kind = CommandKind::RestartChild;
-  std::string target;  // child id; empty for ShutdownTree, the spec's id for AddChild
-  CommandMeta meta;
-  std::optional<ChildSpec> spec;  // AddChild
-  std::string parent = "root";    // AddChild: the supervisor to add under
-};
+// A command as the runtime takes it (the vocabulary is sup/command.hpp).
+using Command = CommandRequest;
 
 class ControlPlane {
  public:

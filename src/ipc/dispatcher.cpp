@@ -66,12 +66,12 @@ Reply Dispatcher::hello(const Request& request, const Peer& peer) const {
         .field("ipc_path", info_.ipc_path)
         .field("lease_seconds", kLeaseSeconds);
     w.key("supported_commands").begin_array();
-    for (const auto& method : methods()) {
-      if (method.kind != MethodKind::Command) continue;
+    for (const CommandInfo& command : commands()) {
+      if (!command.seed) continue;  // ours are listed in `methods`
       w.begin_object()
-          .field("name", method.name)
-          .field("idempotent", true)
-          .field("timeout_seconds", method.timeout_seconds)
+          .field("name", command.name)
+          .field("idempotent", command.idempotent)
+          .field("timeout_seconds", command.timeout_seconds)
           .end_object();
     }
     w.end_array().end_object();

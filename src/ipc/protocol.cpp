@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <vector>
 
 #include "config/json_fields.hpp"
 
@@ -33,22 +34,24 @@ const ErrorCodeInfo& info_of(ErrorCode code) {
   return kErrorCodes[static_cast<std::size_t>(code)];
 }
 
-constexpr std::array<MethodInfo, 14> kMethods{{
-    {"hello", MethodKind::Hello},
-    {"state", MethodKind::State},
-    {"health", MethodKind::Health},
-    {"events.subscribe", MethodKind::EventsSubscribe},
-    {"logs.tail", MethodKind::LogsTail},
-    {"command.add_child", MethodKind::Command, CommandKind::AddChild, false, 10},
-    {"command.remove_child", MethodKind::Command, CommandKind::RemoveChild, true, 30},
-    {"command.restart_child", MethodKind::Command, CommandKind::RestartChild, false, 30},
-    {"command.pause_child", MethodKind::Command, CommandKind::PauseChild, false, 30},
-    {"command.resume_child", MethodKind::Command, CommandKind::ResumeChild, false, 10},
-    {"command.quarantine_child", MethodKind::Command, CommandKind::QuarantineChild, true, 30},
-    {"command.release_child", MethodKind::Command, CommandKind::ReleaseChild, false, 10},
-    {"command.kill_child", MethodKind::Command, CommandKind::KillChild, true, 10},
-    {"command.shutdown_tree", MethodKind::Command, CommandKind::ShutdownTree, true, 60},
-}};
+constexpr std::string_view kCommandMethodPrefix = "command.";
+
+std::vector<MethodInfo> build_method_table() {
+  std::vector<MethodInfo> table{
+      {"hello", MethodKind::Hello},        {"state", MethodKind::State},
+      {"health", MethodKind::Health},      {"events.subscribe", MethodKind::EventsSubscribe},
+      {"logs.tail", MethodKind::LogsTail},
+  };
+  for (const CommandInfo& command : commands())
+    table.push_back({std::string(kCommandMethodPrefix) + std::string(command.name),
+                     MethodKind::Command, &command});
+  return table;
+}
+
+const std::vector<MethodInfo>& method_table() {
+  static const std::vector<MethodInfo> table = build_method_table();
+  return table;
+}
 
 // nlohmann's parser is iterative, but deep documents still cost stack in
 // recursive helpers (destruction, comparison); refuse them before parsing.
@@ -94,18 +97,20 @@ bool is_retryable(ErrorCode code) {
 }
 
 std::span<const MethodInfo> methods() {
-  return kMethods;
+  return method_table();
 }
 
 const MethodInfo* find_method(std::string_view name) {
-  auto it = std::find_if(kMethods.begin(), kMethods.end(),
+  const auto& table = method_table();
+  auto it = std::find_if(table.begin(), table.end(),
                          [name](const MethodInfo& m) { return m.name == name; });
-  return it == kMethods.end() ? nullptr : &*it;
+  return it == table.end() ? nullptr : &*it;
 }
 
 const MethodInfo& method_of(CommandKind command) {
-  return *std::find_if(kMethods.begin(), kMethods.end(), [command](const MethodInfo& m) {
-    return m.kind == MethodKind::Command && m.command == command;
+  const auto& table = method_table();
+  return *std::find_if(table.begin(), table.end(), [command](const MethodInfo& m) {
+    return m.command && m.command->kind == command;
   });
 }
 

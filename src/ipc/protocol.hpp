@@ -6,7 +6,7 @@
 //   auto decoded = sup::ipc::decode_request(line);
 //   if (auto* bad = std::get_if<sup::ipc::RequestError>(&decoded)) reply(*bad);
 //   const auto& request = std::get<sup::ipc::Request>(decoded);
-//   if (request.method->command) { ... }
+//   if (request.method->command) { ... }  // a command.* method
 #pragma once
 
 #include <cstddef>
@@ -53,12 +53,12 @@ struct ProtocolError {
 
 enum class MethodKind : std::uint8_t { Hello, State, Health, EventsSubscribe, LogsTail, Command };
 
+// The queries, then one "command.<name>" per command of the vocabulary
+// (sup/command.hpp), which is where a command's properties live.
 struct MethodInfo {
-  std::string_view name;  // "state", "command.restart_child", ...
+  std::string name;  // "state", "command.restart_child", ...
   MethodKind kind;
-  CommandKind command = CommandKind::RestartChild;  // kind Command only
-  bool dangerous = false;                           // needs confirmed: true
-  std::uint32_t timeout_seconds = 10;               // advertised in hello
+  const CommandInfo* command = nullptr;  // kind Command only
 };
 
 std::span<const MethodInfo> methods();

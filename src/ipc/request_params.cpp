@@ -22,9 +22,9 @@ constexpr std::string_view kCommandKeys[] = {
     "reason",     "requested_by", "confirmed", "requested_at_unix_nanos"};
 constexpr std::string_view kAddChildExtraKeys[] = {"spec", "parent"};
 
-std::vector<std::string_view> command_keys(CommandKind kind) {
+std::vector<std::string_view> command_keys(CommandSubject subject) {
   std::vector<std::string_view> keys(std::begin(kCommandKeys), std::end(kCommandKeys));
-  if (kind == CommandKind::AddChild)
+  if (subject == CommandSubject::NewChild)
     keys.insert(keys.end(), std::begin(kAddChildExtraKeys), std::end(kAddChildExtraKeys));
   return keys;
 }
@@ -55,8 +55,7 @@ void check_command_name(const ObjectReader& reader, const MethodInfo& method) {
   std::string command;
   reader.read("command", command);
   if (command.empty()) return;
-  std::string_view short_name = method.name.substr(method.name.find('.') + 1);
-  if (command != method.name && command != short_name)
+  if (command != method.name && command != method.command->name)
     reader.fail("command",
                 "\"" + command + "\" does not match method \"" + std::string(method.name) + "\"");
 }
@@ -123,29 +122,30 @@ ParamsResult<Command> parse_command_params(const MethodInfo& method, const nlohm
                                            std::string_view target_id) {
   ErrorSlot errors;
   ObjectReader reader(params, std::string(kParamsPath), errors);
-  bool adds_child = method.command == CommandKind::AddChild;
-  reader.allow_only(command_keys(method.command));
+  const CommandInfo& info = *method.command;
+  bool adds_child = info.subject == CommandSubject::NewChild;
+  reader.allow_only(command_keys(info.subject));
   check_addressee(reader, target_id);
   check_command_name(reader, method);
 
   Command command;
-  command.kind = method.command;
+  command.kind = info.kind;
   read_bounded(reader, "command_id", command.meta.command_id, kMaxCommandIdBytes,
                Presence::Required);
   read_bounded(reader, "requested_by", command.meta.requested_by, kMaxRequestedByBytes,
                Presence::Required);
   read_bounded(reader, "reason", command.meta.reason, kMaxReasonBytes, Presence::Required);
-  bool names_child = !adds_child && method.command != CommandKind::ShutdownTree;
+  bool names_child = info.subject == CommandSubject::Child;
   reader.read("target", command.target, names_child ? Presence::Required : Presence::Optional);
   std::uint64_t requested_at = 0;
   reader.read("requested_at_unix_nanos", requested_at);
   bool confirmed = false;
   reader.read("confirmed", confirmed);
   if (adds_child) read_added_child(reader, command, errors);
-  if (method.command == CommandKind::ShutdownTree) command.target.clear();
+  if (info.subject == CommandSubject::Tree) command.target.clear();
 
   if (!errors.ok()) return to_protocol_error(errors.take(), ErrorCode::InvalidCommandParams);
-  if (method.dangerous && !confirmed)
+  if (info.needs_confirmation && !confirmed)
     return ProtocolError{
         ErrorCode::ConfirmationRequired,
         std::string(method.name) + " is dangerous: resend it with \"confirmed\": true",

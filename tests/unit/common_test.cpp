@@ -42,3 +42,27 @@ TEST_CASE("log records reach the sink and subscribers, filtered by level") {
   CHECK(sunk[0] == "child exited CHILD_ID=a");
   CHECK(seen == std::vector<std::string>{"child exited"});
 }
+
+TEST_CASE("the command vocabulary: one entry per command, found by its bare name") {
+  std::size_t seed_commands = 0;
+  for (const sup::CommandInfo& info : sup::commands()) {
+    CAPTURE(info.name);
+    CHECK(&sup::command_info(info.kind) == &info);
+    CHECK(sup::find_command(info.name) == &info);
+    CHECK(sup::to_string(info.kind) == info.name);
+    CHECK(info.timeout_seconds > 0);
+    CHECK_FALSE(info.summary.empty());
+    // A command that asks for confirmation has its question, and only then.
+    CHECK(info.needs_confirmation == !info.confirmation_question.empty());
+    if (info.seed) ++seed_commands;
+  }
+  CHECK(seed_commands == 7);
+  CHECK(sup::find_command("command.restart_child") == nullptr);  // bare names only
+  // The seed's confirmation set, plus our dangerous extension kill_child.
+  for (auto kind : {sup::CommandKind::AddChild, sup::CommandKind::RemoveChild,
+                    sup::CommandKind::ShutdownTree, sup::CommandKind::KillChild})
+    CHECK(sup::command_info(kind).needs_confirmation);
+  CHECK_FALSE(sup::command_info(sup::CommandKind::QuarantineChild).needs_confirmation);
+  CHECK(sup::command_info(sup::CommandKind::ShutdownTree).subject == sup::CommandSubject::Tree);
+  CHECK(sup::command_info(sup::CommandKind::AddChild).subject == sup::CommandSubject::NewChild);
+}

@@ -11,6 +11,7 @@
 
 using nlohmann::json;
 using namespace sup::ipc;
+using sup::CommandKind;
 using sup::JsonWriter;
 
 namespace {
@@ -103,11 +104,14 @@ TEST_CASE("the method table holds the seed's methods and our extensions") {
     CHECK(find_method(name)->name == name);
   }
   CHECK(find_method("command.unknown") == nullptr);
-  for (auto dangerous : {"command.remove_child", "command.quarantine_child", "command.kill_child",
-                         "command.shutdown_tree"})
-    CHECK(find_method(dangerous)->dangerous);
-  CHECK_FALSE(find_method("command.restart_child")->dangerous);
+  for (auto dangerous :
+       {"command.add_child", "command.remove_child", "command.kill_child", "command.shutdown_tree"})
+    CHECK(find_method(dangerous)->command->needs_confirmation);
+  // The seed's UI sends quarantine with confirmed: false.
+  CHECK_FALSE(find_method("command.quarantine_child")->command->needs_confirmation);
+  CHECK_FALSE(find_method("command.restart_child")->command->needs_confirmation);
   CHECK(method_of(CommandKind::ReleaseChild).name == "command.release_child");
+  CHECK(find_method("state")->command == nullptr);
 }
 
 TEST_CASE("decode_request accepts a well-formed request") {
@@ -294,15 +298,19 @@ TEST_CASE("command params: the common fields") {
 }
 
 TEST_CASE("dangerous commands need confirmed: true") {
-  for (auto method : {"command.remove_child", "command.quarantine_child", "command.kill_child",
+  const json spec = {{"id", "ingest"}, {"kind", "drill"}, {"drill", {{"kind", "busy"}}}};
+  for (auto method : {"command.add_child", "command.remove_child", "command.kill_child",
                       "command.shutdown_tree"}) {
     CAPTURE(method);
-    auto e = command_error(method, command_params());
+    auto params = [&](json extra) {
+      if (std::string_view(method) == "command.add_child") extra["spec"] = spec;
+      return command_params(std::move(extra));
+    };
+    auto e = command_error(method, params(json::object()));
     CHECK(e.code == ErrorCode::ConfirmationRequired);
     CHECK(e.field_path == "params.confirmed");
     CHECK(e.message.find(method) != std::string::npos);
-    params_ok(
-        parse_command_params(*find_method(method), command_params({{"confirmed", true}}), "t"));
+    params_ok(parse_command_params(*find_method(method), params({{"confirmed", true}}), "t"));
   }
   SUBCASE("a malformed dangerous command reports the malformation first") {
     auto e = command_error("command.remove_child", command_params({{"reason", ""}}));
@@ -312,14 +320,15 @@ TEST_CASE("dangerous commands need confirmed: true") {
 
 TEST_CASE("every child command names its target; shutdown_tree does not need one") {
   for (const auto& method : methods()) {
-    if (method.kind != MethodKind::Command || method.command == CommandKind::AddChild) continue;
+    if (method.kind != MethodKind::Command || method.command->kind == CommandKind::AddChild)
+      continue;
     CAPTURE(method.name);
     json params = command_params({{"confirmed", true}});
     Command c = params_ok(parse_command_params(method, params, "t"));
-    CHECK(c.kind == method.command);
+    CHECK(c.kind == method.command->kind);
     params.erase("target");
     auto without = parse_command_params(method, params, "t");
-    if (method.command == CommandKind::ShutdownTree) {
+    if (method.command->kind == CommandKind::ShutdownTree) {
       CHECK(params_ok(std::move(without)).target.empty());
     } else {
       CHECK(params_error(without).field_path == "params.target");
@@ -330,7 +339,7 @@ TEST_CASE("every child command names its target; shutdown_tree does not need one
 TEST_CASE("command.add_child parses the spec with the config's parser") {
   const MethodInfo& add = *find_method("command.add_child");
   json spec = {{"id", "worker-9"}, {"kind", "process"}, {"exec", {"/bin/sleep", "60"}}};
-  json params = command_params({{"spec", spec}, {"parent", "workers"}});
+  json params = command_params({{"spec", spec}, {"parent", "workers"}, {"confirmed", true}});
   params.erase("target");
   Command c = params_ok(parse_command_params(add, params, "t"));
   CHECK(c.kind == CommandKind::AddChild);

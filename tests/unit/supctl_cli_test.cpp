@@ -182,9 +182,9 @@ TEST_CASE("dangerous commands: refused off a terminal without --yes, asked on on
   CHECK(contains(refused.err, "refusing to remove crasher without confirmation"));
   CHECK(daemon.requests().empty());  // nothing was sent
 
-  const Run declined = supctl(daemon.path(), {"quarantine", "crasher"}, "n\n", true);
+  const Run declined = supctl(daemon.path(), {"remove", "crasher"}, "n\n", true);
   CHECK(declined.code == 1);
-  CHECK(contains(declined.err, "Quarantine 'crasher'"));
+  CHECK(contains(declined.err, "Remove child 'crasher'"));
   CHECK(daemon.requests().empty());
 
   const Run confirmed = supctl(daemon.path(), {"kill", "flaky"}, "y\n", true);
@@ -239,7 +239,7 @@ TEST_CASE("NotFound and Rejected exit 1 with the reason") {
 
 TEST_CASE("add passes the spec through and shows the daemon's field path") {
   FakeDaemon daemon(answer);
-  const Run ok = supctl(daemon.path(), {"add", "--parent", "workers", "--spec",
+  const Run ok = supctl(daemon.path(), {"add", "--yes", "--parent", "workers", "--spec",
                                         R"({"id": "ingest", /* a comment */ "kind": "process",
                                             "exec": ["/bin/true"]})"});
   CHECK(ok.code == 0);
@@ -252,12 +252,12 @@ TEST_CASE("add passes the spec through and shows the daemon's field path") {
 
   const std::string file = daemon.dir() + "/spec.json";
   std::ofstream(file) << R"({"id": "slow", "kind": "drill", "backoff": {"max_ms": 99999999}})";
-  const Run invalid = supctl(daemon.path(), {"add", "--spec-file", file});
+  const Run invalid = supctl(daemon.path(), {"add", "--yes", "--spec-file", file});
   CHECK(invalid.code == 4);
   CHECK(contains(invalid.err,
                  "invalid_command_params (validation): "
                  "field_path=\"params.spec.backoff.max_ms\": must be at most 3600000"));
-  const Run invalid_json = supctl(daemon.path(), {"--json", "add", "--spec-file", file});
+  const Run invalid_json = supctl(daemon.path(), {"--json", "--yes", "add", "--spec-file", file});
   CHECK(invalid_json.code == 4);
   CHECK(json::parse(invalid_json.out)["error"]["field_path"] == "params.spec.backoff.max_ms");
 

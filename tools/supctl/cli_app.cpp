@@ -40,6 +40,14 @@ struct Parsed {
   bool once = false;
 };
 
+// The subcommands that ask y/N first: "add, remove, kill, shutdown-tree".
+std::string confirmed_commands() {
+  std::string names = command_info(CommandKind::AddChild).needs_confirmation ? "add" : "";
+  for (const TreeCommand& command : tree_commands())
+    if (command.info->needs_confirmation) names += (names.empty() ? "" : ", ") + command.name;
+  return names;
+}
+
 // Adds the subcommands; `run` is set to the chosen command once parsed.
 void add_subcommands(CLI::App& app, Parsed& parsed, std::function<ExitCode(CommandContext&)>& run) {
   auto on = [&run](CLI::App* command, std::function<ExitCode(CommandContext&)> action) {
@@ -56,7 +64,8 @@ void add_subcommands(CLI::App& app, Parsed& parsed, std::function<ExitCode(Comma
                         "LAST EXIT, PID, UPTIME"),
      show_children);
 
-  CLI::App* add = app.add_subcommand("add", "Add a child to the running tree");
+  CLI::App* add =
+      app.add_subcommand("add", std::string(command_info(CommandKind::AddChild).summary));
   auto* spec = add->add_option("--spec", parsed.add.spec,
                                "The child spec as JSON, with the keys of a child in the config "
                                "(docs/config.md)");
@@ -71,8 +80,9 @@ void add_subcommands(CLI::App& app, Parsed& parsed, std::function<ExitCode(Comma
   });
 
   for (const TreeCommand& command : tree_commands()) {
-    CLI::App* sub = app.add_subcommand(std::string(command.name), std::string(command.summary));
-    if (command.takes_child) sub->add_option("child", parsed.child, "The child's id")->required();
+    CLI::App* sub = app.add_subcommand(command.name, std::string(command.info->summary));
+    if (command.info->subject == CommandSubject::Child)
+      sub->add_option("child", parsed.child, "The child's id")->required();
     on(sub, [&parsed, &command](CommandContext& context) {
       return run_tree_command(context, command, parsed.child);
     });
@@ -131,8 +141,9 @@ int run_supctl(int argc, const char* const* argv, Io io) {
   app.add_option("--command-id", parsed.global.command_id,
                  "Id of the command (default: random); reusing it makes a retry safe")
       ->check(non_blank);
-  app.add_flag("-y,--yes", parsed.global.yes,
-               "Confirm remove, quarantine, kill and shutdown-tree without asking");
+  app.add_flag(
+      "-y,--yes", parsed.global.yes,
+      "Answer yes to the y/N question of a dangerous command (" + confirmed_commands() + ")");
 
   // The last of a repeated option wins, so an alias can set defaults
   // (alias supctl='supctl --timeout 2000') that a command line overrides.

@@ -1,9 +1,11 @@
 #include "supctl/tree_commands.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "common/clock.hpp"
 #include "supctl/confirm.hpp"
@@ -19,26 +21,26 @@ using std::chrono::steady_clock;
 
 constexpr std::string_view kRelayId = "relay";
 
-constexpr TreeCommand kTreeCommands[] = {
-    {"remove", "command.remove_child", "Stop a child and remove it from the tree",
-     "Remove child '{}' from the tree (it is stopped and its spec dropped)?"},
-    {"restart", "command.restart_child", "Restart a child now (a new generation)", ""},
-    {"pause", "command.pause_child", "Stop a child until `supctl resume` starts it again", ""},
-    {"resume", "command.resume_child", "Start a paused child again", ""},
-    {"quarantine", "command.quarantine_child",
-     "Stop a child and keep it from restarting until `supctl release`",
-     "Quarantine '{}' (it is stopped and not restarted until `supctl release {}`)?"},
-    {"release", "command.release_child", "Take a child out of quarantine and start it again", ""},
-    {"kill", "command.kill_child",
-     "Drill: hard-kill a child (SIGKILL for processes); it is restarted like any failed child",
-     "Hard-kill '{}' (SIGKILL, no graceful stop; it is then restarted like any failed child)?"},
-    {"shutdown-tree", "command.shutdown_tree",
-     "Stop every child in reverse declaration order; the supervisor then exits",
-     "Shut down the whole tree (every child is stopped, then the supervisor exits)?", false},
-};
+// The subcommand of a command: its name without "_child", '_' as '-'
+// ("restart_child" -> "restart", "shutdown_tree" -> "shutdown-tree").
+std::string subcommand_name(std::string_view command) {
+  constexpr std::string_view kChildSuffix = "_child";
+  if (command.ends_with(kChildSuffix)) command.remove_suffix(kChildSuffix.size());
+  std::string name(command);
+  std::replace(name.begin(), name.end(), '_', '-');
+  return name;
+}
 
-constexpr TreeCommand kAddCommand{"add", "command.add_child", "Add a child to the running tree",
-                                  ""};
+TreeCommand tree_command(const CommandInfo& info) {
+  return {subcommand_name(info.name), "command." + std::string(info.name), &info};
+}
+
+std::vector<TreeCommand> build_tree_commands() {
+  std::vector<TreeCommand> out;
+  for (const CommandInfo& info : commands())
+    if (info.subject != CommandSubject::NewChild) out.push_back(tree_command(info));
+  return out;
+}
 
 std::string with_target(std::string_view text, const std::string& target) {
   std::string out;
@@ -106,9 +108,9 @@ ExitCode send_command(CommandContext& context, const TreeCommand& command,
                       const std::string& target, json extra_params) {
   const GlobalOptions& options = context.options();
   bool confirmed = options.yes;
-  if (!command.question.empty()) {
-    switch (confirm(with_target(command.question, target), options.yes, context.io().in_is_terminal,
-                    context.io().in, context.io().err)) {
+  if (command.info->needs_confirmation) {
+    switch (confirm(with_target(command.info->confirmation_question, target), options.yes,
+                    context.io().in_is_terminal, context.io().in, context.io().err)) {
       case Confirmation::Confirmed:
         confirmed = true;
         break;
@@ -124,7 +126,7 @@ ExitCode send_command(CommandContext& context, const TreeCommand& command,
   auto client = context.connect();
   if (!client) return context.failure();
 
-  const bool killing_relay = command.method == "command.kill_child" && target == kRelayId;
+  const bool killing_relay = command.info->kind == CommandKind::KillChild && target == kRelayId;
   std::optional<std::uint64_t> generation_before;
   if (killing_relay) {
     auto state = context.ask(*client, "state", json::object(), "state");
@@ -136,7 +138,7 @@ ExitCode send_command(CommandContext& context, const TreeCommand& command,
       options.command_id.empty() ? random_command_id() : options.command_id;
   json params = std::move(extra_params);
   params["command_id"] = command_id;
-  params["command"] = command.method.substr(command.method.find('.') + 1);
+  params["command"] = command.info->name;
   if (!target.empty()) params["target"] = target;
   params["reason"] = options.reason.empty()
                          ? "no reason given (supctl " + subject(command, target) + ")"
@@ -184,7 +186,8 @@ std::optional<std::string> spec_text(CommandContext& context, const AddOptions& 
 }  // namespace
 
 std::span<const TreeCommand> tree_commands() {
-  return kTreeCommands;
+  static const std::vector<TreeCommand> table = build_tree_commands();
+  return table;
 }
 
 ExitCode run_tree_command(CommandContext& context, const TreeCommand& command,
@@ -211,7 +214,8 @@ ExitCode add_child(CommandContext& context, const AddOptions& options) {
   const std::string target = id != spec.end() && id->is_string() ? id->get<std::string>() : "";
   json params = {{"spec", std::move(spec)}};
   if (!options.parent.empty()) params["parent"] = options.parent;
-  return send_command(context, kAddCommand, target, std::move(params));
+  static const TreeCommand add = tree_command(command_info(CommandKind::AddChild));
+  return send_command(context, add, target, std::move(params));
 }
 
 }  // namespace sup::cli

@@ -9,6 +9,7 @@
 // says how long it took.
 //
 //   for (const TreeCommand& command : tree_commands()) add_subcommand(command.name, ...);
+//   // "restart" for restart_child, "shutdown-tree" for shutdown_tree
 //   return run_tree_command(context, command, "crasher");
 #pragma once
 
@@ -16,21 +17,20 @@
 #include <string>
 #include <string_view>
 
+#include "sup/command.hpp"
 #include "supctl/command_context.hpp"
 
 namespace sup::cli {
 
+// A command of the vocabulary (sup/command.hpp) as a subcommand.
 struct TreeCommand {
-  std::string_view name;     // the subcommand: "remove"
-  std::string_view method;   // "command.remove_child"
-  std::string_view summary;  // for --help
-  // The y/N question of a dangerous command, "{}" standing for the child;
-  // empty when the command is not dangerous.
-  std::string_view question;
-  bool takes_child = true;
+  std::string name;    // the subcommand: "remove", "shutdown-tree"
+  std::string method;  // "command.remove_child"
+  const CommandInfo* info;
 };
 
-// Every tree command but add, in the order --help lists them.
+// Every command of the vocabulary that acts on a child or the tree (add
+// has its own options), in the vocabulary's order.
 std::span<const TreeCommand> tree_commands();
 ExitCode run_tree_command(CommandContext& context, const TreeCommand& command,
                           const std::string& child);
