@@ -20,7 +20,9 @@ void require(bool condition) {
   if (!condition) std::abort();
 }
 
-bool is_store_code(const std::string& code) {
+// Whatever type sup::Error's code has, the store's codes are its names for it.
+template <class Code>
+bool is_store_code(const Code& code) {
   return code == sup::store::errc::kRecordCorrupt ||
          code == sup::store::errc::kVersionUnsupported ||
          code == sup::store::errc::kInvalidArgument;
