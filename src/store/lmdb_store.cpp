@@ -517,6 +517,7 @@ struct LmdbCheckpointStore::Impl {
       bool dirty = false;
     };
     std::unordered_map<std::string, Slot> summaries;
+    summaries.reserve(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const AppendRequest& request = batch[i].request;
       Outcome& outcome = outcomes[i];
