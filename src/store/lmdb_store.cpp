@@ -326,6 +326,7 @@ struct LmdbCheckpointStore::Impl {
   std::uint64_t map_bytes = 0;
   std::uint64_t commit_number = 0;
   bool map_grown_for_cleanup = false;
+  std::string key_buffer, value_buffer;  // reused for every record put
 
   std::uint64_t append_limit() const {
     return options.max_bytes - cleanup_reserve_bytes(options.max_bytes);
@@ -572,10 +573,10 @@ struct LmdbCheckpointStore::Impl {
       outcome.ack = {request.execution_id, seq + 1, 0, timestamp, 0};
       for (const auto& draft : request.records) {
         ++seq;
-        std::string key_bytes = record_key(request.execution_id, seq);
-        std::string value_bytes =
-            encode_record(request.execution_id, seq, draft.kind, timestamp, draft.payload);
-        MDB_val key = as_val(key_bytes), value = as_val(value_bytes);
+        record_key_into(key_buffer, request.execution_id, seq);
+        encode_record_into(value_buffer, request.execution_id, seq, draft.kind, timestamp,
+                           draft.payload);
+        MDB_val key = as_val(key_buffer), value = as_val(value_buffer);
         int rc = mdb_put(txn.get(), dbs.records, &key, &value, MDB_NOOVERWRITE);
         if (rc == MDB_KEYEXIST) inconsistent = i;
         if (rc != 0) return rc;

@@ -45,7 +45,11 @@ std::uint32_t crc32c_of(std::string_view prefix, std::string_view bytes) {
 // Appends big-endian integers and length-prefixed strings.
 class ByteWriter {
  public:
-  explicit ByteWriter(std::size_t capacity) { bytes_.reserve(capacity); }
+  // Writes into `out` (cleared; its capacity is kept for reuse).
+  ByteWriter(std::string& out, std::size_t capacity) : bytes_(out) {
+    bytes_.clear();
+    bytes_.reserve(capacity);
+  }
 
   template <class Int>
   void integer(Int value) {
@@ -60,14 +64,10 @@ class ByteWriter {
     raw(text);
   }
   // Seals the bytes with a CRC32C of `covered_prefix` followed by them.
-  std::string seal(std::string_view covered_prefix = {}) && {
-    integer(crc32c_of(covered_prefix, bytes_));
-    return std::move(bytes_);
-  }
-  std::string take() && { return std::move(bytes_); }
+  void seal(std::string_view covered_prefix = {}) { integer(crc32c_of(covered_prefix, bytes_)); }
 
  private:
-  std::string bytes_;
+  std::string& bytes_;
 };
 
 // Reads what ByteWriter wrote; every read checks the remaining length.
@@ -183,13 +183,15 @@ Expected<CheckpointId> CheckpointId::parse(std::string_view text) {
 }
 
 std::string encode_record(const Record& record) {
-  return encode_record(record.execution_id, record.seq, record.kind, record.timestamp_ns,
-                       record.payload);
+  std::string bytes;
+  encode_record_into(bytes, record.execution_id, record.seq, record.kind, record.timestamp_ns,
+                     record.payload);
+  return bytes;
 }
 
-std::string encode_record(std::string_view execution_id, std::uint64_t seq, RecordKind kind,
-                          std::int64_t timestamp_ns, std::string_view payload) {
-  ByteWriter out(kRecordHeaderBytes + execution_id.size() + payload.size() + kChecksumBytes);
+void encode_record_into(std::string& bytes, std::string_view execution_id, std::uint64_t seq,
+                        RecordKind kind, std::int64_t timestamp_ns, std::string_view payload) {
+  ByteWriter out(bytes, kRecordHeaderBytes + execution_id.size() + payload.size() + kChecksumBytes);
   out.magic(kRecordMagic);
   out.integer(kRecordFormatVersion);
   out.integer(static_cast<std::uint8_t>(kind));
@@ -200,7 +202,7 @@ std::string encode_record(std::string_view execution_id, std::uint64_t seq, Reco
   out.integer(static_cast<std::uint32_t>(payload.size()));
   out.raw(execution_id);
   out.raw(payload);
-  return std::move(out).seal();
+  out.seal();
 }
 
 Expected<Record> decode_record(std::string_view bytes) {
@@ -240,11 +242,16 @@ Expected<Record> decode_record(std::string_view bytes) {
 }
 
 std::string record_key(std::string_view execution_id, std::uint64_t seq) {
-  ByteWriter out(execution_id.size() + 1 + sizeof seq);
+  std::string key;
+  record_key_into(key, execution_id, seq);
+  return key;
+}
+
+void record_key_into(std::string& key, std::string_view execution_id, std::uint64_t seq) {
+  ByteWriter out(key, execution_id.size() + 1 + sizeof seq);
   out.raw(execution_id);
   out.integer(std::uint8_t{0});
   out.integer(seq);
-  return std::move(out).take();
 }
 
 std::string record_key_prefix(std::string_view execution_id) {
@@ -263,7 +270,8 @@ std::optional<CheckpointId> parse_record_key(std::string_view key) {
 }
 
 std::string encode_summary(const ExecutionSummary& summary) {
-  ByteWriter out(kSummaryHeaderBytes + summary.status.state.size() + kChecksumBytes);
+  std::string bytes;
+  ByteWriter out(bytes, kSummaryHeaderBytes + summary.status.state.size() + kChecksumBytes);
   out.magic(kSummaryMagic);
   out.integer(kSummaryFormatVersion);
   out.integer(summary.status.finished ? kFinishedFlag : std::uint8_t{0});
@@ -274,7 +282,8 @@ std::string encode_summary(const ExecutionSummary& summary) {
   out.integer(summary.last_seq);
   out.integer(summary.record_count);
   out.raw(summary.status.state);
-  return std::move(out).seal(summary.execution_id);
+  out.seal(summary.execution_id);
+  return bytes;
 }
 
 Expected<ExecutionSummary> decode_summary(std::string_view execution_id, std::string_view bytes) {
@@ -312,14 +321,15 @@ Expected<ExecutionSummary> decode_summary(std::string_view execution_id, std::st
 }
 
 std::string encode_artifact_snapshot(const ArtifactSnapshot& snapshot) {
-  ByteWriter out(2 + 3 * 2 + snapshot.node_id.size() + snapshot.path.size() +
-                 snapshot.content_hash.size() + 8);
+  std::string bytes;
+  ByteWriter out(bytes, 2 + 3 * 2 + snapshot.node_id.size() + snapshot.path.size() +
+                            snapshot.content_hash.size() + 8);
   out.integer(std::uint16_t{1});  // payload layout version
   out.text16(snapshot.node_id);
   out.text16(snapshot.path);
   out.text16(snapshot.content_hash);
   out.integer(snapshot.size);
-  return std::move(out).take();
+  return bytes;
 }
 
 Expected<ArtifactSnapshot> decode_artifact_snapshot(std::string_view payload) {

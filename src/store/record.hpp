@@ -71,9 +71,10 @@ struct Record {
 
 // The envelope: fixed header, execution id, payload, CRC32C of all of it.
 std::string encode_record(const Record& record);
-// The same bytes from the parts, without building a Record first.
-std::string encode_record(std::string_view execution_id, std::uint64_t seq, RecordKind kind,
-                          std::int64_t timestamp_ns, std::string_view payload);
+// The same bytes from the parts, into `bytes` (replaced; its capacity is
+// reused: the writer encodes thousands of records per group into one buffer).
+void encode_record_into(std::string& bytes, std::string_view execution_id, std::uint64_t seq,
+                        RecordKind kind, std::int64_t timestamp_ns, std::string_view payload);
 // record_corrupt (truncated, bad magic, checksum mismatch, unknown kind) or
 // record_version_unsupported (written by a newer build).
 Expected<Record> decode_record(std::string_view bytes);
@@ -81,6 +82,7 @@ Expected<Record> decode_record(std::string_view bytes);
 // Key of a record: execution id, a 0x00 separator, seq as 8 big-endian
 // bytes. Bytewise order = (execution id, numeric seq) order.
 std::string record_key(std::string_view execution_id, std::uint64_t seq);
+void record_key_into(std::string& key, std::string_view execution_id, std::uint64_t seq);
 // Every key of one execution starts with this.
 std::string record_key_prefix(std::string_view execution_id);
 std::optional<CheckpointId> parse_record_key(std::string_view key);
