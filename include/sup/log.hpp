@@ -1,9 +1,16 @@
 // Structured logging shared by the library and the daemon.
 //
-// The library logs through `sup::log()`; where the lines go is the host's
-// choice (`set_log_sink`): the daemon sends them to journald with the
-// fields as journal fields, or to stderr as text or JSON. Subscribers (the
-// dashboard's `logs.tail`) see every record too.
+// The library logs through `sup::log()`: a message and journald-style fields.
+// Records go through spdlog: an async logger with a bounded queue, so a
+// logging thread never waits for output; when the queue is full the oldest
+// record is dropped and counted (`dropped_log_records()`), and the next
+// record written is preceded, at most once a second, by a warning
+// "dropped N log messages" (field DROPPED_LOG_MESSAGES). Where records go is
+// the host's choice: by default text lines on stderr; the daemon sends them
+// to journald with the fields as journal fields, or to stderr as text or
+// JSON (src/common/log_backend.hpp); `set_log_sink` routes them to a
+// callback instead. Subscribers (the dashboard's `logs.tail`) see every
+// record that was not dropped.
 //
 //   sup::log(sup::LogLevel::Warn, "child exited",
 //            {{"CHILD_ID", "ingest"}, {"TASK_EXIT", "TaskExit::Failed"}});
@@ -38,19 +45,32 @@ struct LogRecord {
 
 using LogSink = std::function<void(const LogRecord&)>;
 
-// Replaces the sink (default: text lines on stderr). Not thread-safe against
-// concurrent log() calls: set it before starting the runtime.
+// Sends every record to `sink` instead of the outputs (nullptr: back to text
+// lines on stderr). The sink runs on the logging backend thread.
 void set_log_sink(LogSink sink);
 void set_log_level(LogLevel level);
 bool log_enabled(LogLevel level);
 
-// Every record, after the level filter, goes to the sink and to the
-// subscribers. Subscribers run on the logging thread: keep them quick.
+// Every record, after the level filter, goes to the subscribers and then
+// to the outputs. Both run on the logging backend thread, one record at a
+// time: keep subscribers quick, and never call flush_logs() from them. A
+// subscriber sees the records delivered while it is registered (records
+// still queued when it subscribes included): call flush_logs() before
+// unsubscribing to see everything logged until then. unsubscribe_logs()
+// waits for a call in progress.
 using LogSubscriberId = std::uint64_t;
 LogSubscriberId subscribe_logs(LogSink subscriber);
 void unsubscribe_logs(LogSubscriberId id);
 
+// Never blocks on output: the record is queued for the backend thread.
 void log(LogLevel level, std::string_view message, std::initializer_list<LogField> fields = {});
 void log(LogLevel level, std::string_view message, std::span<const LogField> fields);
+
+// Records dropped because the queue was full, since the process started.
+std::uint64_t dropped_log_records();
+
+// Blocks until every record logged before the call has reached the outputs
+// and subscribers; false if that took longer than `timeout_ms`.
+bool flush_logs(std::uint32_t timeout_ms = 2000);
 
 }  // namespace sup

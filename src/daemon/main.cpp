@@ -20,7 +20,7 @@
 #include "daemon/builtin_tasks.hpp"
 #include "daemon/crash_handler.hpp"
 #include "daemon/daemon_setup.hpp"
-#include "daemon/log_output.hpp"
+#include "daemon/log_setup.hpp"
 #include "daemon/shutdown_deadline.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "dashboard_relay/relay.hpp"

@@ -2,7 +2,7 @@
 
 #include <csignal>
 
-#include "daemon/log_format.hpp"
+#include "daemon/utc_timestamp.hpp"
 
 namespace sup::daemon {
 namespace {

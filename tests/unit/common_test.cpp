@@ -35,8 +35,10 @@ TEST_CASE("log records reach the sink and subscribers, filtered by level") {
   sup::set_log_level(sup::LogLevel::Info);
   sup::log(sup::LogLevel::Debug, "hidden");
   sup::log(sup::LogLevel::Warn, "child exited", {{"CHILD_ID", "a"}});
+  REQUIRE(sup::flush_logs());  // records are delivered on the backend thread
   sup::unsubscribe_logs(id);
   sup::log(sup::LogLevel::Error, "after unsubscribe");
+  REQUIRE(sup::flush_logs());
   sup::set_log_sink(nullptr);
   REQUIRE(sunk.size() == 2);
   CHECK(sunk[0] == "child exited CHILD_ID=a");

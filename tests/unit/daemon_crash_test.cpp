@@ -14,6 +14,7 @@
 
 #include "daemon/crash_handler.hpp"
 #include "daemon/panic_message.hpp"
+#include "daemon/utc_timestamp.hpp"
 
 using sup::daemon::PanicStyle;
 
@@ -173,4 +174,22 @@ TEST_CASE("std::terminate without an exception says so") {
   CHECK(crash.signal == SIGABRT);
   CHECK(crash.stderr_text.find("Panic: std::terminate: no active exception") != std::string::npos);
   CHECK(count(crash.stderr_text, "Panic") == 1);
+}
+
+namespace {
+
+std::string utc_timestamp(std::int64_t nanos) {
+  char out[sup::daemon::kTimestampLength];
+  sup::daemon::format_utc_timestamp(nanos, out);
+  return std::string(out, sizeof out);
+}
+
+}  // namespace
+
+TEST_CASE("the Panic line's UTC timestamps: calendar arithmetic without gmtime") {
+  CHECK(utc_timestamp(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(utc_timestamp(1'795'428'000'123'456'789) == "2026-11-23T10:00:00.123Z");
+  CHECK(utc_timestamp(951'782'400'000'000'000) == "2000-02-29T00:00:00.000Z");  // leap day
+  CHECK(utc_timestamp(4'107'542'399'999'000'000) == "2100-02-28T23:59:59.999Z");
+  CHECK(utc_timestamp(-1'000'000) == "1969-12-31T23:59:59.999Z");
 }

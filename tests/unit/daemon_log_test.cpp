@@ -9,24 +9,35 @@
 #include <string>
 #include <vector>
 
-#include "daemon/log_format.hpp"
-#include "daemon/log_output.hpp"
+#include "common/log_backend.hpp"
+#include "daemon/journald_sink.hpp"
+#include "daemon/log_setup.hpp"
 
 namespace {
 
-// 2026-11-23T10:00:00.123Z
-constexpr std::int64_t kSampleNanos = 1'795'428'000'123'456'789;
+// What the journald sink sent, entry by entry, per record.
+struct JournalRecorder {
+  std::vector<std::vector<std::string>> sent;
+  int answer = 0;  // what sd_journal_sendv returns: < 0 refuses
+  sup::daemon::JournaldSink::Send send() {
+    return [this](const iovec* entries, int count) {
+      auto& record = sent.emplace_back();
+      for (int i = 0; i < count; ++i)
+        record.emplace_back(static_cast<const char*>(entries[i].iov_base), entries[i].iov_len);
+      return answer;
+    };
+  }
+};
 
-sup::LogRecord record(sup::LogLevel level, std::string_view message,
-                      const std::vector<sup::LogField>& fields) {
-  return sup::LogRecord{level, message, fields, kSampleNanos};
-}
+// Counts what reaches the fallback.
+class CountingSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ public:
+  int records = 0;
 
-std::string timestamp(std::int64_t nanos) {
-  char out[sup::daemon::kTimestampLength];
-  sup::daemon::format_utc_timestamp(nanos, out);
-  return std::string(out, sizeof out);
-}
+ protected:
+  void sink_it_(const spdlog::details::log_msg&) override { ++records; }
+  void flush_() override {}
+};
 
 // Runs `body` with fd 2 redirected to a temporary file; returns what it wrote.
 template <class Body>
@@ -50,57 +61,6 @@ std::string capture_stderr(Body body) {
 
 }  // namespace
 
-TEST_CASE("UTC timestamps: calendar arithmetic without gmtime") {
-  CHECK(timestamp(0) == "1970-01-01T00:00:00.000Z");
-  CHECK(timestamp(kSampleNanos) == "2026-11-23T10:00:00.123Z");
-  CHECK(timestamp(951'782'400'000'000'000) == "2000-02-29T00:00:00.000Z");  // leap day
-  CHECK(timestamp(4'107'542'399'999'000'000) == "2100-02-28T23:59:59.999Z");
-  CHECK(timestamp(-1'000'000) == "1969-12-31T23:59:59.999Z");
-}
-
-TEST_CASE("text lines: timestamp, upper-case level, message, key=value fields") {
-  std::string line = sup::daemon::format_text_line(
-      record(sup::LogLevel::Warn, "child exited",
-             {{"CHILD_ID", "ingest"}, {"TASK_EXIT", "TaskExit::Failed"}, {"RESTART_COUNT", "3"}}));
-  CHECK(line ==
-        "2026-11-23T10:00:00.123Z WARN child exited CHILD_ID=ingest TASK_EXIT=TaskExit::Failed "
-        "RESTART_COUNT=3\n");
-}
-
-TEST_CASE("text lines quote awkward values and keep one record per line") {
-  std::string line = sup::daemon::format_text_line(record(sup::LogLevel::Error, "two\nlines",
-                                                          {{"EXIT_REASON", "exit status 3"},
-                                                           {"QUOTE", "say \"hi\"\\"},
-                                                           {"EMPTY", ""},
-                                                           {"CTRL", std::string("a\x01z")}}));
-  CHECK(line ==
-        "2026-11-23T10:00:00.123Z ERROR two\\nlines EXIT_REASON=\"exit status 3\" "
-        "QUOTE=\"say \\\"hi\\\"\\\\\" EMPTY=\"\" CTRL=\"a\\x01z\"\n");
-  CHECK(std::count(line.begin(), line.end(), '\n') == 1);
-}
-
-TEST_CASE("json lines: one object with ts, level, msg and the fields") {
-  std::string line =
-      sup::daemon::format_json_line(record(sup::LogLevel::Info, "ShutdownPhase::Completed",
-                                           {{"SHUTDOWN_PHASE", "ShutdownPhase::Completed"}}));
-  REQUIRE(line.back() == '\n');
-  CHECK(std::count(line.begin(), line.end(), '\n') == 1);
-  CHECK(line ==
-        R"({"ts":"2026-11-23T10:00:00.123Z","level":"info","msg":"ShutdownPhase::Completed",)"
-        R"("SHUTDOWN_PHASE":"ShutdownPhase::Completed"})"
-        "\n");
-}
-
-TEST_CASE("json lines survive invalid UTF-8 and newlines") {
-  std::string line = sup::daemon::format_json_line(
-      record(sup::LogLevel::Debug, "output\nline", {{"LINE", std::string("bad \xff byte")}}));
-  CHECK(std::count(line.begin(), line.end(), '\n') == 1);
-  auto parsed = nlohmann::json::parse(line);
-  CHECK(parsed["msg"] == "output\nline");
-  CHECK(parsed["level"] == "debug");
-  CHECK(parsed["LINE"].get<std::string>().find("byte") != std::string::npos);
-}
-
 TEST_CASE("journal field names are valid for journald") {
   CHECK(sup::daemon::journal_field_name("CHILD_ID") == "CHILD_ID");
   CHECK(sup::daemon::journal_field_name("child-id") == "CHILD_ID");
@@ -113,6 +73,51 @@ TEST_CASE("journal field names are valid for journald") {
   CHECK(sup::daemon::journal_priority(sup::LogLevel::Warn) == 4);
   CHECK(sup::daemon::journal_priority(sup::LogLevel::Info) == 6);
   CHECK(sup::daemon::journal_priority(sup::LogLevel::Debug) == 7);
+}
+
+TEST_CASE("journald sink: the structured fields, unchanged, through sup::log") {
+  JournalRecorder journal;
+  auto fallback = std::make_shared<CountingSink>();
+  sup::logging::set_outputs(
+      {std::make_shared<sup::daemon::JournaldSink>(fallback, journal.send())});
+  sup::set_log_level(sup::LogLevel::Info);
+  sup::log(sup::LogLevel::Warn, "child exited",
+           {{"CHILD_ID", "ingest"},
+            {"TASK_EXIT", "TaskExit::Failed"},
+            {"EXIT_REASON", "exit status 3"},
+            {"RESTART_COUNT", "3"},
+            {"EVENT_TYPE", "child_exited"},
+            {"EXECUTION_ID", "ex-1"},
+            {"NODE_ID", "fetch"},
+            {"child-note", "multi\nline"}});
+  sup::log(sup::LogLevel::Info, "ShutdownPhase::Completed",
+           {{"SHUTDOWN_PHASE", "ShutdownPhase::Completed"}});
+  REQUIRE(sup::flush_logs());
+  sup::set_log_sink(nullptr);
+  REQUIRE(journal.sent.size() == 2);
+  CHECK(journal.sent[0] == std::vector<std::string>{"MESSAGE=child exited", "PRIORITY=4",
+                                                    "SYSLOG_IDENTIFIER=supervisor",
+                                                    "CHILD_ID=ingest", "TASK_EXIT=TaskExit::Failed",
+                                                    "EXIT_REASON=exit status 3", "RESTART_COUNT=3",
+                                                    "EVENT_TYPE=child_exited", "EXECUTION_ID=ex-1",
+                                                    "NODE_ID=fetch", "CHILD_NOTE=multi\nline"});
+  CHECK(journal.sent[1] == std::vector<std::string>{"MESSAGE=ShutdownPhase::Completed",
+                                                    "PRIORITY=6", "SYSLOG_IDENTIFIER=supervisor",
+                                                    "SHUTDOWN_PHASE=ShutdownPhase::Completed"});
+  CHECK(fallback->records == 0);
+}
+
+TEST_CASE("journald sink: a record journald refuses goes to the fallback") {
+  JournalRecorder journal;
+  journal.answer = -1;
+  auto fallback = std::make_shared<CountingSink>();
+  sup::logging::set_outputs(
+      {std::make_shared<sup::daemon::JournaldSink>(fallback, journal.send())});
+  sup::log(sup::LogLevel::Error, "refused");
+  REQUIRE(sup::flush_logs());
+  sup::set_log_sink(nullptr);
+  CHECK(journal.sent.size() == 1);
+  CHECK(fallback->records == 1);
 }
 
 TEST_CASE("JOURNAL_STREAM counts only when it names the file stderr is") {
@@ -143,6 +148,8 @@ TEST_CASE("the journal is used only when JOURNAL_STREAM is our stderr and journa
       sup::daemon::install_log_output(config, stream.c_str()) ==
       (journald ? sup::daemon::LogDestination::Journal : sup::daemon::LogDestination::StderrText));
   CHECK(sup::daemon::install_log_output(config, "1:1") == sup::daemon::LogDestination::StderrText);
+  config.format = "json";
+  CHECK(sup::daemon::install_log_output(config, "1:1") == sup::daemon::LogDestination::StderrJson);
   sup::set_log_sink(nullptr);
 }
 
@@ -156,8 +163,9 @@ TEST_CASE("the installed output writes lines to stderr, filtered by level, until
           sup::daemon::LogDestination::StderrJson);
     sup::log(sup::LogLevel::Debug, "hidden");
     sup::log(sup::LogLevel::Info, "ShutdownPhase::Completed", {{"SHUTDOWN_PHASE", "x"}});
-    sup::daemon::seal_log_output();
+    sup::daemon::seal_log_output();  // writes out what is queued
     sup::log(sup::LogLevel::Critical, "after the seal");
+    sup::flush_logs();
   });
   sup::set_log_sink(nullptr);
   CHECK(written.find("hidden") == std::string::npos);

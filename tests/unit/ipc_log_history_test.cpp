@@ -89,12 +89,14 @@ TEST_CASE("attach keeps every sup::log record until detached") {
   history->attach();
   history->attach();  // idempotent: one subscription
   sup::log(sup::LogLevel::Warn, "from the daemon", {{"CHILD_ID", "x"}});
+  REQUIRE(sup::flush_logs());  // records reach subscribers on the logging thread
   LogTail tail = history->tail({"x", 10});
   REQUIRE(tail.records.size() == 1);
   CHECK(tail.records[0]->message == "from the daemon");
   CHECK(tail.records[0]->level == sup::LogLevel::Warn);
   history->detach();
   sup::log(sup::LogLevel::Warn, "after detach", {{"CHILD_ID", "x"}});
+  REQUIRE(sup::flush_logs());
   CHECK(history->tail({"x", 10}).records.size() == 1);
 }
 

@@ -595,6 +595,7 @@ TEST_CASE("a throwing callback is logged and the reactor keeps going") {
   recorder.wait_for_exit("after");
   CHECK(recorder.texts("after", OutputStream::Stdout) == std::vector<std::string>{"fine"});
   reactor->reset();
+  REQUIRE(sup::flush_logs());  // records reach subscribers on the logging thread
   sup::set_log_sink({});
   sup::unsubscribe_logs(subscription);
   std::lock_guard lock(logged_mutex);
