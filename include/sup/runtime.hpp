@@ -42,8 +42,13 @@ struct RuntimeOptions {
   std::uint32_t tick_ms = 10;   // control loop period
   // A child whose callback has run longer than this is reported as blocking.
   std::uint32_t blocking_threshold_ms = 500;
-  // Audit records of commands (JSON lines); empty: audited to the log only.
+  // Audit records of commands (JSON lines, file mode 0600, written off the
+  // control loop's thread); empty: audited to the log only.
   std::string audit_log_path;
+  // While the audit log cannot be written (a full disk, say), commands other
+  // than shutdown_tree are refused; false: they are carried out, audited to
+  // the log only. Either way health is `degraded`, naming the audit log.
+  bool refuse_commands_without_audit = true;
   // Seed of the backoff jitter; 0: from std::random_device.
   std::uint64_t jitter_seed = 0;
   // Per-child limit on the output lines of process children passed to the log.

@@ -87,12 +87,16 @@ struct SupervisorState {
 struct Health {
   std::string status = "starting";  // "starting" | "ready" | "degraded" | "stopping"
   std::uint64_t uptime_secs = 0;
+  // Control-loop passes that carried out work: timer ticks (every tick_ms),
+  // exits and commands. Queries are not counted: asking often cannot make a
+  // stalled loop look busy.
   std::uint64_t control_loop_iterations = 0;
   double iterations_per_sec = 0;
   std::string dashboard_link = "disconnected";  // "connected" | "listening" | "disconnected"
   std::vector<std::string> reasons;             // why degraded, one line each
   std::vector<std::string> suspects;            // child ids blocking a runtime thread or stale
   std::uint32_t dashboard_clients = 0;
+  std::uint64_t audit_write_failures = 0;  // failed writes of the audit log since start
 };
 
 // Something that happened in the tree, in order. `sequence` increases by one

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <csignal>
 
 #include "actors/drills.hpp"
+#include "audit/audit_writer.hpp"
 #include "common/clock.hpp"
 #include "sup/log.hpp"
 
@@ -16,119 +16,31 @@ constexpr std::int64_t kWatchPeriodMs = 100;
 constexpr std::size_t kEventRing = 4096;
 constexpr std::size_t kRememberedCommands = 10'000;
 
-std::string upper(std::string_view key) {
-  std::string out(key);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Journal field names of the payload keys the runtime emits, spelled once
-// instead of upper-cased for every event.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 11> kJournalKeys{{
-    {"task_exit", "TASK_EXIT"},
-    {"exit_reason", "EXIT_REASON"},
-    {"restart_count", "RESTART_COUNT"},
-    {"generation", "GENERATION"},
-    {"backoff_ms", "BACKOFF_MS"},
-    {"backoff_ceiling_ms", "BACKOFF_CEILING_MS"},
-    {"attempt", "ATTEMPT"},
-    {"reason", "REASON"},
-    {"shutdown_timeout_ms", "SHUTDOWN_TIMEOUT_MS"},
-    {"from", "FROM"},
-    {"to", "TO"},
-}};
-
-LogLevel level_for(std::string_view severity) {
-  if (severity == "error") return LogLevel::Error;
-  if (severity == "warning") return LogLevel::Warn;
-  return LogLevel::Info;
-}
-
-const std::string* payload_value(const Event& event, const std::string& key) {
-  auto it = event.payload.find(key);
-  return it == event.payload.end() ? nullptr : &it->second;
-}
-
-// One journal line per event: the message reads well in `journalctl`, the
-// fields (CHILD_ID, TASK_EXIT, EXIT_REASON, RESTART_COUNT, ...) filter well.
-// Every restart journals three of these, so they are built with as few
-// allocations as the LogField type allows.
-void log_event(const Event& event) {
-  LogLevel level = level_for(event.severity);
-  if (!log_enabled(level)) return;
-  static const std::string kTaskExit = "task_exit";
-  static const std::string kExitReason = "exit_reason";
-  static const std::string kReason = "reason";
-  static const std::string kBackoff = "backoff_ms";
-  std::string message;
-  message.reserve(96);
-  message += event.event_type;
-  if (!event.child_id.empty()) {
-    message += ' ';
-    message += event.child_id;
-  }
-  if (const std::string* exit = payload_value(event, kTaskExit)) {
-    message += ": ";
-    message += *exit;
-    if (const std::string* reason = payload_value(event, kExitReason)) {
-      message += " (";
-      message += *reason;
-      message += ')';
-    }
-  } else if (const std::string* reason = payload_value(event, kReason)) {
-    message += ": ";
-    message += *reason;
-  } else if (const std::string* backoff = payload_value(event, kBackoff)) {
-    message += " in ";
-    message += *backoff;
-    message += " ms";
-  }
-  std::vector<LogField> fields;
-  fields.reserve(event.payload.size() + 3);
-  std::vector<std::string> unknown_keys;  // storage for keys outside kJournalKeys
-  fields.push_back({"EVENT_TYPE", event.event_type});
-  fields.push_back({"EVENT_SEQUENCE", std::to_string(event.sequence)});
-  if (!event.child_id.empty()) fields.push_back({"CHILD_ID", event.child_id});
-  for (const auto& [key, value] : event.payload) {
-    auto known = std::find_if(kJournalKeys.begin(), kJournalKeys.end(),
-                              [&](const auto& entry) { return entry.first == key; });
-    if (known != kJournalKeys.end()) {
-      fields.push_back({known->second, value});
-    } else {
-      // Reserved once, before the first push: the fields point into it.
-      if (unknown_keys.empty()) unknown_keys.reserve(event.payload.size());
-      unknown_keys.push_back(upper(key));
-      fields.push_back({unknown_keys.back(), value});
-    }
-  }
-  log(level, message, std::span<const LogField>(fields));
-}
-
 }  // namespace
 
 ControlLoop::ControlLoop(const RuntimeOptions& options, SupervisorSpec root, TaskDefinition relay,
                          TaskRunner& runner, process::ProcessReactor& reactor,
-                         std::function<void(RunOutcome)> on_stopped)
+                         audit::AuditWriter* audit, std::function<void(RunOutcome)> on_stopped)
     : options_(options),
       relay_(std::move(relay)),
       runner_(runner),
       reactor_(reactor),
+      audit_(audit),
       on_stopped_(std::move(on_stopped)),
       tree_(
           std::move(root),
           {.jitter_seed = options.jitter_seed != 0 ? options.jitter_seed : std::random_device{}()},
           {mono_now_ms(), unix_now_ms()}),
       ledger_(kRememberedCommands),
-      events_(kEventRing),
-      started_at_mono_ms_(mono_now_ms()),
-      sample_at_mono_ms_(started_at_mono_ms_) {
-  if (!options.audit_log_path.empty()) {
-    audit_.open(options.audit_log_path, std::ios::app);
-    if (!audit_) {
-      log(LogLevel::Error, "cannot open the audit log; commands are audited to this log only",
-          {{"PATH", options.audit_log_path}});
-    }
-  }
+      journal_(kEventRing),
+      health_(mono_now_ms()) {
+  tree_.for_each_child([&](core::NodeIndex node) {
+    if (!relay_node_ && tree_.spec(node).kind == ChildKind::Relay) relay_node_ = node;
+  });
+}
+
+bool ControlLoop::is_relay(std::string_view id) const {
+  return relay_node_ && tree_.id(*relay_node_) == id;
 }
 
 core::Now ControlLoop::now() const {
@@ -159,7 +71,7 @@ void ControlLoop::apply_effects() {
     auto publish_up_to = [&](std::size_t end) {
       for (; published < end; ++published) {
         if (auto* emitted = std::get_if<core::EmitEvent>(&effects[published])) {
-          publish(std::move(emitted->event));
+          journal_.publish(std::move(emitted->event));
         } else if (auto* stopped = std::get_if<core::TreeStopped>(&effects[published])) {
           tree_stopped(*stopped);
         }
@@ -213,7 +125,7 @@ void ControlLoop::start_incarnation(core::NodeIndex node, std::uint64_t generati
     tree_.set_pid(node, generation, *pid);
     return;
   }
-  if (spec.kind == ChildKind::Relay) reported_link_ = DashboardLink::Disconnected;
+  if (node == relay_node_) dashboard_link_.relay_started();
   TaskDefinition scratch;
   const TaskDefinition* definition = definition_for(spec, scratch);
   if (definition == nullptr) {
@@ -271,7 +183,9 @@ void ControlLoop::on_task_exit(const IncarnationExit& exit) {
   auto node = tree_.find(exit.child_id);
   if (!node || tree_.generation(*node) != exit.generation) return;
   if (auto task = slot(*node).release()) ended_tasks_.insert_or_assign(*node, std::move(task));
-  tree_.on_exit(*node, exit.generation, exit.exit, now());
+  core::Now at = now();
+  health_.count_loop_pass(at.mono_ms);
+  tree_.on_exit(*node, exit.generation, exit.exit, at);
   apply_effects();
   // Restarted at once (no backoff), or not at all: either way done with it.
   if (auto it = ended_tasks_.find(*node);
@@ -301,18 +215,14 @@ void ControlLoop::on_process_exit(const process::ProcessExit& exit) {
   Slot& s = slot(node);
   if (s.pid != exit.pid) return;
   s.pid = -1;
-  tree_.on_exit(node, tree_.generation(node),
-                classify_process_exit(exit, s.requests, unix_now_ms()), now());
+  core::Now at = now();
+  health_.count_loop_pass(at.mono_ms);
+  tree_.on_exit(node, tree_.generation(node), classify_process_exit(exit, s.requests, at.unix_ms),
+                at);
   apply_effects();
 }
 
-void ControlLoop::publish(Event event) {
-  event.occurred_at_unix_nanos = unix_now_nanos();
-  log_event(events_.publish(std::move(event)));
-}
-
 void ControlLoop::tree_stopped(const core::TreeStopped& stopped) {
-  flush_audit_log();
   if (on_stopped_) {
     on_stopped_(stopped.fused ? RunOutcome{RunOutcome::Fused, stopped.reason}
                               : RunOutcome{RunOutcome::ShutdownRequested, {}});
@@ -320,16 +230,10 @@ void ControlLoop::tree_stopped(const core::TreeStopped& stopped) {
 }
 
 void ControlLoop::tick() {
-  ++iterations_;
   core::Now at = now();
+  health_.count_loop_pass(at.mono_ms);
   tree_.on_tick(at);
   apply_effects();
-  if (at.mono_ms - sample_at_mono_ms_ >= 1000) {
-    iterations_per_sec_ = static_cast<double>(iterations_ - iterations_at_sample_) * 1000.0 /
-                          static_cast<double>(at.mono_ms - sample_at_mono_ms_);
-    iterations_at_sample_ = iterations_;
-    sample_at_mono_ms_ = at.mono_ms;
-  }
   if (at.mono_ms - watched_at_mono_ms_ >= kWatchPeriodMs) {
     watched_at_mono_ms_ = at.mono_ms;
     watch_children(at.mono_ms);
@@ -342,30 +246,21 @@ void ControlLoop::watch_children(std::int64_t now_mono_ms) {
   // Straight through the slots: one probe read per running in-process
   // child (the spec only for those that report heartbeats), as this runs
   // every 100 ms with up to 100,000 children.
-  struct Suspect {
+  struct Found {
     core::NodeIndex node;
-    std::string reason;
+    std::string why;
   };
-  std::vector<Suspect> found;
+  std::vector<Found> found;
   std::int64_t now_mono_ns = now_mono_ms * 1'000'000;
   std::int64_t now_unix = unix_now_ms();
   for_each_probe([&](core::NodeIndex node, const IncarnationProbe& probe) {
-    std::int64_t busy_since = probe.busy_since_mono_ns.load(std::memory_order_relaxed);
-    if (busy_since != 0) {
-      std::int64_t busy_ms = (now_mono_ns - busy_since) / 1'000'000;
-      if (busy_ms >= options_.blocking_threshold_ms) {
-        found.push_back({node, "child " + tree_.id(node) + " has blocked a runtime thread for " +
-                                   std::to_string(busy_ms) + " ms"});
-        return;
-      }
-    }
-    std::int64_t last = probe.last_heartbeat_unix_ms.load(std::memory_order_relaxed);
-    if (last == 0) return;
-    std::uint32_t timeout = tree_.spec(node).heartbeat_timeout_ms;
-    if (timeout > 0 && now_unix - last > timeout) {
-      found.push_back({node, "child " + tree_.id(node) + " missed its heartbeat for " +
-                                 std::to_string(now_unix - last) + " ms"});
-    }
+    ProbeReading reading{probe.busy_since_mono_ns.load(std::memory_order_relaxed),
+                         probe.last_heartbeat_unix_ms.load(std::memory_order_relaxed), 0};
+    if (reading.busy_since_mono_ns == 0 && reading.last_heartbeat_unix_ms == 0) return;
+    if (reading.last_heartbeat_unix_ms != 0)
+      reading.heartbeat_timeout_ms = tree_.spec(node).heartbeat_timeout_ms;
+    if (auto why = suspicion(reading, now_mono_ns, now_unix, options_.blocking_threshold_ms))
+      found.push_back({node, std::move(*why)});
   });
   if (found.size() > 1) {  // reported in declaration order
     std::vector<std::uint32_t> position(slots_.size());
@@ -373,88 +268,61 @@ void ControlLoop::watch_children(std::int64_t now_mono_ms) {
     tree_.for_each_child([&](core::NodeIndex node) {
       if (node < position.size()) position[node] = next++;
     });
-    std::sort(found.begin(), found.end(), [&](const Suspect& a, const Suspect& b) {
-      return position[a.node] < position[b.node];
-    });
+    std::sort(found.begin(), found.end(),
+              [&](const Found& a, const Found& b) { return position[a.node] < position[b.node]; });
   }
-  std::vector<std::string> suspects;
-  std::vector<std::string> reasons;
-  for (auto& suspect : found) {
-    suspects.push_back(tree_.id(suspect.node));
-    reasons.push_back(std::move(suspect.reason));
+  std::vector<Suspect> suspects;
+  suspects.reserve(found.size());
+  for (auto& f : found) {
+    const std::string& id = tree_.id(f.node);
+    suspects.push_back({id, "child " + id + " " + f.why});
   }
-  if (suspects != suspects_) {
-    for (const auto& id : suspects) {
-      if (std::find(suspects_.begin(), suspects_.end(), id) == suspects_.end()) {
-        log(LogLevel::Warn, "child suspected of starving the runtime or stalled",
-            {{"CHILD_ID", id}});
-      }
-    }
-  }
-  suspects_ = std::move(suspects);
-  suspect_reasons_ = std::move(reasons);
+  health_.set_suspects(std::move(suspects));
 }
 
 void ControlLoop::update_health_status() {
-  std::string status;
-  ChildrenSummary summary = tree_.summary();
-  if (!started_) {
-    status = "starting";
-  } else if (draining_ || tree_.shutting_down()) {
-    status = "stopping";
-  } else if (!suspects_.empty() || summary.quarantined > 0) {
-    status = "degraded";
-  } else {
-    status = "ready";
+  HealthInputs inputs;
+  inputs.started = started_;
+  inputs.stopping = draining_ || tree_.shutting_down();
+  inputs.quarantined = tree_.summary().quarantined;
+  if (audit_ && audit_->failing()) {
+    audit::AuditStatus audit = audit_->status();
+    inputs.faults.push_back(
+        "the audit log " + audit_->name() + " cannot be written (" + audit.last_error + "; " +
+        std::to_string(audit.write_failures) + " failed writes, " +
+        std::to_string(audit.dropped_lines) + " lines dropped)" +
+        (options_.refuse_commands_without_audit ? ": commands are refused until it can" : ""));
   }
-  if (status == status_) return;
+  auto change = health_.update_status(inputs);
+  if (!change) return;
   Event event;
   event.event_type = "health_changed";
-  event.severity = status == "degraded" ? "warning" : "info";
+  event.severity = change->second == "degraded" ? "warning" : "info";
   event.target_path = "root";
-  event.payload = {{"from", status_}, {"to", status}};
-  status_ = std::move(status);
-  publish(std::move(event));
+  event.payload = {{"from", std::move(change->first)}, {"to", std::move(change->second)}};
+  journal_.publish(std::move(event));
 }
 
 Health ControlLoop::health() {
-  ++iterations_;
-  Health h;
-  h.status = status_;
-  h.uptime_secs = static_cast<std::uint64_t>((mono_now_ms() - started_at_mono_ms_) / 1000);
-  h.control_loop_iterations = iterations_;
-  // The current window once it is long enough to mean something, else the last full one.
-  std::int64_t window_ms = mono_now_ms() - sample_at_mono_ms_;
-  h.iterations_per_sec = window_ms >= 200
-                             ? static_cast<double>(iterations_ - iterations_at_sample_) * 1000.0 /
-                                   static_cast<double>(window_ms)
-                             : iterations_per_sec_;
-  h.suspects = suspects_;
-  h.reasons = suspect_reasons_;
-  ChildrenSummary summary = tree_.summary();
-  if (summary.quarantined > 0) {
+  core::Now at = now();
+  Health h = health_.report(at.mono_ms);
+  if (tree_.summary().quarantined > 0) {
     tree_.for_each_child([&](core::NodeIndex node) {
-      auto record = tree_.record(node, now());
+      auto record = tree_.record(node, at);
       if (record.state == ChildState::Quarantined) {
         h.reasons.push_back("child " + record.id + " is quarantined: " + record.quarantine_reason);
       }
     });
   }
-  auto relay = tree_.find("relay");
-  bool relay_up = relay && tree_.record(*relay, now()).state == ChildState::Running;
-  h.dashboard_link =
-      std::string(to_string(relay_up ? reported_link_ : DashboardLink::Disconnected));
-  h.dashboard_clients = relay_up ? dashboard_clients_ : 0;
+  bool relay_up = relay_node_ && tree_.record(*relay_node_, at).state == ChildState::Running;
+  auto [link, clients] = dashboard_link_.seen(relay_up);
+  h.dashboard_link = std::string(link);
+  h.dashboard_clients = clients;
+  if (audit_) h.audit_write_failures = audit_->status().write_failures;
   return h;
 }
 
-void ControlLoop::report_dashboard_link(DashboardLink link, std::uint32_t clients) {
-  reported_link_ = link;
-  dashboard_clients_ = clients;
-}
-
 SupervisorState ControlLoop::current_state() {
-  ++iterations_;
   core::Now at = now();
   SupervisorState state;
   state.children = tree_.summary();
@@ -486,18 +354,15 @@ SupervisorState ControlLoop::current_state() {
 }
 
 CommandResult ControlLoop::command(const CommandRequest& request) {
-  ++iterations_;
   if (auto refusal_or_replay = ledger_.admit(request.meta)) return *refusal_or_replay;
   core::Now at = now();
-  CommandResult result =
-      draining_ ? CommandResult::rejected("the daemon is shutting down") : carry_out(request, at);
+  health_.count_loop_pass(at.mono_ms);
+  std::optional<CommandResult> refused = refusal(request);
+  CommandResult result = refused ? std::move(*refused) : carry_out(request, at);
   apply_effects();
   std::string line =
       ledger_.record(request.meta, to_string(request.kind), request.target, result, at.unix_ms);
-  if (audit_) {
-    audit_ << line << '\n';
-    audit_.flush();
-  }
+  if (audit_) audit_->append(line);
   log(result.kind == CommandResult::Accepted ? LogLevel::Info : LogLevel::Warn, "command " + line,
       {{"COMMAND", std::string(to_string(request.kind))},
        {"COMMAND_ID", request.meta.command_id},
@@ -506,6 +371,32 @@ CommandResult ControlLoop::command(const CommandRequest& request) {
        {"COMMAND_RESULT", std::string(to_string(result.kind))}});
   update_health_status();
   return result;
+}
+
+std::optional<CommandResult> ControlLoop::refusal(const CommandRequest& request) const {
+  if (draining_) return CommandResult::rejected("the daemon is shutting down");
+  // shutdown_tree stays possible: it is the way out, and SIGTERM would do
+  // the same unaudited.
+  if (audit_ && options_.refuse_commands_without_audit && audit_->failing() &&
+      request.kind != CommandKind::ShutdownTree) {
+    return CommandResult::rejected("the audit log " + audit_->name() + " cannot be written (" +
+                                   audit_->status().last_error +
+                                   "): commands are refused until it can be");
+  }
+  if (is_relay(request.target)) {
+    switch (request.kind) {
+      case CommandKind::RemoveChild:
+        return CommandResult::rejected("the relay cannot be removed (set dashboard.enabled=false)");
+      case CommandKind::PauseChild:
+      case CommandKind::QuarantineChild:
+        return CommandResult::rejected(
+            "the relay serves the socket commands come over: paused or quarantined, nothing "
+            "could bring it back (restart_child or kill_child restart it instead)");
+      default:
+        break;
+    }
+  }
+  return std::nullopt;
 }
 
 CommandResult ControlLoop::carry_out(const CommandRequest& request, const core::Now& at) {
@@ -524,9 +415,6 @@ CommandResult ControlLoop::carry_out(const CommandRequest& request, const core::
       return tree_.add_child(*request.spec, request.parent, at);
     }
     case CommandKind::RemoveChild:
-      if (id == "relay") {
-        return CommandResult::rejected("the relay cannot be removed (set dashboard.enabled=false)");
-      }
       return tree_.remove_child(id, at);
     case CommandKind::RestartChild:
       return tree_.restart_child(id, at);
@@ -559,10 +447,6 @@ std::vector<std::shared_ptr<Incarnation>> ControlLoop::take_incarnations() {
   for (auto& s : slots_)
     if (auto task = s.release()) held.push_back(std::move(task));
   return held;
-}
-
-void ControlLoop::flush_audit_log() {
-  if (audit_) audit_.flush();
 }
 
 }  // namespace sup::actors

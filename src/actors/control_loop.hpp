@@ -1,20 +1,20 @@
 // The root supervisor's control loop: the actor shell around the pure
 // SupervisionTree.
 //
-// It carries out the tree's effects (start an in-process incarnation or a
-// process, stop, kill, publish an event), feeds exits and timer ticks back
-// in, and answers queries and commands. It runs on one thread of its own
-// (a detached actor, see runtime.cpp), so no child can starve it: user code
-// runs on the worker pool or on threads of its own, and every call here is
-// non-blocking. It also watches the children: an in-process callback running
-// longer than `blocking_threshold_ms`, or a heartbeat older than the child's
-// `heartbeat_timeout_ms`, names the child as a suspect and degrades health.
+// Its one job: carry out the tree's effects (start an in-process
+// incarnation or a process, stop, kill, publish an event), feed exits and
+// timer ticks back in, and answer Handle calls. Everything else is a
+// component it drives: HealthWatch (starvation and heartbeat suspects,
+// status, loop rate), EventJournal (sequence, replay, log line per event),
+// the AuditWriter (commands' audit lines, written on a thread of its own)
+// and DashboardLinkView (what the relay reports). It runs on one thread of
+// its own (a detached actor, see runtime.cpp), so no child can starve it,
+// and every call here is non-blocking.
 //
 // Single-threaded: every member function is called from the loop's thread.
 #pragma once
 
 #include <cstdint>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,7 +22,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "actors/event_hub.hpp"
+#include "actors/dashboard_link.hpp"
+#include "actors/event_journal.hpp"
+#include "actors/health_watch.hpp"
 #include "actors/process_exit.hpp"
 #include "actors/task_runner.hpp"
 #include "process/process_reactor.hpp"
@@ -31,6 +33,10 @@
 #include "sup/runtime.hpp"
 #include "supervisor/command_ledger.hpp"
 #include "supervisor/supervision_tree.hpp"
+
+namespace sup::audit {
+class AuditWriter;
+}
 
 namespace sup::actors {
 
@@ -41,15 +47,14 @@ using CommandRequest = sup::CommandRequest;
 class ControlLoop {
  public:
   // `options` must outlive the loop; the tree is built from `root` (moved
-  // out of options.root by the caller, so the specs exist once).
+  // out of options.root by the caller, so the specs exist once). `audit`
+  // (null: commands are audited to the log only) must outlive the loop.
   ControlLoop(const RuntimeOptions& options, SupervisorSpec root, TaskDefinition relay,
-              TaskRunner& runner, process::ProcessReactor& reactor,
+              TaskRunner& runner, process::ProcessReactor& reactor, audit::AuditWriter* audit,
               std::function<void(RunOutcome)> on_stopped);
 
   void start();
   void tick();
-  // Counts one processed message toward control_loop_iterations.
-  void count_iteration() { ++iterations_; }
 
   void on_task_exit(const IncarnationExit& exit);
   void on_process_exit(const process::ProcessExit& exit);
@@ -60,14 +65,15 @@ class ControlLoop {
   // Planned shutdown: commands are refused from now on.
   void drain() { draining_ = true; }
   void shutdown_tree();
-  void flush_audit_log();
 
   EventHub::SubscriberId subscribe(EventHub::Subscriber subscriber, std::uint64_t after_sequence) {
-    return events_.subscribe(std::move(subscriber), after_sequence);
+    return journal_.subscribe(std::move(subscriber), after_sequence);
   }
-  void unsubscribe(EventHub::SubscriberId id) { events_.unsubscribe(id); }
-  std::uint64_t last_event_sequence() const { return events_.last_sequence(); }
-  void report_dashboard_link(DashboardLink link, std::uint32_t clients);
+  void unsubscribe(EventHub::SubscriberId id) { journal_.unsubscribe(id); }
+  std::uint64_t last_event_sequence() const { return journal_.last_sequence(); }
+  void report_dashboard_link(DashboardLink link, std::uint32_t clients) {
+    dashboard_link_.reported(link, clients);
+  }
   // Every in-process incarnation still held, the ones killed while blocked
   // included, for the teardown to check whether their threads let go.
   std::vector<std::shared_ptr<Incarnation>> take_incarnations();
@@ -95,11 +101,13 @@ class ControlLoop {
   void start_incarnation(core::NodeIndex node, std::uint64_t generation);
   void stop_incarnation(core::NodeIndex node, std::uint64_t generation);
   void kill_incarnation(core::NodeIndex node, std::uint64_t generation);
-  void publish(Event event);
   void tree_stopped(const core::TreeStopped& stopped);
   const TaskDefinition* definition_for(const ChildSpec& spec, TaskDefinition& scratch) const;
   void watch_children(std::int64_t now_mono_ms);
   void update_health_status();
+  // Why a command cannot be carried out now, before the tree sees it.
+  std::optional<CommandResult> refusal(const CommandRequest& request) const;
+  bool is_relay(std::string_view id) const;
   CommandResult carry_out(const CommandRequest& request, const core::Now& now);
   Slot& slot(core::NodeIndex node);
   // Calls fn(node, probe) for every running in-process child, in node order.
@@ -125,31 +133,26 @@ class ControlLoop {
   TaskDefinition relay_;
   TaskRunner& runner_;
   process::ProcessReactor& reactor_;
+  audit::AuditWriter* audit_;
   std::function<void(RunOutcome)> on_stopped_;
 
   core::SupervisionTree tree_;
+  // The daemon's relay, found by its kind (a library user's child may be
+  // called "relay"); fixed, as a relay is neither added nor removed.
+  std::optional<core::NodeIndex> relay_node_;
   core::CommandLedger ledger_;
-  EventHub events_;
+  EventJournal journal_;
+  HealthWatch health_;
+  DashboardLinkView dashboard_link_;
   std::vector<Slot> slots_;
   // In-process incarnations that ended by themselves, of children waiting
   // for their restart: the restart runs on the same actor (TaskRunner::start).
   std::unordered_map<core::NodeIndex, std::shared_ptr<Incarnation>> ended_tasks_;
   std::unordered_map<pid_t, core::NodeIndex> pids_;
-  std::ofstream audit_;
 
-  std::int64_t started_at_mono_ms_;
-  std::uint64_t iterations_ = 0;
-  std::uint64_t iterations_at_sample_ = 0;
-  std::int64_t sample_at_mono_ms_;
-  double iterations_per_sec_ = 0;
   std::int64_t watched_at_mono_ms_ = 0;
-  std::vector<std::string> suspects_;
-  std::vector<std::string> suspect_reasons_;
-  std::string status_ = "starting";
   bool started_ = false;
   bool draining_ = false;
-  DashboardLink reported_link_ = DashboardLink::Disconnected;
-  std::uint32_t dashboard_clients_ = 0;
   std::vector<std::shared_ptr<Incarnation>> abandoned_while_blocked_;
 };
 

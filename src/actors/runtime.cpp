@@ -24,6 +24,7 @@
 #include <unordered_set>
 
 #include "actors/control_loop.hpp"
+#include "audit/audit_writer.hpp"
 #include "common/clock.hpp"
 #include "sup/log.hpp"
 
@@ -40,6 +41,8 @@ namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 constexpr std::chrono::seconds kCallTimeout{10};
+// A disk that cannot take the last audit lines must not hold shutdown up.
+constexpr std::chrono::seconds kAuditFlushLimit{2};
 
 caf::behavior control_loop_actor(caf::event_based_actor* self, actors::ControlLoop* loop,
                                  std::chrono::milliseconds tick) {
@@ -60,10 +63,7 @@ caf::behavior control_loop_actor(caf::event_based_actor* self, actors::ControlLo
         loop->tick();
         self->delayed_send(self, tick, tick_atom::value);
       },
-      [=](const actors::LoopJob& job) {
-        loop->count_iteration();
-        job.run(*loop);
-      },
+      [=](const actors::LoopJob& job) { job.run(*loop); },
   };
 }
 
@@ -130,6 +130,7 @@ class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
   std::unique_ptr<caf::actor_system> system;
   std::unique_ptr<process::ProcessReactor> reactor;
   std::unique_ptr<actors::TaskRunner> runner;
+  std::unique_ptr<audit::AuditWriter> audit;  // outlives the loop, which appends to it
   std::unique_ptr<actors::ControlLoop> loop;
   caf::actor loop_actor;
 
@@ -285,9 +286,15 @@ Expected<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
 
   TaskDefinition relay;
   if (core->options.relay_factory) relay = core->options.relay_factory(Handle(core));
+  if (!core->options.audit_log_path.empty()) {
+    core->audit = std::make_unique<audit::AuditWriter>(
+        std::make_unique<audit::FileSink>(core->options.audit_log_path),
+        audit::AuditWriter::Options{});
+  }
   core->loop = std::make_unique<actors::ControlLoop>(
       core->options, std::exchange(core->options.root, {}), std::move(relay), *core->runner,
-      *core->reactor, [raw](RunOutcome outcome) { raw->finish(std::move(outcome)); });
+      *core->reactor, core->audit.get(),
+      [raw](RunOutcome outcome) { raw->finish(std::move(outcome)); });
   core->loop_actor = core->system->spawn<caf::detached>(
       control_loop_actor, core->loop.get(),
       std::chrono::milliseconds(std::max(1u, core->options.tick_ms)));
@@ -317,6 +324,7 @@ void Runtime::teardown(std::vector<std::shared_ptr<actors::Incarnation>> incarna
   for (const auto& incarnation : incarnations)
     probes.push_back(&core_->runner->probe(*incarnation));
   core_->loop.reset();
+  core_->audit.reset();
   core_->runner.reset();
   // ~TaskRunner released the waits it knows of; the callbacks return
   // asynchronously, so give them a moment before deciding a thread is lost.
@@ -374,11 +382,9 @@ void Runtime::shutdown(const std::function<void(ShutdownPhase)>& on_phase) {
   core_->post([](actors::ControlLoop& loop) { loop.shutdown_tree(); });
   wait();
   phase(ShutdownPhase::FlushingState);
-  auto incarnations =
-      core_->call<std::vector<std::shared_ptr<actors::Incarnation>>>([](actors::ControlLoop& loop) {
-        loop.flush_audit_log();
-        return loop.take_incarnations();
-      });
+  if (core_->audit) (void)core_->audit->flush(kAuditFlushLimit);
+  auto incarnations = core_->call<std::vector<std::shared_ptr<actors::Incarnation>>>(
+      [](actors::ControlLoop& loop) { return loop.take_incarnations(); });
   teardown(incarnations.value_or(std::vector<std::shared_ptr<actors::Incarnation>>{}));
   phase(ShutdownPhase::Completed);
 }

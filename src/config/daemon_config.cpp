@@ -17,8 +17,9 @@ namespace sup::config {
 namespace {
 
 constexpr std::string_view kRootKeys[] = {
-    "strategy", "intensity", "period_ms",           "children",      "dashboard", "log",
-    "runtime",  "state_dir", "shutdown_timeout_ms", "process_output"};
+    "strategy", "intensity", "period_ms",           "children",       "dashboard", "log",
+    "runtime",  "state_dir", "shutdown_timeout_ms", "process_output", "audit"};
+constexpr std::string_view kAuditKeys[] = {"refuse_commands_on_failure"};
 constexpr std::string_view kDashboardKeys[] = {
     "enabled",          "path",     "mode", "max_clients", "max_line_bytes", "client_queue_bytes",
     "requests_per_sec", "target_id"};
@@ -169,6 +170,14 @@ void read_log(const ObjectReader& root, LogConfig& out, ErrorSlot& errors) {
     log.fail("format", "unknown value \"" + out.format + "\"; expected one of \"text\", \"json\"");
 }
 
+void read_audit(const ObjectReader& root, AuditConfig& out, ErrorSlot& errors) {
+  const nlohmann::json* node = root.find("audit");
+  if (!node) return;
+  ObjectReader audit(*node, "audit", errors);
+  audit.allow_only(kAuditKeys);
+  audit.read("refuse_commands_on_failure", out.refuse_commands_on_failure);
+}
+
 void read_runtime(const ObjectReader& root, RuntimeConfig& out, ErrorSlot& errors) {
   const nlohmann::json* node = root.find("runtime");
   if (!node) return;
@@ -246,6 +255,7 @@ Expected<DaemonConfig> parse_config(std::string_view json_text) {
   read_log(root, config.log, errors);
   read_runtime(root, config.runtime, errors);
   read_process_output(root, config.process_output, errors);
+  read_audit(root, config.audit, errors);
   root.read("state_dir", config.state_dir);
   root.read("shutdown_timeout_ms", config.shutdown_timeout_ms,
             Range<std::uint32_t>{100, 3'600'000});

@@ -52,12 +52,19 @@ struct RuntimeConfig {
   std::uint64_t jitter_seed = 0;
 };
 
+struct AuditConfig {
+  // While $STATE_DIR/audit.log cannot be written, refuse commands (all but
+  // shutdown_tree) instead of carrying them out unaudited.
+  bool refuse_commands_on_failure = true;
+};
+
 struct DaemonConfig {
   sup::SupervisorSpec root;  // config keys: "strategy", "intensity", "period_ms", "children"
   DashboardConfig dashboard;
   LogConfig log;
   RuntimeConfig runtime;
   sup::OutputRateLimit process_output;  // config key "process_output"
+  AuditConfig audit;
   std::string state_dir = "/var/lib/supervisor";
   std::uint32_t shutdown_timeout_ms = 30000;  // whole shutdown bound
 };

@@ -70,6 +70,7 @@ RuntimeOptions make_runtime_options(const config::DaemonConfig& config, TaskRegi
   options.audit_log_path = (std::filesystem::path(config.state_dir) / "audit.log").string();
   options.process_output = config.process_output;
   options.process_record_dir = (std::filesystem::path(config.state_dir) / "processes").string();
+  options.refuse_commands_without_audit = config.audit.refuse_commands_on_failure;
   return options;
 }
 

@@ -177,7 +177,8 @@ void write_health_fields(JsonWriter& w, const Health& health) {
       .field("dashboard_link", health.dashboard_link);
   write_string_array(w, "reasons", health.reasons);
   write_string_array(w, "suspects", health.suspects);
-  w.field("dashboard_clients", health.dashboard_clients);
+  w.field("dashboard_clients", health.dashboard_clients)
+      .field("audit_write_failures", health.audit_write_failures);
 }
 
 void write_command_result_fields(JsonWriter& w, const CommandResult& result,

@@ -64,9 +64,10 @@ void SupervisionTree::forget_node(NodeIndex node) {
   Node& n = nodes_[node];
   n.removed = true;
   n.children.clear();
+  n.in_group = false;
   if (n.supervision) {
     n.supervision->stop_queue.clear();
-    n.supervision->group.clear();
+    clear_group(node);
   }
   ++state_generation_;
 }
@@ -178,7 +179,7 @@ void SupervisionTree::begin_stop(NodeIndex node, AfterStop after, Now now) {
   }
   if (already_stopping && !is_supervisor(node)) return;
   if (is_supervisor(node)) {
-    n.supervision->group.clear();
+    clear_group(node);
     n.supervision->stop_queue = n.children;
     n.supervision->queue_intent = AfterStop::Stop;
     pump_stop_queue(node, now);
@@ -341,42 +342,79 @@ void SupervisionTree::schedule_restart(NodeIndex node, Now now) {
         {"attempt", std::to_string(n.attempt)},
         {"restart_count", std::to_string(n.restart_count)}});
 
-  NodeIndex parent = n.parent;
+  switch (nodes_[n.parent].spec.strategy) {
+    case Strategy::OneForOne:
+      restart_one_for_one(node, due, now);
+      break;
+    case Strategy::OneForAll:
+      restart_one_for_all(node, due, now);
+      break;
+    case Strategy::RestForOne:
+      restart_rest_for_one(node, due, now);
+      break;
+  }
+}
+
+void SupervisionTree::restart_one_for_one(NodeIndex node, std::int64_t due, Now now) {
+  Node& n = nodes_[node];
+  n.restart_due_mono_ms = due;
+  if (n.backoff_ms == 0) {
+    start_node(node, now);
+  } else {
+    arm({due, node, n.generation, TimerKind::Restart});
+  }
+}
+
+void SupervisionTree::restart_one_for_all(NodeIndex node, std::int64_t due, Now now) {
+  restart_group(node, 0, due, now);
+}
+
+void SupervisionTree::restart_rest_for_one(NodeIndex node, std::int64_t due, Now now) {
+  const std::vector<NodeIndex>& siblings = nodes_[nodes_[node].parent].children;
+  auto position = std::find(siblings.begin(), siblings.end(), node);
+  restart_group(node, static_cast<std::size_t>(position - siblings.begin()), due, now);
+}
+
+// The siblings from `first` on that run (or wait for their own restart) go
+// down, the last declared first, and the group comes back in declaration
+// order. Linear in the siblings, and O(1) for a member whose group restart
+// is already pending (a storm of failures in one group stays linear).
+void SupervisionTree::restart_group(NodeIndex node, std::size_t first, std::int64_t due, Now now) {
+  NodeIndex parent = nodes_[node].parent;
   Node& p = nodes_[parent];
-  if (p.spec.strategy == Strategy::OneForOne) {
-    n.restart_due_mono_ms = due;
-    if (n.backoff_ms == 0) {
-      start_node(node, now);
-    } else {
-      arm({due, node, n.generation, TimerKind::Restart});
-    }
-    return;
-  }
-  // one_for_all / rest_for_one: the affected siblings go down (reverse order)
-  // and the group comes back in declaration order.
   Node::Supervision& supervision = *p.supervision;
-  std::vector<NodeIndex>& group = supervision.group;
-  auto position = std::find(p.children.begin(), p.children.end(), node);
-  auto first = p.spec.strategy == Strategy::OneForAll ? p.children.begin() : position;
-  for (auto it = first; it != p.children.end(); ++it) {
-    ChildState state = nodes_[*it].state;
-    bool affected = *it == node || is_dangling_stop(state);
-    if (!affected || std::find(group.begin(), group.end(), *it) != group.end()) continue;
-    group.push_back(*it);
-    if (*it != node) ++nodes_[*it].restart_count;
-  }
-  std::sort(group.begin(), group.end(), [&](NodeIndex a, NodeIndex b) {
-    auto& order = p.children;
-    return std::find(order.begin(), order.end(), a) < std::find(order.begin(), order.end(), b);
-  });
+  // One timer per later due time, not per failure: each firing walks the group.
+  bool due_later = due > supervision.group_due_mono_ms;
   supervision.group_due_mono_ms = std::max(supervision.group_due_mono_ms, due);
-  supervision.stop_queue.clear();
-  for (NodeIndex member : group) {
-    if (nodes_[member].live) supervision.stop_queue.push_back(member);
+  const bool joins_now = !nodes_[node].in_group;
+  if (joins_now) {
+    bool joined = false;
+    for (std::size_t i = first; i < p.children.size(); ++i) {
+      NodeIndex sibling = p.children[i];
+      Node& s = nodes_[sibling];
+      if (s.in_group || (sibling != node && !is_dangling_stop(s.state))) continue;
+      s.in_group = joined = true;
+      if (sibling != node) ++s.restart_count;
+    }
+    if (joined) {
+      supervision.group.clear();
+      for (NodeIndex sibling : p.children)
+        if (nodes_[sibling].in_group) supervision.group.push_back(sibling);
+      supervision.stop_queue.clear();
+      for (NodeIndex member : supervision.group)
+        if (nodes_[member].live) supervision.stop_queue.push_back(member);
+      supervision.queue_intent = AfterStop::GroupRestart;
+    }
   }
-  supervision.queue_intent = AfterStop::GroupRestart;
-  arm({supervision.group_due_mono_ms, parent, p.generation, TimerKind::GroupRestart});
+  if (joins_now || due_later)
+    arm({supervision.group_due_mono_ms, parent, p.generation, TimerKind::GroupRestart});
   pump_stop_queue(parent, now);
+}
+
+void SupervisionTree::clear_group(NodeIndex supervisor) {
+  std::vector<NodeIndex>& group = nodes_[supervisor].supervision->group;
+  for (NodeIndex member : group) nodes_[member].in_group = false;
+  group.clear();
 }
 
 void SupervisionTree::try_group_restart(NodeIndex supervisor, Now now) {
@@ -387,10 +425,10 @@ void SupervisionTree::try_group_restart(NodeIndex supervisor, Now now) {
                               [&](NodeIndex member) { return nodes_[member].live; });
   if (any_live || s.after_stop != AfterStop::None) return;
   for (NodeIndex member : std::exchange(group, {})) {
-    if (nodes_[member].removed || nodes_[member].state != ChildState::Restarting) continue;
-    if (nodes_[member].after_stop == AfterStop::None && !nodes_[member].live) {
-      start_node(member, now);
-    }
+    Node& m = nodes_[member];
+    m.in_group = false;
+    if (m.removed || m.state != ChildState::Restarting) continue;
+    if (m.after_stop == AfterStop::None && !m.live) start_node(member, now);
   }
 }
 
@@ -497,7 +535,8 @@ CommandResult SupervisionTree::remove_child(std::string_view id, Now now) {
   CommandResult refusal;
   auto node = find_command_target(id, refusal);
   if (!node) return refusal;
-  std::erase(nodes_[nodes_[*node].parent].supervision->group, *node);
+  if (std::exchange(nodes_[*node].in_group, false))
+    std::erase(nodes_[nodes_[*node].parent].supervision->group, *node);
   begin_stop(*node, AfterStop::Remove, now);
   return CommandResult::accepted();
 }
@@ -509,6 +548,10 @@ CommandResult SupervisionTree::restart_child(std::string_view id, Now now) {
   Node& n = nodes_[*node];
   if (n.state == ChildState::Quarantined) {
     return CommandResult::rejected("child is quarantined; release_child brings it back");
+  }
+  if (!n.live && ancestor_stopping(*node)) {
+    return CommandResult::rejected("the supervisor of \"" + std::string(id) +
+                                   "\" is not running; restart it instead");
   }
   n.attempt = 0;
   ++n.restart_count;
@@ -678,6 +721,64 @@ ChildrenSummary SupervisionTree::summary() const {
   summary_cache_ = s;
   summary_generation_ = state_generation_;
   return s;
+}
+
+}  // namespace sup::core
+
+namespace sup::core {
+
+std::vector<std::string> SupervisionTree::invariant_violations() const {
+  std::vector<std::string> broken;
+  auto fail = [&](NodeIndex node, std::string_view rule) {
+    broken.push_back(nodes_[node].spec.id + " (" + std::string(to_string(nodes_[node].state)) +
+                     "): " + std::string(rule));
+  };
+  for (NodeIndex node = 0; node < nodes_.size(); ++node) {
+    const Node& n = nodes_[node];
+    if (n.removed) {
+      if (find(n.spec.id) == node) fail(node, "removed but still found by id");
+      continue;
+    }
+    const bool stopping = n.after_stop != AfterStop::None;
+    switch (n.state) {
+      case ChildState::Starting:
+      case ChildState::Running:
+        if (!n.live || stopping) fail(node, "running without a live incarnation, or stopping");
+        break;
+      case ChildState::Restarting:
+      case ChildState::Stopped:
+      case ChildState::Failed:
+        if (n.live) fail(node, "has a live incarnation");
+        break;
+      case ChildState::Stopping:
+        if (!n.live || n.after_stop == AfterStop::Pause || n.after_stop == AfterStop::Quarantine ||
+            !stopping) {
+          fail(node, "stopping without a live incarnation or with the wrong intent");
+        }
+        break;
+      case ChildState::Paused:
+        if (n.live && n.after_stop != AfterStop::Pause) fail(node, "live but not pausing");
+        break;
+      case ChildState::Quarantined:
+        if (n.live && n.after_stop != AfterStop::Quarantine)
+          fail(node, "live but not being quarantined");
+        break;
+    }
+    if (!n.live && stopping) fail(node, "a pending stop without a live incarnation");
+    if (node != kRootNode) {
+      const Node& parent = nodes_[n.parent];
+      const auto& group = parent.supervision->group;
+      bool listed = std::find(group.begin(), group.end(), node) != group.end();
+      if (listed != n.in_group) fail(node, "group membership flag and list disagree");
+      if (std::find(parent.children.begin(), parent.children.end(), node) == parent.children.end())
+        fail(node, "missing from its parent's children");
+    }
+    if (n.supervision && !n.live) {
+      for (NodeIndex child : n.children)
+        if (nodes_[child].live) fail(node, "stopped supervisor with a live child");
+    }
+  }
+  return broken;
 }
 
 }  // namespace sup::core

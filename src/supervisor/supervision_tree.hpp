@@ -123,6 +123,14 @@ class SupervisionTree {
   }
   bool shutting_down() const { return shutting_down_; }
 
+  // A child's condition is its ChildState plus whether an incarnation is
+  // live and what follows its stop; these must agree (Running: live and not
+  // stopping; Restarting, Stopped, Failed: not live; a pending stop only
+  // while live; group membership both ways; no live child under a stopped
+  // supervisor). Empty when they do; a line per broken rule otherwise.
+  // Linear; for tests.
+  std::vector<std::string> invariant_violations() const;
+
   // Visits live nodes (not root) depth first in declaration order.
   template <class Fn>
   void for_each_child(Fn&& fn) const {
@@ -175,6 +183,7 @@ class SupervisionTree {
     ChildState state = ChildState::Stopped;
     bool live = false;  // an incarnation exists that has not reported its exit
     bool removed = false;
+    bool in_group = false;  // a member of its parent's pending group restart
     AfterStop after_stop = AfterStop::None;
     std::uint64_t generation = 0;
     std::uint32_t attempt = 0;
@@ -214,7 +223,13 @@ class SupervisionTree {
   // An exit nobody asked for (or a supervisor's escalation): restart policy,
   // crash loop, budget, parent intensity, backoff, strategy.
   void handle_exit(NodeIndex node, const TaskExit& exit, Now now);
+  // Backoff, then the parent's strategy: one function per strategy.
   void schedule_restart(NodeIndex node, Now now);
+  void restart_one_for_one(NodeIndex node, std::int64_t due, Now now);
+  void restart_one_for_all(NodeIndex node, std::int64_t due, Now now);
+  void restart_rest_for_one(NodeIndex node, std::int64_t due, Now now);
+  void restart_group(NodeIndex node, std::size_t first_sibling, std::int64_t due, Now now);
+  void clear_group(NodeIndex supervisor);
   void try_group_restart(NodeIndex supervisor, Now now);
   void quarantine(NodeIndex node, std::string reason, Now now);
   // Resume/release: start again now, or once the old incarnation has exited.

@@ -8,7 +8,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "harness.hpp"
@@ -292,4 +296,78 @@ TEST_CASE("supctl without a daemon says so plainly (3); a silent daemon is a tim
   INFO(silent_run.describe());
   CHECK(silent_run.code() == kTimeout);
   close(listener);
+}
+
+TEST_CASE("pause and quarantine of the relay are refused with a reason; the socket stays") {
+  sup::it::TempDir dir;
+  auto daemon = sup::it::require_serving_daemon(dir, supctl_config(dir));
+  for (const char* command : {"pause_child", "quarantine_child", "remove_child"}) {
+    auto reply = daemon->command(command, "relay");
+    REQUIRE_MESSAGE(reply, command);
+    CHECK_MESSAGE((*reply)["result"]["status"] == "CommandResult::Rejected", reply->dump());
+    CHECK_MESSAGE((*reply)["result"].value("reason", "").find("relay") != std::string::npos,
+                  reply->dump());
+  }
+  CHECK(child_state(*daemon, "relay") == "Running");
+  auto health = daemon->result_of("health");
+  REQUIRE(health);
+  CHECK((*health)["status"] == "ready");
+}
+
+TEST_CASE("a full disk under the audit log: degraded, logged, commands refused, then resumed") {
+  sup::it::TempDir dir;
+  std::filesystem::create_directories(dir.file("state"));
+  const std::string audit_log = dir.file("state") + "/audit.log";
+  // Every write to /dev/full fails with ENOSPC, as on a full file system.
+  std::filesystem::create_symlink("/dev/full", audit_log);
+  auto daemon = sup::it::require_serving_daemon(dir, supctl_config(dir));
+
+  auto first = daemon->command("restart_child", "beat");
+  REQUIRE(first);
+  CHECK((*first)["result"]["status"] == "CommandResult::Accepted");  // its line fails later
+  Json health;
+  REQUIRE_MESSAGE(sup::it::eventually(
+                      [&] {
+                        auto h = daemon->result_of("health");
+                        if (h) health = *h;
+                        return h && (*h)["status"] == "degraded";
+                      },
+                      scaled(10s)),
+                  health.dump());
+  CHECK(health["audit_write_failures"].get<std::uint64_t>() >= 1);
+  CHECK_MESSAGE(health["reasons"].dump().find(audit_log) != std::string::npos, health.dump());
+  CHECK(daemon->wait_for_log(
+      [](const sup::it::LogLine& line) {
+        return line.get("msg").find("cannot write the audit log") != std::string::npos;
+      },
+      scaled(10s)));
+  auto refused = daemon->command("restart_child", "beat");
+  REQUIRE(refused);
+  CHECK((*refused)["result"]["status"] == "CommandResult::Rejected");
+  CHECK_MESSAGE((*refused)["result"].value("reason", "").find("audit log") != std::string::npos,
+                refused->dump());
+  auto by_supctl = expect_exit(*daemon, {"restart", "beat"}, kNotDone);
+  CHECK_MESSAGE((by_supctl.out + by_supctl.err).find("audit log") != std::string::npos,
+                by_supctl.describe());
+
+  // Space is back: the retry reopens the path, a regular file now.
+  std::filesystem::remove(audit_log);
+  REQUIRE(sup::it::eventually(
+      [&] {
+        auto h = daemon->result_of("health");
+        return h && (*h)["status"] == "ready";
+      },
+      scaled(10s)));
+  auto resumed = daemon->command("restart_child", "beat");
+  REQUIRE(resumed);
+  CHECK((*resumed)["result"]["status"] == "CommandResult::Accepted");
+  CHECK(sup::it::eventually(
+      [&] {
+        std::ifstream in(audit_log);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        return std::count(text.begin(), text.end(), '\n') >= 4;  // 2 held + refused + resumed
+      },
+      scaled(10s)));
+  CHECK((std::filesystem::status(audit_log).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
 }

@@ -122,7 +122,16 @@ TEST_CASE("runtime options carry the tree, the tuning and the audit log path") {
   CHECK(options.blocking_threshold_ms == 90);
   CHECK(options.jitter_seed == 5);
   CHECK(options.audit_log_path == "/srv/s/audit.log");
+  CHECK(options.refuse_commands_without_audit);  // the default
   CHECK(options.tasks.find("heartbeat") != nullptr);
+
+  auto accepting = sup::config::parse_config(R"({"audit": {"refuse_commands_on_failure": false}})");
+  REQUIRE(accepting);
+  CHECK_FALSE(
+      sup::daemon::make_runtime_options(*accepting, builtin_tasks()).refuse_commands_without_audit);
+  auto unknown = sup::config::parse_config(R"({"audit": {"refuse": false}})");
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().field_path == "audit.refuse");
 }
 
 TEST_CASE("the shutdown deadline stays quiet when shutdown finishes in time") {

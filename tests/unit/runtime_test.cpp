@@ -3,9 +3,14 @@
 #include "sup/runtime.hpp"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -244,4 +249,122 @@ TEST_CASE("start refuses an unregistered task name, naming the field") {
   auto runtime = Runtime::start(std::move(options));
   REQUIRE_FALSE(runtime.has_value());
   CHECK(runtime.error().field_path == "children[0].task");
+}
+
+TEST_CASE("the relay is known by its kind: a child called relay is any child, the relay is kept") {
+  RuntimeOptions options = idle_task_options();
+  std::optional<Handle> relay_handle;
+  options.relay_factory = [&](Handle handle) {
+    relay_handle = handle;
+    return TaskDefinition{.start = [](TaskContext& ctx) { ctx.set_readiness(Readiness::Ready); }};
+  };
+  ChildSpec link;
+  link.id = "link";
+  link.kind = ChildKind::Relay;
+  options.root.children = {link};
+  auto runtime = start(std::move(options));
+  Handle h = runtime->handle();
+
+  // A library user's process child may be called "relay".
+  CHECK(h.add_child(process("relay", {"/bin/sleep", "30"}), meta("add")).kind ==
+        CommandResult::Accepted);
+  REQUIRE(eventually([&] {
+    auto record = find_record(h.current_state(), "relay");
+    return record && record->state == ChildState::Running && record->pid;
+  }));
+  CHECK(h.pause_child("relay", meta("pause")).kind == CommandResult::Accepted);
+  CHECK(h.resume_child("relay", meta("resume")).kind == CommandResult::Accepted);
+  CHECK(h.remove_child("relay", meta("remove")).kind == CommandResult::Accepted);
+  CHECK(eventually([&] { return !find_record(h.current_state(), "relay"); }));
+
+  // The relay itself (here "link") serves the commands' socket: nothing
+  // could resume it once paused or quarantined, so those are refused.
+  for (auto refused : {h.pause_child("link", meta("p")), h.quarantine_child("link", meta("q")),
+                       h.remove_child("link", meta("r"))}) {
+    CHECK(refused.kind == CommandResult::Rejected);
+    CHECK(refused.reason.find("relay") != std::string::npos);
+  }
+  REQUIRE(eventually([&] {
+    auto record = find_record(h.current_state(), "link");
+    return record && record->state == ChildState::Running;
+  }));
+  REQUIRE(relay_handle);
+  relay_handle->report_dashboard_link(DashboardLink::Connected, 2);
+  CHECK(eventually([&] {
+    Health health = h.health();
+    return health.dashboard_link == "connected" && health.dashboard_clients == 2;
+  }));
+  CHECK(h.restart_child("link", meta("restart")).kind == CommandResult::Accepted);
+  // A new incarnation has said nothing yet.
+  CHECK(eventually([&] { return h.health().dashboard_link == "disconnected"; }));
+}
+
+TEST_CASE("health counts control-loop passes (ticks, exits, commands), not queries") {
+  RuntimeOptions options = idle_task_options();
+  options.tick_ms = 10;
+  auto runtime = start(std::move(options));
+  Handle h = runtime->handle();
+  std::uint64_t before = h.health().control_loop_iterations;
+  for (int i = 0; i < 2000; ++i) (void)h.health();
+  std::uint64_t after = h.health().control_loop_iterations;
+  // 2000 queries take well under their count in 10 ms ticks.
+  CHECK(after - before < 2000);
+  CHECK(eventually([&] { return h.health().control_loop_iterations > after; }));
+  // A 10 ms tick: about 100 passes/s, whatever the query rate.
+  CHECK(eventually([&] {
+    double rate = h.health().iterations_per_sec;
+    return rate > 20 && rate < 150;
+  }));
+}
+
+TEST_CASE(
+    "an audit log that cannot be written: degraded, counted, commands refused, then resumed") {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("runtime_test_audit." + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto audit_path = dir / "audit.log";
+  // Every write to /dev/full fails with ENOSPC: a full disk, without root.
+  std::filesystem::create_symlink("/dev/full", audit_path);
+  RuntimeOptions options = idle_task_options();
+  options.root.children = {task("a", "idle")};
+  options.audit_log_path = audit_path.string();
+  auto runtime = start(std::move(options));
+  Handle h = runtime->handle();
+
+  CHECK(h.restart_child("a", meta("first")).kind == CommandResult::Accepted);  // written later
+  REQUIRE(eventually([&] { return h.health().status == "degraded"; }));
+  Health health = h.health();
+  CHECK(health.audit_write_failures >= 1);
+  REQUIRE(health.reasons.size() == 1);
+  CHECK(health.reasons[0].find(audit_path.string()) != std::string::npos);
+  CHECK(health.reasons[0].find(std::strerror(ENOSPC)) != std::string::npos);
+  auto refused = h.restart_child("a", meta("second"));
+  CHECK(refused.kind == CommandResult::Rejected);
+  CHECK(refused.reason.find("audit log") != std::string::npos);
+
+  // Space is back: the next retry reopens the path, a regular file now.
+  std::filesystem::remove(audit_path);
+  REQUIRE(eventually([&] { return h.health().status == "ready"; }));
+  CHECK(h.restart_child("a", meta("third")).kind == CommandResult::Accepted);
+  runtime->shutdown();
+  std::ifstream in(audit_path);
+  std::vector<std::string> ids;
+  for (std::string line; std::getline(in, line);) {
+    for (const char* id : {"\"first\"", "\"second\"", "\"third\""})
+      if (line.find(id) != std::string::npos) ids.push_back(id);
+  }
+  CHECK(ids == std::vector<std::string>{"\"first\"", "\"second\"", "\"third\""});
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("commands go on without an audit log when configured so; health still degrades") {
+  RuntimeOptions options = idle_task_options();
+  options.root.children = {task("a", "idle")};
+  options.audit_log_path = "/dev/full";
+  options.refuse_commands_without_audit = false;
+  auto runtime = start(std::move(options));
+  Handle h = runtime->handle();
+  CHECK(h.restart_child("a", meta("first")).kind == CommandResult::Accepted);
+  REQUIRE(eventually([&] { return h.health().status == "degraded"; }));
+  CHECK(h.restart_child("a", meta("second")).kind == CommandResult::Accepted);
 }

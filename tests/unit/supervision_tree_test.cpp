@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -382,4 +383,203 @@ TEST_CASE("no restarts while the tree shuts down") {
   h.stopped("b");
   CHECK(h.take_log() == Log{"tree stopped"});
   CHECK(h.tree.pause_child("a", h.now).kind == CommandResult::Rejected);
+}
+
+namespace {
+
+// A shell that carries out effects faithfully and does random things in
+// between: exits, acknowledged stops, commands, time passing.
+struct RandomShell {
+  explicit RandomShell(SupervisorSpec root, std::uint64_t seed)
+      : tree(std::move(root), {.jitter_seed = seed}, now), rng(seed) {
+    tree.start(now);
+    drain();
+  }
+  struct Incarnation {
+    NodeIndex node;
+    std::uint64_t generation;
+  };
+  void drain() {
+    for (auto& effect : tree.take_effects()) {
+      if (auto* start = std::get_if<StartIncarnation>(&effect)) {
+        live.push_back({start->node, start->generation});
+      } else if (auto* stop = std::get_if<StopIncarnation>(&effect)) {
+        stopping.push_back({stop->node, stop->generation});
+      } else if (auto* kill = std::get_if<KillIncarnation>(&effect)) {
+        killed.push_back({kill->node, kill->generation});
+      } else if (std::holds_alternative<TreeStopped>(effect)) {
+        ended = true;
+      }
+    }
+  }
+  Incarnation take(std::vector<Incarnation>& from) {
+    std::size_t i = rng() % from.size();
+    Incarnation picked = from[i];
+    from[i] = from.back();
+    from.pop_back();
+    return picked;
+  }
+  void exit(Incarnation inc, TaskExit how) {
+    std::erase_if(live, [&](const Incarnation& l) {
+      return l.node == inc.node && l.generation == inc.generation;
+    });
+    tree.on_exit(inc.node, inc.generation, std::move(how), now);
+  }
+  void step(const std::vector<std::string>& ids) {
+    switch (rng() % 8) {
+      case 0:
+      case 1:
+        if (!live.empty()) {
+          static const TaskExit::Kind kinds[] = {TaskExit::Failed, TaskExit::Completed,
+                                                 TaskExit::Panicked};
+          exit(take(live), {kinds[rng() % 3], "random", now.unix_ms});
+        }
+        break;
+      case 2:
+        if (!stopping.empty()) exit(take(stopping), {TaskExit::Cancelled, "", now.unix_ms});
+        break;
+      case 3:
+        if (!killed.empty()) exit(take(killed), {TaskExit::Killed, "", now.unix_ms});
+        break;
+      case 4:
+      case 5: {
+        const std::string& id = ids[rng() % ids.size()];
+        switch (rng() % 8) {
+          case 0:
+            (void)tree.restart_child(id, now);
+            break;
+          case 1:
+            (void)tree.pause_child(id, now);
+            break;
+          case 2:
+            (void)tree.resume_child(id, now);
+            break;
+          case 3:
+            (void)tree.quarantine_child(id, "random", now);
+            break;
+          case 4:
+            (void)tree.release_child(id, now);
+            break;
+          case 5:
+            (void)tree.kill_child(id, now);
+            break;
+          case 6:
+            (void)tree.remove_child(id, now);
+            break;
+          default: {
+            ChildSpec spec = worker(id);
+            spec.backoff.initial_ms = 5;
+            spec.backoff.max_ms = 40;
+            (void)tree.add_child(spec, rng() % 2 ? "all" : "rest", now);
+          }
+        }
+        break;
+      }
+      default:
+        now.mono_ms += static_cast<std::int64_t>(rng() % 30);
+        now.unix_ms = now.mono_ms;
+        tree.on_tick(now);
+        break;
+    }
+    drain();
+  }
+
+  Now now{1'000'000, 1'000'000};
+  SupervisionTree tree;
+  std::mt19937_64 rng;
+  std::vector<Incarnation> live, stopping, killed;
+  bool ended = false;
+};
+
+SupervisorSpec mixed_tree() {
+  auto with_backoff = [](ChildSpec spec, RestartType restart) {
+    spec.restart = restart;
+    spec.backoff = {.initial_ms = 5, .max_ms = 40, .multiplier = 2.0, .reset_after_ms = 500};
+    spec.budget = {.capacity = 20, .refill_per_sec = 5};
+    spec.crash_loop = {.max_failures = 8, .window_ms = 200};
+    spec.shutdown_timeout_ms = 50;
+    return spec;
+  };
+  auto supervisor = [&](std::string id, Strategy strategy, std::vector<ChildSpec> children) {
+    ChildSpec spec = with_backoff(worker(std::move(id)), RestartType::Permanent);
+    spec.kind = ChildKind::Supervisor;
+    spec.strategy = strategy;
+    spec.intensity = 50;
+    spec.period_ms = 1'000;
+    spec.children = std::move(children);
+    return spec;
+  };
+  std::vector<ChildSpec> all, rest, nested;
+  const RestartType types[] = {RestartType::Permanent, RestartType::Transient,
+                               RestartType::Temporary};
+  for (int i = 0; i < 5; ++i) {
+    all.push_back(with_backoff(worker("a" + std::to_string(i)), types[i % 3]));
+    rest.push_back(with_backoff(worker("r" + std::to_string(i)), types[(i + 1) % 3]));
+    nested.push_back(with_backoff(worker("n" + std::to_string(i)), RestartType::Permanent));
+  }
+  rest.push_back(supervisor("nested", Strategy::OneForAll, std::move(nested)));
+  SupervisorSpec root =
+      tree_of(Strategy::OneForOne, {with_backoff(worker("w0"), RestartType::Permanent),
+                                    with_backoff(worker("w1"), RestartType::Transient),
+                                    supervisor("all", Strategy::OneForAll, std::move(all)),
+                                    supervisor("rest", Strategy::RestForOne, std::move(rest))});
+  root.intensity = 1'000;
+  return root;
+}
+
+}  // namespace
+
+TEST_CASE("a child's state, liveness and pending stop agree after every step of random runs") {
+  std::vector<std::string> ids = {"w0", "w1", "all", "rest", "nested", "x0", "x1"};
+  for (int i = 0; i < 5; ++i) {
+    for (const char* prefix : {"a", "r", "n"}) ids.push_back(prefix + std::to_string(i));
+  }
+  int steps_checked = 0;
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
+    RandomShell shell(mixed_tree(), seed);
+    for (int step = 0; step < 2'000 && !shell.ended; ++step) {
+      shell.step(ids);
+      auto broken = shell.tree.invariant_violations();
+      REQUIRE_MESSAGE(broken.empty(), "seed " << seed << " step " << step << ": " << broken[0]);
+      ++steps_checked;
+    }
+    (void)shell.tree.shutdown_tree(shell.now);
+    shell.drain();
+    for (int step = 0; step < 10'000 && !shell.ended; ++step) {
+      if (!shell.stopping.empty()) {
+        shell.exit(shell.take(shell.stopping), {TaskExit::Cancelled, "", 0});
+      } else if (!shell.killed.empty()) {
+        shell.exit(shell.take(shell.killed), {TaskExit::Killed, "", 0});
+      } else {
+        shell.now.mono_ms += 10;
+        shell.tree.on_tick(shell.now);
+      }
+      shell.drain();
+      auto broken = shell.tree.invariant_violations();
+      REQUIRE_MESSAGE(broken.empty(), "seed " << seed << " shutdown: " << broken[0]);
+    }
+    CHECK_MESSAGE(shell.ended, "seed " << seed << ": the tree never stopped");
+  }
+  CHECK(steps_checked > 40'000);
+}
+
+TEST_CASE("one_for_all: every member failing at once restarts the group once, in order") {
+  std::vector<ChildSpec> children;
+  for (int i = 0; i < 1'000; ++i) children.push_back(worker("c" + std::to_string(i)));
+  SupervisorSpec root = tree_of(Strategy::OneForAll, std::move(children));
+  root.intensity = 10'000;
+  Harness h(std::move(root));
+  h.take_log();
+  // c999 is stopped first (reverse order); the rest fail on their own meanwhile.
+  h.exit("c0", failed());
+  CHECK(h.take_log() == Log{"stop c999"});
+  for (int i = 1; i < 999; ++i) h.exit("c" + std::to_string(i), failed());
+  CHECK(h.take_log().empty());
+  h.stopped("c999");
+  Log starts = h.take_log();
+  REQUIRE(starts.size() == 1'000);
+  CHECK(starts.front() == "start c0");
+  CHECK(starts.back() == "start c999");
+  CHECK(h.tree.summary().running == 1'000);
+  CHECK(h.tree.invariant_violations().empty());
 }
