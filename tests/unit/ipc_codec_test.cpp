@@ -481,6 +481,7 @@ TEST_CASE("health, event, log and command_result records") {
   health.reasons = {"child blocked"};
   health.suspects = {"stuck"};
   health.dashboard_clients = 2;
+  health.audit_write_failures = 3;
   json h = parse_line(response_line(
       "r", "health", "t", [&](JsonWriter& w) { write_health_fields(w, health); }))["result"];
   CHECK(h["status"] == "degraded");
@@ -491,6 +492,7 @@ TEST_CASE("health, event, log and command_result records") {
   CHECK(h["reasons"] == json::array({"child blocked"}));
   CHECK(h["suspects"] == json::array({"stuck"}));
   CHECK(h["dashboard_clients"] == 2);
+  CHECK(h["audit_write_failures"] == 3);
 
   sup::Event event;
   event.sequence = 42;
