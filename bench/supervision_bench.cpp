@@ -8,7 +8,8 @@
 //   supervision_bench --scenario=latency --log-sink=null
 //   supervision_bench --scenario=memory --idle-children=100000
 //
-// Scenarios: latency, idle_latency, throughput, memory, process. --log-sink:
+// Scenarios: latency, idle_latency, throughput, group_restart, memory,
+// process. --log-sink:
 // "stderr" (the library's default text sink; redirect stderr to a file) or
 // "null" (a sink that drops every record: the runtime's own cost).
 #include <sys/resource.h>
@@ -36,6 +37,7 @@
 #include "bench_report.hpp"
 #include "sup/log.hpp"
 #include "sup/runtime.hpp"
+#include "supervisor/supervision_tree.hpp"
 
 namespace {
 
@@ -51,12 +53,14 @@ struct BenchOptions {
   int idle_restarts = 2'000;  // idle_latency: restarts of a child that idles 1 ms first
   int storm_children = 10'000;
   int storm_rounds = 5;
+  int group_children = 10'000;
+  int group_rounds = 5;
   int idle_children = 100'000;
   int process_restarts = 1'000;
 };
 
-const std::vector<std::string> kScenarios = {"latency", "idle_latency", "throughput", "memory",
-                                             "process"};
+const std::vector<std::string> kScenarios = {"latency",       "idle_latency", "throughput",
+                                             "group_restart", "memory",       "process"};
 
 // Restarts as fast as the runtime can: no backoff, budgets that never run
 // out, no crash-loop detection (the targets measure the restart path, not
@@ -288,6 +292,103 @@ int run_storm_throughput(const BenchOptions& opt, const sup::bench::Reporter& ou
   return finished ? 0 : 1;
 }
 
+// ---- one_for_all group restart ----------------------------------------------
+
+// A one_for_all root with `children` idle tasks. One member is killed
+// (kill_child): the others are stopped one at a time, last declared first,
+// and the whole group starts again in declaration order. A round lasts from
+// the kill to the last start callback. Run at a tenth of the size too: the
+// per-child cost must not grow with the group (no quadratic step).
+int run_group_restart(const BenchOptions& opt, const sup::bench::Reporter& out) {
+  for (int children : {opt.group_children / 10, opt.group_children}) {
+    struct Run {
+      std::atomic<int> started{0};
+      std::atomic<std::int64_t> last_start{0};
+    };
+    auto run = std::make_shared<Run>();
+    sup::RuntimeOptions options = base_options();
+    options.root.strategy = sup::Strategy::OneForAll;
+    options.tasks.add("member", {.start = [run](sup::TaskContext&) {
+                        fetch_max(run->last_start, steady_ns());
+                        run->started.fetch_add(1, std::memory_order_relaxed);
+                      }});
+    for (int i = 0; i < children; ++i) {
+      sup::ChildSpec child = fast_restart_child("member-" + std::to_string(i));
+      child.task = "member";
+      options.root.children.push_back(std::move(child));
+    }
+    auto runtime = start_runtime(std::move(options));
+    sup::Handle handle = runtime->handle();
+    if (!wait_until([&] { return run->started.load() >= children; }, 120s)) {
+      std::fprintf(stderr, "group_restart: only %d of %d children started\n", run->started.load(),
+                   children);
+      return 1;
+    }
+    std::vector<double> round_ms;
+    for (int round = 1; round <= opt.group_rounds; ++round) {
+      const int target = children * (round + 1);
+      std::int64_t began = steady_ns();
+      auto killed = handle.kill_child(
+          "member-0", {"group-" + std::to_string(children) + "-" + std::to_string(round), "bench",
+                       "group restart"});
+      if (killed.kind != sup::CommandResult::Accepted) {
+        std::fprintf(stderr, "group_restart: kill_child refused: %s\n", killed.reason.c_str());
+        return 1;
+      }
+      if (!wait_until([&] { return run->started.load() >= target; }, 120s)) {
+        std::fprintf(stderr, "group_restart: round %d: %d of %d started\n", round,
+                     run->started.load() - children * round, children);
+        return 1;
+      }
+      round_ms.push_back(static_cast<double>(run->last_start.load() - began) / 1e6);
+    }
+    std::string prefix = "group_restart_" + std::to_string(children);
+    double p50 = percentile(round_ms, 0.5);
+    out.figure(prefix + "_ms_p50", p50, "ms");
+    out.figure(prefix + "_ms_max", percentile(round_ms, 1.0), "ms");
+    out.figure(prefix + "_per_child", p50 * 1e3 / children, "us");
+    runtime->shutdown();
+  }
+  return 0;
+}
+
+// The same restart in the functional core alone (SupervisionTree, no
+// threads): each stop is acknowledged at once, so what is left is the
+// tree's own work per member, which must not grow with the group.
+void run_group_restart_core(const BenchOptions& opt, const sup::bench::Reporter& out) {
+  for (int children : {opt.group_children, opt.group_children * 10}) {
+    sup::SupervisorSpec root;
+    root.strategy = sup::Strategy::OneForAll;
+    root.intensity = 1'000'000'000;
+    root.period_ms = 5'000;
+    for (int i = 0; i < children; ++i)
+      root.children.push_back(fast_restart_child("m" + std::to_string(i)));
+    sup::core::Now now{1'000'000, 1'700'000'000'000};
+    sup::core::SupervisionTree tree(std::move(root), {.jitter_seed = 1}, now);
+    tree.start(now);
+    (void)tree.take_effects();
+    std::int64_t began = steady_ns();
+    tree.on_exit(1, tree.generation(1), {sup::TaskExit::Killed, "bench", now.unix_ms}, now);
+    int started = 0;
+    for (auto effects = tree.take_effects(); !effects.empty(); effects = tree.take_effects()) {
+      for (const auto& effect : effects) {
+        if (const auto* stop = std::get_if<sup::core::StopIncarnation>(&effect)) {
+          tree.on_exit(stop->node, stop->generation, {sup::TaskExit::Cancelled, "", now.unix_ms},
+                       now);
+        } else if (std::holds_alternative<sup::core::StartIncarnation>(effect)) {
+          ++started;
+        }
+      }
+    }
+    double ms = static_cast<double>(steady_ns() - began) / 1e6;
+    if (started != children)
+      std::fprintf(stderr, "group_restart core: %d of %d started\n", started, children);
+    std::string prefix = "group_restart_core_" + std::to_string(children);
+    out.figure(prefix + "_ms", ms, "ms");
+    out.figure(prefix + "_per_child", ms * 1e6 / children, "ns");
+  }
+}
+
 // ---- memory per idle child --------------------------------------------------
 
 double cpu_seconds() {
@@ -455,6 +556,8 @@ std::optional<int> parse_args(int argc, char** argv, BenchOptions& opt) {
       {"--idle-restarts", &opt.idle_restarts},
       {"--storm-children", &opt.storm_children},
       {"--storm-rounds", &opt.storm_rounds},
+      {"--group-children", &opt.group_children},
+      {"--group-rounds", &opt.group_rounds},
       {"--idle-children", &opt.idle_children},
       {"--process-restarts", &opt.process_restarts}};
   return sup::bench::parse_command_line(app, counts, argc, argv);
@@ -466,6 +569,10 @@ int run_scenario(const BenchOptions& opt) {
   if (opt.scenario == "latency") return run_restart_latency(opt, out, false);
   if (opt.scenario == "idle_latency") return run_restart_latency(opt, out, true);
   if (opt.scenario == "throughput") return run_storm_throughput(opt, out);
+  if (opt.scenario == "group_restart") {
+    run_group_restart_core(opt, out);
+    return run_group_restart(opt, out);
+  }
   if (opt.scenario == "memory") return run_idle_memory(opt, out);
   return run_process_restarts(opt, out);
 }
