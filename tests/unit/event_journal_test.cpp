@@ -64,8 +64,10 @@ TEST_CASE("an event's journal line: readable message, journald fields, severity 
 }
 
 TEST_CASE("the journal numbers, stamps, delivers and logs every event") {
+  std::mutex mutex;  // subscribers run on the logging thread
   std::vector<std::string> logged;
   auto subscription = sup::subscribe_logs([&](const sup::LogRecord& record) {
+    std::lock_guard lock(mutex);
     for (const auto& field : record.fields)
       if (field.key == "EVENT_SEQUENCE") logged.push_back(field.value);
   });
@@ -79,7 +81,9 @@ TEST_CASE("the journal numbers, stamps, delivers and logs every event") {
       UINT64_MAX);
   journal.publish(exited());
   journal.publish(exited());
+  REQUIRE(sup::flush_logs());  // logging is asynchronous
   sup::unsubscribe_logs(subscription);
+  std::lock_guard lock(mutex);
   CHECK(delivered == std::vector<std::uint64_t>{1, 2});
   CHECK(logged == std::vector<std::string>{"1", "2"});
   CHECK(journal.last_sequence() == 2);
