@@ -1,0 +1,565 @@
+#include "executions/execution_service.hpp"
+
+#include <signal.h>
+
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <future>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "dag/execution_core.hpp"
+#include "dag/limits.hpp"
+#include "dag/parser.hpp"
+#include "dag/record_codec.hpp"
+#include "process/process_reactor.hpp"
+#include "store/lmdb_store.hpp"
+#include "sup/log.hpp"
+
+namespace sup::executions {
+
+namespace {
+
+using dag::NodeIndex;
+using Clock = std::chrono::steady_clock;
+
+// The store's seq 1 is the ExecutionSubmitted record (spec and params); the
+// core's records follow, so core sequence n is store seq n + 1.
+constexpr std::uint64_t kSubmittedRecords = 1;
+
+std::string generate_execution_id(std::mt19937_64& random) {
+  std::ostringstream id;
+  id << "e-" << std::hex << random();
+  return id.str();
+}
+
+bool write_file(const std::filesystem::path& path, std::string_view content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  return static_cast<bool>(out.flush());
+}
+
+// What the node wrote to SUP_OUTPUT: nothing, one JSON value within the
+// size limit, or an error saying why the attempt fails.
+Expected<std::string> read_node_output(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::string();
+  auto size = std::filesystem::file_size(path, ec);
+  if (ec) return make_error("node_output_invalid", "cannot read " + path.string());
+  if (size > dag::kMaxNodeOutputBytes)
+    return make_error("node_output_invalid", "result of " + std::to_string(size) +
+                                                 " bytes exceeds " +
+                                                 std::to_string(dag::kMaxNodeOutputBytes));
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return std::string();
+  auto value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return make_error("node_output_invalid", "result is not JSON");
+  return value.dump();
+}
+
+}  // namespace
+
+struct ExecutionService::Impl {
+  struct Attempt {
+    std::string execution_id;
+    NodeIndex node = 0;
+    std::uint64_t epoch = 0;
+    std::filesystem::path output;
+    pid_t pid = -1;
+    bool timed_out = false;
+  };
+
+  struct Execution {
+    std::string id;
+    std::unique_ptr<dag::DagSpec> spec;
+    std::optional<dag::ExecutionCore> core;
+    std::filesystem::path dir;
+    // Published results of COMPLETED nodes (JSON text), for SUP_INPUTS.
+    std::unordered_map<NodeIndex, std::string> results;
+    // The store refused a record: no further progress until a restart
+    // rebuilds the execution from what was committed.
+    bool stalled = false;
+  };
+
+  explicit Impl(ExecutionServiceOptions opts) : options(std::move(opts)) {
+    free_slots = options.max_parallel_nodes;
+  }
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    wake.notify_all();
+    if (thread.joinable()) thread.join();
+    // Members go in reverse order: the reactor (kills running nodes), then
+    // the store (commits what is queued; its callbacks post into `queue`).
+  }
+
+  // ---- the service thread's event loop ----
+  void post(std::function<void()> event) {
+    {
+      std::lock_guard lock(mutex);
+      if (stopping) return;
+      queue.push_back(std::move(event));
+    }
+    wake.notify_one();
+  }
+
+  // Only on the service thread (or before it starts).
+  void after(std::chrono::milliseconds delay, std::function<void()> event) {
+    timers.emplace(Clock::now() + delay, std::move(event));
+  }
+
+  void run() {
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+      if (!queue.empty()) {
+        auto event = std::move(queue.front());
+        queue.pop_front();
+        lock.unlock();
+        event();
+        lock.lock();
+        continue;
+      }
+      if (!timers.empty() && timers.begin()->first <= Clock::now()) {
+        auto event = std::move(timers.begin()->second);
+        timers.erase(timers.begin());
+        lock.unlock();
+        event();
+        lock.lock();
+        continue;
+      }
+      if (timers.empty()) {
+        wake.wait(lock);
+      } else {
+        wake.wait_until(lock, timers.begin()->first);
+      }
+    }
+  }
+
+  double uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(random); }
+
+  // ---- carrying out effects ----
+  void apply(Execution& e, dag::Effects fx) {
+    free_slots += fx.slots_freed;
+    free_slots -= std::min(free_slots, fx.slots_taken);
+    for (const dag::Record& record : fx.records) {
+      nlohmann::ordered_json line =
+          record.node ? dag::transition_log(e.id, e.spec->nodes[*record.node].id, record.node_from,
+                                            record.node_to, record.reason)
+                      : dag::transition_log(e.id, record.execution_from, record.execution_to,
+                                            record.reason);
+      sup::log(LogLevel::Info, line.dump(), {{"EXECUTION_ID", e.id}});
+      if (record.node && record.node_to == dag::NodeState::Completed && !record.result.empty())
+        e.results[*record.node] = record.result;
+    }
+    if (!fx.records.empty()) checkpoint(e, fx.records);
+    for (const dag::StartAttempt& start : fx.starts) start_attempt(e, start);
+    for (const dag::StopAttempt& stop : fx.stops) stop_attempt(e.id, stop.node, stop.epoch);
+    for (const dag::RetryTimer& timer : fx.timers) {
+      after(std::chrono::milliseconds(timer.delay_ms),
+            [this, id = e.id, node = timer.node, epoch = timer.epoch] {
+              Execution* target = find(id);
+              if (target == nullptr || target->stalled) return;
+              apply(*target, target->core->on_retry_timer(node, epoch, free_slots));
+            });
+    }
+    if (fx.slots_freed > 0) offer_slots(e.id);
+  }
+
+  // Slots freed by one execution go to the others that wait for some.
+  void offer_slots(const std::string& except) {
+    for (auto& [id, other] : executions) {
+      if (free_slots == 0) return;
+      if (id == except || other.stalled || !other.core) continue;
+      if (!dag::is_unfinished(other.core->state())) continue;
+      dag::Effects fx = other.core->on_slots_available(free_slots);
+      if (!fx.records.empty() || fx.slots_taken > 0) apply(other, std::move(fx));
+    }
+  }
+
+  void checkpoint(Execution& e, const std::vector<dag::Record>& records) {
+    if (e.stalled) return;
+    store::AppendRequest request;
+    request.execution_id = e.id;
+    request.records.reserve(records.size());
+    for (const dag::Record& record : records) {
+      request.records.push_back(
+          {record.node ? store::RecordKind::NodeTransition : store::RecordKind::ExecutionTransition,
+           dag::encode_record_payload(*e.spec, record)});
+    }
+    dag::ExecutionState state = e.core->state();
+    request.status =
+        store::ExecutionStatus{std::string(dag::to_string(state)), !dag::is_unfinished(state)};
+    request.expected_first_seq = records.front().sequence + kSubmittedRecords;
+    std::uint64_t last = records.back().sequence;
+    Status handed = store->append(std::move(request), [this, id = e.id, last,
+                                                       state](Expected<store::AppendAck> ack) {
+      post([this, id, last, state, ack = std::move(ack)] { on_committed(id, last, state, ack); });
+    });
+    if (!handed) stall(e, handed.error());
+  }
+
+  void on_committed(const std::string& id, std::uint64_t last, dag::ExecutionState state,
+                    const Expected<store::AppendAck>& ack) {
+    Execution* e = find(id);
+    if (e == nullptr || e->stalled) return;
+    if (!ack) return stall(*e, ack.error());
+    if (options.on_state_durable)
+      options.on_state_durable(id, dag::to_string(state), !dag::is_unfinished(state));
+    apply(*e, e->core->on_durable(last));
+  }
+
+  void stall(Execution& e, const Error& error) {
+    e.stalled = true;
+    sup::log(LogLevel::Error, "execution stalled: its records were not committed",
+             {{"EXECUTION_ID", e.id}, {"ERROR_CODE", error.code}, {"ERROR", error.describe()}});
+  }
+
+  // ---- node attempts ----
+  static std::string attempt_key(const std::string& execution_id, const std::string& node_id,
+                                 std::uint32_t attempt) {
+    return execution_id + "/" + node_id + "/" + std::to_string(attempt);
+  }
+
+  void start_attempt(Execution& e, const dag::StartAttempt& start) {
+    const dag::NodeSpec& node = e.spec->nodes[start.node];
+    std::string key = attempt_key(e.id, node.id, start.attempt);
+    std::string stem = node.id + "." + std::to_string(start.attempt);
+    Attempt attempt{e.id, start.node, start.epoch, e.dir / (stem + ".output")};
+    if (node.run.kind != dag::Action::Kind::Exec) {
+      return attempt_failed(key, std::move(attempt), "in-process tasks are not supported yet");
+    }
+    std::error_code ec;
+    std::filesystem::remove(attempt.output, ec);
+    nlohmann::json inputs = nlohmann::json::object();
+    for (NodeIndex dep : node.deps) {
+      auto result = e.results.find(dep);
+      if (result != e.results.end())
+        inputs[e.spec->nodes[dep].id] = nlohmann::json::parse(result->second);
+    }
+    std::filesystem::path inputs_path = e.dir / (stem + ".inputs");
+    std::filesystem::path params_path = e.dir / "params.json";
+    if (!write_file(inputs_path, inputs.dump()) || !write_file(params_path, e.spec->params.dump()))
+      return attempt_failed(key, std::move(attempt),
+                            "cannot write the node's files in " + e.dir.string());
+
+    sup::ProcessSpec process;
+    process.argv = node.run.argv;
+    process.shell = node.run.shell;
+    process.cwd = node.run.cwd;
+    for (const auto& [name, value] : node.run.env) process.env[name] = value;
+    for (const auto& [name, value] : e.spec->params.items()) {
+      if (value.is_string()) {
+        process.env[std::string(dag::kEnvParamPrefix) + name] = value.get<std::string>();
+      } else if (value.is_number() || value.is_boolean()) {
+        process.env[std::string(dag::kEnvParamPrefix) + name] = value.dump();
+      }
+    }
+    process.env[std::string(dag::kEnvExecutionId)] = e.id;
+    process.env[std::string(dag::kEnvNodeId)] = node.id;
+    process.env[std::string(dag::kEnvAttempt)] = std::to_string(start.attempt);
+    process.env[std::string(dag::kEnvIdempotencyKey)] = key;
+    process.env[std::string(dag::kEnvOutput)] = attempt.output.string();
+    process.env[std::string(dag::kEnvInputs)] = inputs_path.string();
+    process.env[std::string(dag::kEnvParams)] = params_path.string();
+
+    Expected<pid_t> pid = reactor->spawn(key, process);
+    if (!pid) return attempt_failed(key, std::move(attempt), pid.error().describe());
+    attempt.pid = *pid;
+    attempts[key] = std::move(attempt);
+    if (node.timeout_ms > 0) {
+      after(std::chrono::milliseconds(node.timeout_ms), [this, key] {
+        auto it = attempts.find(key);
+        if (it == attempts.end()) return;
+        it->second.timed_out = true;
+        terminate(key);
+      });
+    }
+  }
+
+  // The attempt could not start: it ends as a failed attempt (retried as
+  // the node's retry policy says), after the current event.
+  void attempt_failed(const std::string& key, Attempt attempt, const std::string& why) {
+    sup::log(LogLevel::Warn, "node attempt could not start",
+             {{"EXECUTION_ID", attempt.execution_id}, {"ATTEMPT", key}, {"ERROR", why}});
+    post([this, attempt = std::move(attempt)] {
+      Execution* e = find(attempt.execution_id);
+      if (e == nullptr || e->stalled) return;
+      apply(*e, e->core->on_attempt_exit(attempt.node, attempt.epoch,
+                                         {dag::AttemptOutcome::Kind::Exited, 127}, uniform(),
+                                         free_slots));
+    });
+  }
+
+  // SIGTERM to the attempt's process group, SIGKILL after the grace period.
+  void terminate(const std::string& key) {
+    auto it = attempts.find(key);
+    if (it == attempts.end()) return;
+    (void)reactor->signal_group(it->second.pid, SIGTERM);
+    after(options.stop_grace, [this, key, pid = it->second.pid] {
+      auto still = attempts.find(key);
+      if (still != attempts.end() && still->second.pid == pid)
+        (void)reactor->signal_group(pid, SIGKILL);
+    });
+  }
+
+  void stop_attempt(const std::string& execution_id, NodeIndex node, std::uint64_t epoch) {
+    for (const auto& [key, attempt] : attempts) {
+      if (attempt.execution_id == execution_id && attempt.node == node && attempt.epoch == epoch)
+        return terminate(key);
+    }
+  }
+
+  void on_exit(const std::string& key, const process::ProcessExit& exit) {
+    auto it = attempts.find(key);
+    if (it == attempts.end()) return;
+    Attempt attempt = std::move(it->second);
+    attempts.erase(it);
+    Execution* e = find(attempt.execution_id);
+    if (e == nullptr || e->stalled) return;
+    dag::AttemptOutcome outcome;
+    std::string result;
+    if (attempt.timed_out) {
+      outcome.kind = dag::AttemptOutcome::Kind::TimedOut;
+    } else if (exit.signaled) {
+      outcome = {dag::AttemptOutcome::Kind::Signaled, exit.status};
+    } else if (exit.status != 0) {
+      outcome = {dag::AttemptOutcome::Kind::Exited, exit.status};
+    } else {
+      Expected<std::string> output = read_node_output(attempt.output);
+      if (output) {
+        result = std::move(*output);
+      } else {
+        sup::log(LogLevel::Warn, "node result refused: the attempt fails",
+                 {{"EXECUTION_ID", attempt.execution_id},
+                  {"ATTEMPT", key},
+                  {"ERROR", output.error().message}});
+        outcome = {dag::AttemptOutcome::Kind::Exited, 0};
+      }
+    }
+    apply(*e, e->core->on_attempt_exit(attempt.node, attempt.epoch, outcome, uniform(), free_slots,
+                                       std::move(result)));
+  }
+
+  Execution* find(const std::string& id) {
+    auto it = executions.find(id);
+    return it == executions.end() ? nullptr : &it->second;
+  }
+
+  Execution& add_execution(const std::string& id, std::unique_ptr<dag::DagSpec> spec) {
+    Execution& e = executions[id];
+    e.id = id;
+    e.spec = std::move(spec);
+    e.dir = options.state_dir / "executions" / id;
+    std::error_code ec;
+    std::filesystem::create_directories(e.dir, ec);
+    return e;
+  }
+
+  // ---- submission and resume ----
+  void submit(SubmitRequest request, std::function<void(Expected<SubmitAck>)> done) {
+    auto spec = dag::parse_dag(request.spec);
+    if (!spec) return done(spec.error());
+    std::string id = request.execution_id;
+    if (id.empty()) {
+      id = generate_execution_id(random);
+    } else if (Status valid = store::validate_execution_id(id, "execution_id"); !valid) {
+      return done(valid.error());
+    }
+    if (find(id) != nullptr) return done(SubmitAck{id, true});
+    // The submitted spec with the submission's params merged in: what a
+    // restarted daemon rebuilds the execution from.
+    nlohmann::json document = nlohmann::json::parse(request.spec);
+    if (!request.params.is_object())
+      return done(
+          make_error(std::string(dag::kSpecErrorCode), "params must be an object", "params"));
+    if (!document.contains("params")) document["params"] = nlohmann::json::object();
+    document["params"].update(request.params);
+    std::string submitted = document.dump();
+    auto merged = dag::parse_dag(submitted);
+    if (!merged) return done(merged.error());
+
+    store::AppendRequest append;
+    append.execution_id = id;
+    append.records = {{store::RecordKind::ExecutionSubmitted, submitted}};
+    append.status =
+        store::ExecutionStatus{std::string(dag::to_string(dag::ExecutionState::Pending)), false};
+    append.create = true;
+    auto shared_spec = std::make_shared<dag::DagSpec>(std::move(merged).value());
+    Status handed = store->append(std::move(append), [this, id, shared_spec,
+                                                      done](Expected<store::AppendAck> ack) {
+      post([this, id, shared_spec, done, ack = std::move(ack)] {
+        if (!ack) {
+          if (ack.error().code == store::errc::kExecutionExists) return done(SubmitAck{id, true});
+          return done(ack.error());
+        }
+        Execution& e = add_execution(id, std::make_unique<dag::DagSpec>(std::move(*shared_spec)));
+        e.core.emplace(*e.spec, id);
+        done(SubmitAck{id, false});
+        apply(e, e.core->start(free_slots));
+      });
+    });
+    if (!handed) done(handed.error());
+  }
+
+  Status resume_one(const std::string& id) {
+    auto records = store->read_execution(id);
+    if (!records) return records.error();
+    if (records->empty() || records->front().kind != store::RecordKind::ExecutionSubmitted)
+      return make_error("invalid_history", "first record is not the submitted spec", id + ":1");
+    auto spec = dag::parse_dag(records->front().payload);
+    if (!spec) return spec.error();
+    Execution& e = add_execution(id, std::make_unique<dag::DagSpec>(std::move(spec).value()));
+    std::vector<dag::Record> history;
+    history.reserve(records->size() - 1);
+    for (std::size_t i = 1; i < records->size(); ++i) {
+      const store::Record& stored = (*records)[i];
+      auto record =
+          dag::decode_record_payload(*e.spec, stored.payload, stored.seq - kSubmittedRecords);
+      if (!record) {
+        executions.erase(id);
+        return make_error(record.error().code, record.error().describe(), stored.id().to_string());
+      }
+      if (record->node && record->node_to == dag::NodeState::Completed && !record->result.empty())
+        e.results[*record->node] = record->result;
+      history.push_back(std::move(record).value());
+    }
+    auto core = dag::ExecutionCore::restore(*e.spec, id, history);
+    if (!core) {
+      executions.erase(id);
+      return core.error();
+    }
+    e.core.emplace(std::move(core).value());
+    apply(e, e.core->resume_after_restart(free_slots, uniform()));
+    return {};
+  }
+
+  Status resume_unfinished() {
+    auto list = store->list_executions({.finished = store::ExecutionFilter::Finished::Unfinished});
+    if (!list) return list.error();
+    for (const store::BadRecord& bad : list->bad) {
+      ++report.failed;
+      sup::log(LogLevel::Error, "execution not resumed: bad summary",
+               {{"EXECUTION_ID", bad.execution_id}, {"ERROR", bad.reason}});
+    }
+    for (const store::ExecutionSummary& summary : list->executions) {
+      Status resumed = resume_one(summary.execution_id);
+      if (resumed) {
+        ++report.resumed;
+      } else {
+        ++report.failed;
+        sup::log(LogLevel::Error, "execution not resumed",
+                 {{"EXECUTION_ID", summary.execution_id}, {"ERROR", resumed.error().describe()}});
+      }
+    }
+    return {};
+  }
+
+  ExecutionServiceOptions options;
+  std::mt19937_64 random{std::random_device{}()};
+  ResumeReport report;
+
+  // Declared before the store and the reactor: their callbacks post here
+  // until they are destroyed.
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<std::function<void()>> queue;
+  bool stopping = false;
+
+  // Service thread only.
+  std::multimap<Clock::time_point, std::function<void()>> timers;
+  std::map<std::string, Execution> executions;
+  std::unordered_map<std::string, Attempt> attempts;  // by attempt key
+  std::uint32_t free_slots = 0;
+
+  std::unique_ptr<store::LmdbCheckpointStore> store;
+  std::unique_ptr<process::ProcessReactor> reactor;
+  std::thread thread;
+};
+
+ExecutionService::ExecutionService(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+ExecutionService::~ExecutionService() = default;
+
+Expected<std::unique_ptr<ExecutionService>> ExecutionService::start(
+    ExecutionServiceOptions options) {
+  if (options.state_dir.empty())
+    return make_error("invalid_argument", "state_dir is required", "state_dir");
+  if (options.max_parallel_nodes == 0)
+    return make_error("invalid_argument", "must be at least 1", "executions.max_parallel_nodes");
+  if (options.store_path.empty()) options.store_path = options.state_dir / "store";
+  auto impl = std::make_unique<Impl>(std::move(options));
+  Impl* raw = impl.get();
+
+  auto store = store::LmdbCheckpointStore::open(
+      {.path = raw->options.store_path, .max_bytes = raw->options.store_max_bytes});
+  if (!store) return store.error();
+  raw->store = std::move(store).value();
+
+  // Kills the leftovers of a crashed predecessor's node processes before
+  // anything runs again.
+  auto reactor = process::ProcessReactor::start(
+      {.on_line =
+           [](const std::string& key, pid_t, process::OutputStream stream, std::string_view line) {
+             sup::log(LogLevel::Info, line,
+                      {{"ATTEMPT", key},
+                       {"STREAM", stream == process::OutputStream::Stdout ? "stdout" : "stderr"}});
+           },
+       .on_dropped =
+           [](const std::string& key, pid_t, std::uint64_t lines) {
+             sup::log(LogLevel::Warn, "node output dropped",
+                      {{"ATTEMPT", key}, {"LINES", std::to_string(lines)}});
+           },
+       .on_exit =
+           [raw](const std::string& key, const process::ProcessExit& exit) {
+             raw->post([raw, key, exit] { raw->on_exit(key, exit); });
+           }},
+      {.output_limit = {},
+       .record_dir = (raw->options.state_dir / "execution-processes").string()});
+  if (!reactor) return reactor.error();
+  raw->reactor = std::move(reactor).value();
+
+  // Before the thread runs: every event this posts waits in the queue.
+  if (Status resumed = raw->resume_unfinished(); !resumed) return resumed.error();
+  raw->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<ExecutionService>(new ExecutionService(std::move(impl)));
+}
+
+void ExecutionService::submit(SubmitRequest request,
+                              std::function<void(Expected<SubmitAck>)> done) {
+  Impl* impl = impl_.get();
+  impl->post([impl, request = std::move(request), done = std::move(done)]() mutable {
+    impl->submit(std::move(request), std::move(done));
+  });
+}
+
+Expected<ExecutionInfo> ExecutionService::get(std::string_view execution_id) const {
+  auto summary = impl_->store->get_execution(execution_id);
+  if (!summary) return summary.error();
+  return ExecutionInfo{summary->execution_id, summary->status.state, summary->status.finished};
+}
+
+const ResumeReport& ExecutionService::resume_report() const {
+  return impl_->report;
+}
+
+Expected<SubmitAck> submit_and_wait(ExecutionService& service, SubmitRequest request) {
+  std::promise<Expected<SubmitAck>> promise;
+  auto future = promise.get_future();
+  service.submit(std::move(request),
+                 [&promise](Expected<SubmitAck> ack) { promise.set_value(std::move(ack)); });
+  return future.get();
+}
+
+}  // namespace sup::executions

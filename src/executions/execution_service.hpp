@@ -1,0 +1,110 @@
+// The shell of DAG executions: carries out what each execution's functional
+// core (dag::ExecutionCore) decides, against the durable store
+// (store::CheckpointStore) and real processes (process::ProcessReactor).
+//
+// One dedicated thread runs every coordinator: each execution is a core plus
+// its running attempts, driven by events posted to that thread (store
+// acknowledgements, process exits, timers, submissions). Nothing on it
+// blocks: appends are acknowledged through callbacks, processes are watched
+// by the reactor's epoll thread. An effect is carried out only after the
+// store acknowledged the records it depends on: a submission is answered
+// once its PENDING record is committed, an attempt starts once its RUNNING
+// record (and so its deps' COMPLETED records) is committed.
+//
+// start() opens the store, kills what a crashed predecessor's node
+// processes left (their process groups are recorded under the state dir),
+// rebuilds every unfinished execution from its durable history and resumes
+// it; it returns once that resume is handed over (the daemon's `ready`).
+//
+//   auto service = ExecutionService::start({.state_dir = "/var/lib/sup"});
+//   auto ack = submit_and_wait(**service, {.spec = text, .execution_id = "deploy-42"});
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "sup/error.hpp"
+
+namespace sup::executions {
+
+struct ExecutionServiceOptions {
+  // Holds the node work files (`executions/<id>/`: SUP_OUTPUT, SUP_INPUTS,
+  // SUP_PARAMS) and the records of running node processes
+  // (`execution-processes/`).
+  std::filesystem::path state_dir{};
+  // The LMDB store (store.path); empty: state_dir / "store".
+  std::filesystem::path store_path{};
+  std::uint64_t store_max_bytes = std::uint64_t{1} << 30;  // store.max_bytes
+  // Node attempts running at once over all executions
+  // (executions.max_parallel_nodes).
+  std::uint32_t max_parallel_nodes = 16;
+  // Between SIGTERM and SIGKILL when an attempt times out or is stopped.
+  std::chrono::milliseconds stop_grace{2000};
+  // Called on the service thread each time an execution's records are
+  // committed: its state as of those records. Keep it short.
+  std::function<void(const std::string& execution_id, std::string_view state, bool finished)>
+      on_state_durable{};
+};
+
+struct SubmitRequest {
+  std::string spec{};  // the DAG spec, JSON text (docs/dag.md)
+  // Override the spec's params (merged key by key).
+  nlohmann::json params = nlohmann::json::object();
+  // Client-chosen id: a repeated submission returns the first execution.
+  // Empty: one is generated.
+  std::string execution_id{};
+};
+
+struct SubmitAck {
+  std::string execution_id;
+  // The id was submitted before: this is that execution, nothing started.
+  bool existing = false;
+};
+
+struct ExecutionInfo {
+  std::string execution_id;
+  std::string state;  // PENDING, RUNNING, ... (as last committed)
+  bool finished = false;
+};
+
+struct ResumeReport {
+  std::size_t resumed = 0;  // unfinished executions rebuilt and resumed
+  std::size_t failed = 0;   // could not be rebuilt (logged with the reason)
+};
+
+class ExecutionService {
+ public:
+  static Expected<std::unique_ptr<ExecutionService>> start(ExecutionServiceOptions options);
+  // Stops the thread, kills running node processes (they run again as the
+  // next attempt after the next start) and closes the store after its
+  // pending commits.
+  ~ExecutionService();
+  ExecutionService(const ExecutionService&) = delete;
+  ExecutionService& operator=(const ExecutionService&) = delete;
+
+  // Thread-safe. `done` is called once, on the service thread: after the
+  // PENDING record is committed, or with the error (invalid_dag naming the
+  // field, a store error).
+  void submit(SubmitRequest request, std::function<void(Expected<SubmitAck>)> done);
+  // The execution's state as committed (store summary). Thread-safe.
+  Expected<ExecutionInfo> get(std::string_view execution_id) const;
+  const ResumeReport& resume_report() const;
+
+  struct Impl;
+
+ private:
+  explicit ExecutionService(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Blocks until `service` answers. For tools and tests, never from the
+// service's own thread (on_state_durable).
+Expected<SubmitAck> submit_and_wait(ExecutionService& service, SubmitRequest request);
+
+}  // namespace sup::executions

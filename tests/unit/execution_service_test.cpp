@@ -1,0 +1,209 @@
+// ExecutionService against a real LMDB store and real `sh -c` processes: a
+// fan-out/fan-in DAG runs to COMPLETED with results passed between nodes, a
+// repeated client-chosen id returns the first execution, and a service
+// stopped mid-run resumes the execution from its durable history.
+#include "executions/execution_service.hpp"
+
+#include <doctest/doctest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+
+namespace {
+
+using namespace sup::executions;
+using nlohmann::json;
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "exec-svc-XXXXXX").string();
+    REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+// Committed states, as the service reports them.
+struct StateWatch {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::map<std::string, std::string> finished;
+
+  void on_state(const std::string& id, std::string_view state, bool done) {
+    if (!done) return;
+    {
+      std::lock_guard lock(mutex);
+      finished[id] = std::string(state);
+    }
+    changed.notify_all();
+  }
+  // The final state, or "" if none came within the (generous) deadline.
+  std::string await_finished(const std::string& id) {
+    std::unique_lock lock(mutex);
+    changed.wait_for(lock, std::chrono::seconds(60), [&] { return finished.count(id) > 0; });
+    auto it = finished.find(id);
+    return it == finished.end() ? "" : it->second;
+  }
+};
+
+ExecutionServiceOptions options_for(const TempDir& dir, StateWatch& watch) {
+  ExecutionServiceOptions options;
+  options.state_dir = dir.path;
+  options.store_max_bytes = 64u << 20;
+  options.max_parallel_nodes = 4;
+  options.on_state_durable = [&watch](const std::string& id, std::string_view state, bool done) {
+    watch.on_state(id, state, done);
+  };
+  return options;
+}
+
+json shell_node(std::string id, std::vector<std::string> deps, std::string script) {
+  return {{"id", id}, {"deps", deps}, {"run", {{"exec", {script}}, {"shell", true}}}};
+}
+
+// a -> (b1..b4) -> c; each appends its idempotency key to $SUP_PARAM_log;
+// a publishes a result that b1 copies from its inputs.
+std::string fan_spec() {
+  const std::string append = "echo \"$SUP_IDEMPOTENCY_KEY\" >> \"$SUP_PARAM_log\"";
+  json nodes = json::array();
+  nodes.push_back(shell_node("a", {}, append + " && echo '{\"n\": 1}' > \"$SUP_OUTPUT\""));
+  nodes.push_back(
+      shell_node("b1", {"a"}, append + " && cat \"$SUP_INPUTS\" > \"$SUP_PARAM_copy\""));
+  for (const char* id : {"b2", "b3", "b4"}) nodes.push_back(shell_node(id, {"a"}, append));
+  nodes.push_back(shell_node("c", {"b1", "b2", "b3", "b4"}, append));
+  return json{{"name", "fan"}, {"max_parallel", 3}, {"nodes", nodes}}.dump();
+}
+
+std::vector<std::string> lines_of(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+std::string read_all(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+TEST_CASE("a fan-out/fan-in DAG of shell nodes runs to COMPLETED, passing a result") {
+  TempDir dir;
+  StateWatch watch;
+  auto service = ExecutionService::start(options_for(dir, watch));
+  REQUIRE_MESSAGE(service, (service ? "" : service.error().describe()));
+  CHECK((*service)->resume_report().resumed == 0);
+
+  json params{{"log", (dir.path / "log").string()}, {"copy", (dir.path / "copy").string()}};
+  auto ack =
+      submit_and_wait(**service, {.spec = fan_spec(), .params = params, .execution_id = "fan-1"});
+  REQUIRE_MESSAGE(ack, (ack ? "" : ack.error().describe()));
+  CHECK(ack->execution_id == "fan-1");
+  CHECK_FALSE(ack->existing);
+  // Acknowledged after the PENDING record committed: the store knows it.
+  auto info = (*service)->get("fan-1");
+  REQUIRE(info);
+
+  CHECK(watch.await_finished("fan-1") == "COMPLETED");
+  info = (*service)->get("fan-1");
+  REQUIRE(info);
+  CHECK(info->state == "COMPLETED");
+  CHECK(info->finished);
+
+  std::vector<std::string> lines = lines_of(dir.path / "log");
+  REQUIRE(lines.size() == 6);
+  CHECK(lines.front() == "fan-1/a/1");  // the root first
+  CHECK(lines.back() == "fan-1/c/1");   // the join last
+  CHECK(json::parse(read_all(dir.path / "copy")) == json{{"a", {{"n", 1}}}});
+
+  SUBCASE("a repeated execution id returns the first execution and runs nothing") {
+    auto again =
+        submit_and_wait(**service, {.spec = fan_spec(), .params = params, .execution_id = "fan-1"});
+    REQUIRE(again);
+    CHECK(again->execution_id == "fan-1");
+    CHECK(again->existing);
+    CHECK(lines_of(dir.path / "log").size() == 6);
+  }
+}
+
+TEST_CASE("a repeated execution id after a restart returns the first execution") {
+  TempDir dir;
+  StateWatch watch;
+  json params{{"log", (dir.path / "log").string()}, {"copy", (dir.path / "copy").string()}};
+  {
+    auto service = ExecutionService::start(options_for(dir, watch));
+    REQUIRE(service);
+    REQUIRE(
+        submit_and_wait(**service, {.spec = fan_spec(), .params = params, .execution_id = "x"}));
+    REQUIRE(watch.await_finished("x") == "COMPLETED");
+  }
+  auto service = ExecutionService::start(options_for(dir, watch));
+  REQUIRE(service);
+  CHECK((*service)->resume_report().resumed == 0);  // finished: nothing to resume
+  auto again =
+      submit_and_wait(**service, {.spec = fan_spec(), .params = params, .execution_id = "x"});
+  REQUIRE(again);
+  CHECK(again->existing);
+  CHECK(lines_of(dir.path / "log").size() == 6);
+}
+
+TEST_CASE("an invalid spec or execution id is refused with the field path") {
+  TempDir dir;
+  StateWatch watch;
+  auto service = ExecutionService::start(options_for(dir, watch));
+  REQUIRE(service);
+  auto bad_spec = submit_and_wait(**service, {.spec = R"({"nodes":[{"id":"a"}]})"});
+  REQUIRE_FALSE(bad_spec);
+  CHECK(bad_spec.error().code == "invalid_dag");
+  CHECK(bad_spec.error().field_path == "nodes[0].run");
+  auto bad_id = submit_and_wait(**service, {.spec = fan_spec(), .execution_id = "a/b"});
+  REQUIRE_FALSE(bad_id);
+  CHECK(bad_id.error().field_path == "execution_id");
+}
+
+TEST_CASE("a service stopped mid-run resumes the execution; completed nodes never run again") {
+  TempDir dir;
+  StateWatch watch;
+  std::filesystem::path gate = dir.path / "gate";
+  // b waits for the gate file: the first service is stopped while b runs.
+  const std::string append = "echo \"$SUP_IDEMPOTENCY_KEY\" >> \"$SUP_PARAM_log\"";
+  json nodes = json::array({shell_node("a", {}, append),
+                            shell_node("b", {"a"},
+                                       append + " && while [ ! -e \"$SUP_PARAM_gate\" ]; do sleep "
+                                                "0.05; done"),
+                            shell_node("c", {"b"}, append)});
+  std::string spec = json{{"nodes", nodes}}.dump();
+  json params{{"log", (dir.path / "log").string()}, {"gate", gate.string()}};
+  {
+    auto service = ExecutionService::start(options_for(dir, watch));
+    REQUIRE(service);
+    REQUIRE(submit_and_wait(**service, {.spec = spec, .params = params, .execution_id = "r"}));
+    // Await b's first attempt (its line), then stop the service under it.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (lines_of(dir.path / "log").size() < 2 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    REQUIRE(lines_of(dir.path / "log").size() == 2);
+  }
+  { std::ofstream(gate.string()) << "open"; }
+  auto service = ExecutionService::start(options_for(dir, watch));
+  REQUIRE(service);
+  CHECK((*service)->resume_report().resumed == 1);
+  CHECK(watch.await_finished("r") == "COMPLETED");
+  // a once; b again as its next attempt; c once.
+  CHECK(lines_of(dir.path / "log") == std::vector<std::string>{"r/a/1", "r/b/1", "r/b/2", "r/c/1"});
+}
