@@ -452,9 +452,12 @@ int run_idle_memory(const BenchOptions& opt, const sup::bench::Reporter& out) {
     std::vector<double> health_us;
     for (int i = 0; i < 200; ++i) {
       std::int64_t t = steady_ns();
-      sup::Health health = handle.health();
+      auto health = handle.health();
       health_us.push_back(static_cast<double>(steady_ns() - t) / 1e3);
-      if (health.status.empty()) return 1;
+      if (!health) {
+        std::fprintf(stderr, "memory: health: %s\n", health.error().describe().c_str());
+        return 1;
+      }
     }
     out.figure("health_call_p50", percentile(health_us, 0.5), "us");
     out.figure("health_call_p99", percentile(health_us, 0.99), "us");
@@ -462,9 +465,13 @@ int run_idle_memory(const BenchOptions& opt, const sup::bench::Reporter& out) {
     std::uint32_t running = 0;
     for (int i = 0; i < 10; ++i) {
       std::int64_t t = steady_ns();
-      sup::SupervisorState state = handle.current_state();
+      auto state = handle.current_state();
       state_ms.push_back(static_cast<double>(steady_ns() - t) / 1e6);
-      running = state.children.running;
+      if (!state) {
+        std::fprintf(stderr, "memory: current_state: %s\n", state.error().describe().c_str());
+        return 1;
+      }
+      running = state->children.running;
     }
     out.figure("current_state_call_p50", percentile(state_ms, 0.5), "ms");
     if (running != static_cast<std::uint32_t>(opt.idle_children)) {

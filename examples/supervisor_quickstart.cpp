@@ -58,13 +58,22 @@ sup::RuntimeOptions demo_tree() {
   return options;
 }
 
-bool is_up(const sup::Health& health) {
-  return health.status == "ready" || health.status == "degraded";
+bool is_up(const sup::Expected<sup::Health>& health) {
+  return health && (health->status == "ready" || health->status == "degraded");
 }
 
 void print_health(const sup::Handle& handle) {
-  sup::Health health = handle.health();
-  sup::ChildrenSummary children = handle.current_state().children;
+  // Queries answer an error (ErrorCode::Timeout) when the control loop is
+  // stuck, never a made-up empty value.
+  auto answered = handle.health();
+  auto state = handle.current_state();
+  if (!answered || !state) {
+    std::printf("health: %s\n", (!answered ? answered.error() : state.error()).describe().c_str());
+    std::fflush(stdout);
+    return;
+  }
+  const sup::Health& health = *answered;
+  const sup::ChildrenSummary& children = state->children;
   std::printf(
       "health: status=%s uptime=%llus iterations/s=%.0f children running=%u/%u restarting=%u "
       "quarantined=%u\n",
@@ -98,10 +107,17 @@ int main(int argc, char** argv) {
   }
   sup::Handle handle = (*runtime)->handle();
 
-  while (!is_up(handle.health()) && Clock::now() - started < 30s) std::this_thread::sleep_for(1ms);
+  auto health = handle.health();
+  while (!is_up(health) && Clock::now() - started < 30s) {
+    std::this_thread::sleep_for(1ms);
+    health = handle.health();
+  }
   auto ready_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
-  std::printf("health.status == \"%s\" %.1f ms after start\n", handle.health().status.c_str(),
-              ready_ms);
+  if (!health) {
+    std::fprintf(stderr, "no health answer: %s\n", health.error().describe().c_str());
+    return 1;
+  }
+  std::printf("health.status == \"%s\" %.1f ms after start\n", health->status.c_str(), ready_ms);
 
   const timespec one_second{1, 0};
   for (unsigned elapsed = 0; run_for_seconds == 0 || elapsed < run_for_seconds; ++elapsed) {

@@ -1,15 +1,19 @@
 // The operator's grip on a running tree.
 //
 // A Handle is cheap to copy and safe to use from any thread. Queries return
-// consistent snapshots; commands return `CommandResult` and are audited and
-// idempotent by `command_id` (see command.hpp).
+// consistent snapshots, or ErrorCode::Timeout when the control loop does not
+// answer within kCallTimeout (never an empty tree or a 0); commands return
+// `CommandResult` and are audited and idempotent by `command_id` (see
+// command.hpp).
 //
 //   sup::Handle h = runtime->handle();
-//   sup::Health health = h.health();            // status, iterations_per_sec, ...
+//   sup::Expected<sup::Health> health = h.health();  // status, iterations_per_sec, ...
+//   if (!health) log(health.error().describe());    // "the control loop did not answer ..."
 //   h.quarantine_child("indexer", {"c-1", "bob", "blocks a worker"});
 //   auto sub = h.subscribe_events([](const sup::Event& e) { ... });
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,13 +23,15 @@
 
 #include "sup/child_spec.hpp"
 #include "sup/command.hpp"
+#include "sup/error.hpp"
 #include "sup/state.hpp"
 
 namespace sup {
 
 namespace detail {
 class RuntimeCore;
-}
+struct TestHooks;  // src/actors/test_hooks.hpp: tests only
+}  // namespace detail
 
 // Keeps an event subscription alive; unsubscribes when destroyed.
 class EventSubscription {
@@ -57,16 +63,22 @@ std::string_view to_string(DashboardLink link);  // "disconnected", "listening",
 
 class Handle {
  public:
+  // How long a call waits for the control loop before ErrorCode::Timeout.
+  static constexpr std::chrono::seconds kCallTimeout{10};
+
   explicit Handle(std::shared_ptr<detail::RuntimeCore> core);
 
-  SupervisorState current_state() const;
-  Health health() const;
+  Expected<SupervisorState> current_state() const;
+  Expected<Health> health() const;
 
   // Any command of the vocabulary (command.hpp); the named methods below
   // are shorthands for it.
   CommandResult execute(CommandRequest request);
 
   // parent_id: the supervisor to add under ("root" or a nested supervisor's id).
+  // The spec and the meta pass spec::check_child_spec / check_command_meta
+  // first, as over the socket and in the config: a refusal is Rejected with
+  // the field path in its reason (field_path="spec.exec[0]": ...).
   CommandResult add_child(ChildSpec spec, const CommandMeta& meta,
                           std::string_view parent_id = "root");
   CommandResult remove_child(std::string_view id, const CommandMeta& meta);
@@ -87,14 +99,18 @@ class Handle {
   // thread; it must not block. Events after `after_sequence` that are still
   // in the replay ring (the last few thousand) are delivered first, so a
   // reconnecting client can catch up; gaps tell it what was lost.
-  EventSubscription subscribe_events(std::function<void(const Event&)> fn,
-                                     std::uint64_t after_sequence = UINT64_MAX);
-  std::uint64_t last_event_sequence() const;
+  // ErrorCode::Timeout when the loop did not answer: no subscription exists.
+  Expected<EventSubscription> subscribe_events(std::function<void(const Event&)> fn,
+                                               std::uint64_t after_sequence = UINT64_MAX);
+  // The sequence of the newest event; a caller that subscribes "from now"
+  // must stop on an error here, not subscribe after 0 (all history).
+  Expected<std::uint64_t> last_event_sequence() const;
 
   // Reported by the dashboard relay.
   void report_dashboard_link(DashboardLink link, std::uint32_t clients);
 
  private:
+  friend struct detail::TestHooks;
   std::shared_ptr<detail::RuntimeCore> core_;
 };
 

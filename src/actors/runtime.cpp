@@ -9,6 +9,7 @@
 #include "sup/runtime.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -21,11 +22,12 @@
 #include <future>
 #include <mutex>
 #include <thread>
-#include <unordered_set>
 
 #include "actors/control_loop.hpp"
+#include "actors/test_hooks.hpp"
 #include "audit/audit_writer.hpp"
 #include "common/clock.hpp"
+#include "spec/child_spec_check.hpp"
 #include "sup/log.hpp"
 
 namespace sup::actors {
@@ -40,7 +42,6 @@ namespace sup {
 namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
-constexpr std::chrono::seconds kCallTimeout{10};
 // A disk that cannot take the last audit lines must not hold shutdown up.
 constexpr std::chrono::seconds kAuditFlushLimit{2};
 
@@ -67,31 +68,22 @@ caf::behavior control_loop_actor(caf::event_based_actor* self, actors::ControlLo
   };
 }
 
-// Names and kinds checked before anything starts: ids unique, registered
-// task names, a relay only where a relay factory exists.
-Status validate_children(const std::vector<ChildSpec>& children, const RuntimeOptions& options,
-                         const std::string& path, std::unordered_set<std::string>& seen) {
+// What only the runtime can check, after spec::check_supervisor_spec:
+// registered task names, a relay only where a relay factory exists.
+Status check_runnable(const std::vector<ChildSpec>& children, const RuntimeOptions& options,
+                      const std::string& path) {
   for (std::size_t i = 0; i < children.size(); ++i) {
     const ChildSpec& child = children[i];
     std::string at = path + "children[" + std::to_string(i) + "]";
-    if (child.id.empty()) return make_error("invalid_spec", "a child needs an id", at + ".id");
-    if (child.id == "root" || !seen.insert(child.id).second) {
-      return make_error("invalid_spec", "duplicate child id \"" + child.id + "\"", at + ".id");
-    }
     if (child.kind == ChildKind::Task && !options.tasks.find(child.task)) {
-      return make_error("invalid_spec", "no task registered under \"" + child.task + "\"",
-                        at + ".task");
+      return make_error(ErrorCode::InvalidArgument,
+                        "no task registered under \"" + child.task + "\"", at + ".task");
     }
     if (child.kind == ChildKind::Relay && !options.relay_factory) {
-      return make_error("invalid_spec", "a relay child needs RuntimeOptions::relay_factory",
-                        at + ".kind");
+      return make_error(ErrorCode::InvalidArgument,
+                        "a relay child needs RuntimeOptions::relay_factory", at + ".kind");
     }
-    if (child.kind == ChildKind::Process && child.process.argv.empty()) {
-      return make_error("invalid_spec", "a process child needs a non-empty exec argv",
-                        at + ".exec");
-    }
-    if (auto nested = validate_children(child.children, options, at + ".", seen); !nested)
-      return nested;
+    if (auto nested = check_runnable(child.children, options, at + "."); !nested) return nested;
   }
   return {};
 }
@@ -108,14 +100,15 @@ class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
     caf::anon_send(loop_actor, actors::LoopJob{std::move(fn)});
   }
 
-  // Runs `fn` on the loop and waits for its answer.
+  // Runs `fn` on the loop and waits for its answer; ErrorCode::Timeout
+  // after Handle::kCallTimeout (the job may still run later).
   template <class R>
-  std::optional<R> call(std::function<R(actors::ControlLoop&)> fn) {
+  Expected<R> call(std::function<R(actors::ControlLoop&)> fn) {
     auto promise = std::make_shared<std::promise<R>>();
     auto answer = promise->get_future();
     post(
         [promise, fn = std::move(fn)](actors::ControlLoop& loop) { promise->set_value(fn(loop)); });
-    if (answer.wait_for(kCallTimeout) != std::future_status::ready) return std::nullopt;
+    if (answer.wait_for(call_timeout()) != std::future_status::ready) return timeout_error();
     return answer.get();
   }
 
@@ -126,6 +119,17 @@ class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
   }
 
   RuntimeOptions options;
+  // Atomic: a test shortens it while runtime threads make calls.
+  std::atomic<std::int64_t> call_timeout_ms{
+      std::chrono::milliseconds(Handle::kCallTimeout).count()};
+  std::chrono::milliseconds call_timeout() const {
+    return std::chrono::milliseconds(call_timeout_ms.load());
+  }
+  Error timeout_error(std::string_view consequence = {}) const {
+    return make_error(ErrorCode::Timeout, "the control loop did not answer within " +
+                                              std::to_string(call_timeout_ms.load()) + " ms" +
+                                              std::string(consequence));
+  }
   std::unique_ptr<caf::actor_system_config> config;
   std::unique_ptr<caf::actor_system> system;
   std::unique_ptr<process::ProcessReactor> reactor;
@@ -142,23 +146,27 @@ class RuntimeCore : public std::enable_shared_from_this<RuntimeCore> {
 
 }  // namespace detail
 
+// ---- Test hooks ------------------------------------------------------------
+
+void detail::TestHooks::run_on_control_loop(const Handle& handle, std::function<void()> job) {
+  handle.core_->post([job = std::move(job)](actors::ControlLoop&) { job(); });
+}
+
+void detail::TestHooks::set_call_timeout(const Handle& handle, std::chrono::milliseconds timeout) {
+  handle.core_->call_timeout_ms.store(timeout.count());
+}
+
 // ---- Handle ----------------------------------------------------------------
 
 Handle::Handle(std::shared_ptr<detail::RuntimeCore> core) : core_(std::move(core)) {}
 
-SupervisorState Handle::current_state() const {
-  return core_
-      ->call<SupervisorState>([](actors::ControlLoop& loop) { return loop.current_state(); })
-      .value_or(SupervisorState{});
+Expected<SupervisorState> Handle::current_state() const {
+  return core_->call<SupervisorState>(
+      [](actors::ControlLoop& loop) { return loop.current_state(); });
 }
 
-Health Handle::health() const {
-  auto health = core_->call<Health>([](actors::ControlLoop& loop) { return loop.health(); });
-  if (health) return *health;
-  Health unreachable;
-  unreachable.status = "degraded";
-  unreachable.reasons.push_back("the control loop did not answer within 10 s");
-  return unreachable;
+Expected<Health> Handle::health() const {
+  return core_->call<Health>([](actors::ControlLoop& loop) { return loop.health(); });
 }
 
 namespace {
@@ -174,9 +182,20 @@ CommandRequest child_command(CommandKind kind, std::string_view id, const Comman
 }  // namespace
 
 CommandResult Handle::execute(CommandRequest request) {
+  // Checked on the caller's thread, as for every entry: the loop and the
+  // audit log never see a malformed command.
+  if (auto valid = spec::check_command_meta(request.meta, request.target); !valid)
+    return CommandResult::rejected(valid.error().describe());
+  if (request.parent.size() > spec::kMaxIdBytes)
+    return CommandResult::rejected(describe_field_error(
+        "parent", "must be at most " + std::to_string(spec::kMaxIdBytes) + " bytes"));
+  if (request.spec) {
+    if (auto valid = spec::check_child_spec(*request.spec, "spec"); !valid)
+      return CommandResult::rejected(valid.error().describe());
+  }
   auto result = core_->call<CommandResult>(
       [request = std::move(request)](actors::ControlLoop& loop) { return loop.command(request); });
-  return result ? *result : CommandResult::rejected("the control loop did not answer within 10 s");
+  return result ? *result : CommandResult::rejected(result.error().message);
 }
 
 CommandResult Handle::add_child(ChildSpec spec, const CommandMeta& meta,
@@ -211,24 +230,32 @@ CommandResult Handle::shutdown_tree(const CommandMeta& meta) {
   return execute(child_command(CommandKind::ShutdownTree, {}, meta));
 }
 
-EventSubscription Handle::subscribe_events(std::function<void(const Event&)> fn,
-                                           std::uint64_t after_sequence) {
-  auto id = core_->call<actors::EventHub::SubscriberId>(
-      [fn = std::move(fn), after_sequence](actors::ControlLoop& loop) {
-        return loop.subscribe(fn, after_sequence);
-      });
-  if (!id) return {};
+Expected<EventSubscription> Handle::subscribe_events(std::function<void(const Event&)> fn,
+                                                     std::uint64_t after_sequence) {
+  // Whoever claims first wins: the loop (then the subscription exists and is
+  // returned) or a caller that timed out (then the late job subscribes
+  // nothing, so no callback outlives the error).
+  auto claimed = std::make_shared<std::atomic<bool>>(false);
+  auto promise = std::make_shared<std::promise<actors::EventHub::SubscriberId>>();
+  auto answer = promise->get_future();
+  core_->post([fn = std::move(fn), after_sequence, claimed, promise](actors::ControlLoop& loop) {
+    if (claimed->exchange(true)) return;
+    promise->set_value(loop.subscribe(fn, after_sequence));
+  });
+  if (answer.wait_for(core_->call_timeout()) != std::future_status::ready &&
+      !claimed->exchange(true))
+    return core_->timeout_error("; not subscribed");
+  auto id = answer.get();
   std::weak_ptr<detail::RuntimeCore> weak = core_;
-  return EventSubscription([weak, id = *id] {
+  return EventSubscription([weak, id] {
     if (auto core = weak.lock())
       core->post([id](actors::ControlLoop& loop) { loop.unsubscribe(id); });
   });
 }
 
-std::uint64_t Handle::last_event_sequence() const {
-  return core_
-      ->call<std::uint64_t>([](actors::ControlLoop& loop) { return loop.last_event_sequence(); })
-      .value_or(0);
+Expected<std::uint64_t> Handle::last_event_sequence() const {
+  return core_->call<std::uint64_t>(
+      [](actors::ControlLoop& loop) { return loop.last_event_sequence(); });
 }
 
 void Handle::report_dashboard_link(DashboardLink link, std::uint32_t clients) {
@@ -239,10 +266,9 @@ void Handle::report_dashboard_link(DashboardLink link, std::uint32_t clients) {
 // ---- Runtime ---------------------------------------------------------------
 
 Expected<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
-  std::unordered_set<std::string> seen{"root"};
-  if (auto valid = validate_children(options.root.children, options, "", seen); !valid) {
-    return valid.error();
-  }
+  if (auto valid = spec::check_supervisor_spec(options.root); !valid) return valid.error();
+  if (auto runnable = check_runnable(options.root.children, options, ""); !runnable)
+    return runnable.error();
   auto core = std::make_shared<detail::RuntimeCore>(std::move(options));
   detail::RuntimeCore* raw = core.get();
 
@@ -305,7 +331,7 @@ Expected<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
     loop.start();
     return true;
   });
-  if (!started) return make_error("start_failed", "the control loop did not start within 10 s");
+  if (!started) return started.error();
   return std::unique_ptr<Runtime>(new Runtime(std::move(core)));
 }
 
@@ -374,10 +400,12 @@ void Runtime::shutdown(const std::function<void(ShutdownPhase)>& on_phase) {
     if (on_phase) on_phase(p);
   };
   phase(ShutdownPhase::Draining);
-  core_->call<bool>([](actors::ControlLoop& loop) {
+  auto drained = core_->call<bool>([](actors::ControlLoop& loop) {
     loop.drain();
     return true;
   });
+  // Stopping goes on regardless: the stop job queues behind the drain.
+  if (!drained) log(LogLevel::Warn, "draining: " + drained.error().describe());
   phase(ShutdownPhase::StoppingChildren);
   core_->post([](actors::ControlLoop& loop) { loop.shutdown_tree(); });
   wait();
@@ -385,7 +413,9 @@ void Runtime::shutdown(const std::function<void(ShutdownPhase)>& on_phase) {
   if (core_->audit) (void)core_->audit->flush(kAuditFlushLimit);
   auto incarnations = core_->call<std::vector<std::shared_ptr<actors::Incarnation>>>(
       [](actors::ControlLoop& loop) { return loop.take_incarnations(); });
-  teardown(incarnations.value_or(std::vector<std::shared_ptr<actors::Incarnation>>{}));
+  if (!incarnations) log(LogLevel::Warn, "flushing state: " + incarnations.error().describe());
+  teardown(incarnations ? std::move(*incarnations)
+                        : std::vector<std::shared_ptr<actors::Incarnation>>{});
   phase(ShutdownPhase::Completed);
 }
 

@@ -506,7 +506,7 @@ sup::Expected<std::shared_ptr<Incarnation>> TaskRunner::start(std::string_view c
                                                               const sup::TaskDefinition& definition,
                                                               Incarnation* previous) {
   if (!definition.start) {
-    return sup::make_error("task_start_failed", "task definition has no start function");
+    return sup::make_error(sup::ErrorCode::Internal, "task definition has no start function");
   }
   try {
     if (definition.blocking) return start_blocking(shared_, child_id, generation, definition.start);
@@ -517,8 +517,8 @@ sup::Expected<std::shared_ptr<Incarnation>> TaskRunner::start(std::string_view c
     }
     return start_reactive(system_, shared_, child_id, generation, definition.start);
   } catch (const std::exception& e) {  // std::thread and allocation report failure by throwing
-    return sup::make_error("task_start_failed", "cannot start an incarnation of " +
-                                                    std::string(child_id) + ": " + e.what());
+    return sup::make_error(sup::ErrorCode::Internal, "cannot start an incarnation of " +
+                                                         std::string(child_id) + ": " + e.what());
   }
 }
 

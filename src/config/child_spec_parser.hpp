@@ -1,9 +1,10 @@
 // Child specs from JSON: the one parser behind the daemon's config file and
 // the IPC's `command.add_child`.
 //
-// Strict: wrong types, unknown keys, missing required keys and values out of
-// range are errors whose field_path names the offending field, prefixed
-// with the caller's `path`:
+// Strict: wrong types, unknown keys, missing required keys, and everything
+// spec::check_child_spec refuses (ids, values out of range, NUL bytes, a
+// missing executable, nesting too deep) are errors whose field_path names
+// the offending field, prefixed with the caller's `path`:
 //
 //   auto spec = sup::config::parse_child_spec(params["spec"], "params.spec");
 //   if (!spec) reply_error(spec.error());  // field_path "params.spec.backoff.max_ms"
@@ -36,8 +37,9 @@ struct SupervisorFields {
 };
 void read_supervisor_fields(const ObjectReader& reader, SupervisorFields out, ErrorSlot& errors);
 
-// Tree-wide rules the per-child parse cannot see: ids unique across the
-// whole tree (the duplicate's path is named), at most one relay child.
+// The config's own tree-wide rule: at most one relay child. Ids, numbers,
+// argv and depth are spec::check_child_spec's (parse_child_spec runs it;
+// parse_config runs spec::check_supervisor_spec).
 void check_tree(const std::vector<ChildSpec>& children, const std::string& children_path,
                 ErrorSlot& errors);
 

@@ -9,9 +9,10 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <vector>
+
+#include "config/bounded_json.hpp"
 
 namespace sup::config {
 namespace {
@@ -35,79 +36,12 @@ constexpr std::size_t kMaxSocketPathBytes = 107;
 constexpr std::uintmax_t kMaxConfigBytes = 16 << 20;
 
 Error config_error(std::string message, std::string field_path = {}) {
-  return make_error("invalid_config", std::move(message), std::move(field_path));
+  return make_error(ErrorCode::InvalidConfig, std::move(message), std::move(field_path));
 }
 
-// Tracks where the parser is, so a key defined twice in one object (which
-// nlohmann would silently resolve to the last one) can be reported by path.
-class DuplicateKeyDetector {
- public:
-  bool on_event(nlohmann::json::parse_event_t event, const nlohmann::json& parsed) {
-    using Event = nlohmann::json::parse_event_t;
-    switch (event) {
-      case Event::object_start:
-      case Event::array_start:
-        frames_.push_back({event == Event::array_start, element_path(), {}, {}, 0});
-        break;
-      case Event::object_end:
-      case Event::array_end:
-        frames_.pop_back();
-        break;
-      case Event::key: {
-        Frame& top = frames_.back();
-        top.key = parsed.get<std::string>();
-        if (!top.keys.insert(top.key).second && !duplicate_)
-          duplicate_ = config_error("duplicate key: the object defines it more than once",
-                                    join_path(top.path, top.key));
-        break;
-      }
-      case Event::value:
-        element_path();
-        break;
-    }
-    return true;
-  }
-  const std::optional<Error>& duplicate() const { return duplicate_; }
-
- private:
-  struct Frame {
-    bool is_array;
-    std::string path;
-    std::string key;  // the current key (objects)
-    std::set<std::string> keys;
-    std::size_t next_index;  // the next element's index (arrays)
-  };
-
-  // The path of the element that starts now, advancing array positions.
-  std::string element_path() {
-    if (frames_.empty()) return {};
-    Frame& parent = frames_.back();
-    if (parent.is_array) return index_path(parent.path, parent.next_index++);
-    return join_path(parent.path, parent.key);
-  }
-
-  std::vector<Frame> frames_;
-  std::optional<Error> duplicate_;
-};
-
 Expected<nlohmann::json> parse_json(std::string_view text) {
-  DuplicateKeyDetector detector;
-  nlohmann::json document;
-  try {
-    document = nlohmann::json::parse(
-        text.begin(), text.end(),
-        [&detector](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-          return detector.on_event(event, parsed);
-        },
-        /*allow_exceptions=*/true, /*ignore_comments=*/true);
-  } catch (const nlohmann::json::parse_error& e) {
-    // what(): "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
-    std::string_view what = e.what();
-    auto at = what.find(" at line ");
-    std::string detail(at == std::string_view::npos ? what : what.substr(at + 1));
-    return config_error("invalid JSON " + detail);
-  }
-  if (detector.duplicate()) return *detector.duplicate();
+  auto document = parse_bounded_json(text, {.max_depth = kMaxJsonDepth, .allow_comments = true});
+  if (!document) return config_error(document.error().message, document.error().field_path);
   return document;
 }
 
@@ -261,6 +195,8 @@ Expected<DaemonConfig> parse_config(std::string_view json_text) {
             Range<std::uint32_t>{100, 3'600'000});
   if (errors.ok()) check_tree(config.root.children, "children", errors);
   if (!errors.ok()) return errors.take();
+  if (auto valid = spec::check_supervisor_spec(config.root); !valid)
+    return config_error(valid.error().message, valid.error().field_path);
 
   auto relay_path = find_relay(config.root.children, "children");
   if (relay_path && !config.dashboard.enabled)

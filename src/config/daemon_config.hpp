@@ -2,7 +2,7 @@
 // strictly, plus the environment overrides LOG_LEVEL, LOG_FORMAT, STATE_DIR.
 //
 // Every key is documented in docs/config.md. Any problem is one
-// sup::Error{code "invalid_config"} whose field_path names the field
+// sup::Error{ErrorCode::InvalidConfig} whose field_path names the field
 // ("children[2].backoff.max_ms", "dashboard.path", or the environment
 // variable's name); JSON syntax errors give line and column instead.
 //

@@ -8,8 +8,6 @@
 namespace sup::config {
 namespace {
 
-constexpr std::string_view kErrorCode = "invalid_config";
-
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -60,7 +58,7 @@ std::string describe_range(Range<T> range) {
   if (has_min && has_max) return "between " + text(range.min) + " and " + text(range.max);
   if (has_min) return "at least " + text(range.min);
   if (has_max) return "at most " + text(range.max);
-  return "any value";
+  return "at most " + text(range.max);
 }
 
 }  // namespace
@@ -79,7 +77,7 @@ std::string index_path(std::string_view path, std::size_t index) {
 
 void ErrorSlot::fail(std::string field_path, std::string message) {
   if (error_) return;
-  error_ = make_error(std::string(kErrorCode), std::move(message), std::move(field_path));
+  error_ = make_error(ErrorCode::InvalidConfig, std::move(message), std::move(field_path));
 }
 
 std::string_view json_type_name(const nlohmann::json& value) {

@@ -107,7 +107,7 @@ Status install_crash_handler(PanicStyle style) {
   alt_stack.ss_sp = g_alt_stack;
   alt_stack.ss_size = sizeof g_alt_stack;
   if (sigaltstack(&alt_stack, nullptr) != 0)
-    return make_error("crash_handler", std::string("sigaltstack: ") + std::strerror(errno));
+    return make_error(ErrorCode::IoError, std::string("sigaltstack: ") + std::strerror(errno));
 
   struct sigaction action {};
   action.sa_sigaction = on_fatal_signal;
@@ -115,7 +115,7 @@ Status install_crash_handler(PanicStyle style) {
   sigemptyset(&action.sa_mask);
   for (int signo : kFatalSignals) {
     if (sigaction(signo, &action, nullptr) != 0)
-      return make_error("crash_handler", std::string("sigaction: ") + std::strerror(errno));
+      return make_error(ErrorCode::IoError, std::string("sigaction: ") + std::strerror(errno));
   }
   std::set_terminate(on_terminate);
   return {};

@@ -19,7 +19,7 @@ void check_tasks_in(const std::vector<ChildSpec>& children, const std::string& c
     const ChildSpec& child = children[i];
     std::string path = config::index_path(children_path, i);
     if (child.kind == ChildKind::Task && !tasks.find(child.task)) {
-      error = make_error("invalid_config",
+      error = make_error(ErrorCode::InvalidConfig,
                          "no task named \"" + child.task +
                              "\" is registered (built-in tasks: " + builtin_task_names() + ")",
                          config::join_path(path, "task"));
@@ -52,11 +52,25 @@ Status prepare_state_dir(const std::string& state_dir) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   if (ec)
-    return make_error("state_dir", "cannot create state_dir " + state_dir + ": " + ec.message());
+    return make_error(ErrorCode::IoError,
+                      "cannot create state_dir " + state_dir + ": " + ec.message());
   if (access(state_dir.c_str(), W_OK | X_OK) != 0)
-    return make_error("state_dir",
+    return make_error(ErrorCode::IoError,
                       "cannot write in state_dir " + state_dir + ": " + std::strerror(errno));
   return {};
+}
+
+int exit_code_for(const Error& error) {
+  switch (error.code) {
+    case ErrorCode::InvalidConfig:
+    case ErrorCode::InvalidArgument:
+      return kExitConfig;
+    case ErrorCode::IoError:
+    case ErrorCode::StoreFull:
+      return kExitCantCreate;
+    default:
+      return kExitSoftware;
+  }
 }
 
 RuntimeOptions make_runtime_options(const config::DaemonConfig& config, TaskRegistry tasks) {

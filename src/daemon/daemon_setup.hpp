@@ -30,6 +30,11 @@ inline constexpr int kExitSoftware = 70;    // root fuse, start failure, shutdow
 inline constexpr int kExitCantCreate = 73;  // state_dir cannot be created or written
 inline constexpr int kExitConfig = 78;      // invalid config, dashboard.path in use
 
+// The exit status for an error that stops the daemon before it runs:
+// InvalidConfig and InvalidArgument (a child spec of the config refused by
+// any layer) → 78; IoError and StoreFull → 73; anything else → 70.
+int exit_code_for(const Error& error);
+
 // The config compiled into the binary from config/supervisor.json.
 std::string_view embedded_default_config();
 

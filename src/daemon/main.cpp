@@ -31,7 +31,6 @@
 namespace {
 
 using namespace std::chrono_literals;
-using sup::daemon::kExitCantCreate;
 using sup::daemon::kExitConfig;
 using sup::daemon::kExitOk;
 using sup::daemon::kExitSoftware;
@@ -53,11 +52,12 @@ sigset_t handled_signals() {
 }
 
 // Config errors are one plain line on stderr whatever the log format, so
-// that `field_path="..."` reads (and greps) the same everywhere.
+// that `field_path="..."` reads (and greps) the same everywhere. The exit
+// status follows from the error's code (78 for every config error).
 int fail_config(const std::string& source, const sup::Error& error) {
   std::string line = "supervisor: invalid config (" + source + "): " + error.describe() + "\n";
   std::fputs(line.c_str(), stderr);
-  return kExitConfig;
+  return sup::daemon::exit_code_for(error);
 }
 
 sup::daemon::PanicStyle panic_style_for(sup::daemon::LogDestination destination) {
@@ -94,14 +94,9 @@ Stop supervise(sup::Runtime& runtime, const sigset_t& signals, std::int64_t star
   bool ready = false;
   std::int64_t next_status_ms = 0;
 
-  for (;;) {
-    if (auto outcome = runtime.wait(0ms)) {
-      if (outcome->kind == sup::RunOutcome::Fused) return {Stop::Fused, outcome->reason};
-      return {Stop::TreeShutDown, {}};
-    }
-
-    sup::Health health = handle.health();
-    std::int64_t now_ms = sup::mono_now_ms();
+  // READY=1 once, STATUS= every kStatusRefreshMs, WATCHDOG=1 while the
+  // loop makes progress.
+  auto report_health = [&](const sup::Health& health, std::int64_t now_ms) {
     if (!ready && (health.status == "ready" || health.status == "degraded")) {
       ready = true;
       notifier.ready();
@@ -109,8 +104,10 @@ Stop supervise(sup::Runtime& runtime, const sigset_t& signals, std::int64_t star
                {{"STARTUP_MS", std::to_string(now_ms - started_at_ms)}, {"STATUS", health.status}});
     }
     if (now_ms >= next_status_ms && sup::daemon::SystemdNotifier::enabled()) {
-      notifier.status(sup::daemon::format_status_line(health, handle.current_state().children));
-      next_status_ms = now_ms + kStatusRefreshMs;
+      if (auto state = handle.current_state()) {
+        notifier.status(sup::daemon::format_status_line(health, state->children));
+        next_status_ms = now_ms + kStatusRefreshMs;
+      }
     }
     if (watchdog) {
       bool was_stalled = watchdog->stalled();
@@ -121,6 +118,24 @@ Stop supervise(sup::Runtime& runtime, const sigset_t& signals, std::int64_t star
                  "control loop stalled: withholding WATCHDOG=1 so systemd restarts the daemon",
                  {{"CONTROL_LOOP_ITERATIONS", std::to_string(health.control_loop_iterations)}});
       }
+    }
+  };
+
+  for (;;) {
+    if (auto outcome = runtime.wait(0ms)) {
+      if (outcome->kind == sup::RunOutcome::Fused) return {Stop::Fused, outcome->reason};
+      return {Stop::TreeShutDown, {}};
+    }
+
+    auto answered = handle.health();
+    std::int64_t now_ms = sup::mono_now_ms();
+    if (answered) {
+      report_health(*answered, now_ms);
+    } else {
+      // A loop that does not answer gets no READY=1, STATUS= or WATCHDOG=1:
+      // systemd's watchdog restarts a daemon stuck like this.
+      sup::log(sup::LogLevel::Error, "health: " + answered.error().describe(),
+               {{"ERROR_CODE", std::string(sup::to_string(answered.error().code))}});
     }
 
     const timespec poll{0, std::chrono::nanoseconds(ready ? kSignalPoll : kStartupPoll).count()};
@@ -229,7 +244,7 @@ int main(int argc, char** argv) {
   if (auto dir = sup::daemon::prepare_state_dir(config->state_dir); !dir) {
     sup::log(sup::LogLevel::Error, dir.error().describe() + " (set STATE_DIR or state_dir)",
              {{"STATE_DIR", config->state_dir}});
-    return kExitCantCreate;
+    return sup::daemon::exit_code_for(dir.error());
   }
   if (config->dashboard.enabled) {
     if (auto path = sup::relay::check_socket_path(config->dashboard.path); !path)
@@ -253,9 +268,10 @@ int main(int argc, char** argv) {
   }
   auto runtime = sup::Runtime::start(std::move(options));
   if (!runtime) {
-    if (runtime.error().code == "invalid_config") return fail_config(source, runtime.error());
+    if (sup::daemon::exit_code_for(runtime.error()) == kExitConfig)
+      return fail_config(source, runtime.error());
     sup::log(sup::LogLevel::Error, "the runtime failed to start: " + runtime.error().describe());
-    return kExitSoftware;
+    return sup::daemon::exit_code_for(runtime.error());
   }
 
   Stop stop = supervise(**runtime, signals, started_at_ms);

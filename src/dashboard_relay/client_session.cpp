@@ -111,13 +111,15 @@ void ClientSession::subscribe_events(std::uint64_t after_sequence) {
   if (closing_) return;
   events_.reset();
   std::uint64_t generation = ++events_generation_;
-  events_ = context_.backend->plane->subscribe_events(
+  auto subscribed = context_.backend->plane->subscribe_events(
       [mailbox = context_.mailbox, weak = weak_from_this(), generation](const Event& event) {
         mailbox->post([weak, generation, event] {
           if (auto self = weak.lock()) self->push_event(generation, event);
         });
       },
       after_sequence);
+  if (!subscribed) return enqueue_error({ipc::ErrorCode::Timeout, subscribed.error().message});
+  events_ = std::move(*subscribed);
   if (!std::exchange(events_subscribed_, true)) context_.on_subscriptions_changed();
 }
 

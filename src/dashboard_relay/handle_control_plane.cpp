@@ -5,11 +5,11 @@ namespace sup::relay {
 HandleControlPlane::HandleControlPlane(Handle handle, std::shared_ptr<ipc::LogHistory> history)
     : handle_(std::move(handle)), history_(std::move(history)) {}
 
-SupervisorState HandleControlPlane::current_state() {
+Expected<SupervisorState> HandleControlPlane::current_state() {
   return handle_.current_state();
 }
 
-Health HandleControlPlane::health() {
+Expected<Health> HandleControlPlane::health() {
   return handle_.health();
 }
 
@@ -17,12 +17,12 @@ CommandResult HandleControlPlane::execute(const ipc::Command& command) {
   return handle_.execute(command);
 }
 
-std::uint64_t HandleControlPlane::last_event_sequence() {
+Expected<std::uint64_t> HandleControlPlane::last_event_sequence() {
   return handle_.last_event_sequence();
 }
 
-ipc::Subscription HandleControlPlane::subscribe_events(std::function<void(const Event&)> fn,
-                                                       std::uint64_t after_sequence) {
+Expected<ipc::Subscription> HandleControlPlane::subscribe_events(
+    std::function<void(const Event&)> fn, std::uint64_t after_sequence) {
   return handle_.subscribe_events(std::move(fn), after_sequence);
 }
 

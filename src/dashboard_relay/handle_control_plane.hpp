@@ -20,12 +20,12 @@ class HandleControlPlane : public ipc::ControlPlane {
   // `history` may be null: logs.tail then answers no records.
   HandleControlPlane(Handle handle, std::shared_ptr<ipc::LogHistory> history);
 
-  SupervisorState current_state() override;
-  Health health() override;
+  Expected<SupervisorState> current_state() override;
+  Expected<Health> health() override;
   CommandResult execute(const ipc::Command& command) override;
-  std::uint64_t last_event_sequence() override;
-  ipc::Subscription subscribe_events(std::function<void(const Event&)> fn,
-                                     std::uint64_t after_sequence) override;
+  Expected<std::uint64_t> last_event_sequence() override;
+  Expected<ipc::Subscription> subscribe_events(std::function<void(const Event&)> fn,
+                                               std::uint64_t after_sequence) override;
   ipc::LogTail tail_logs(const ipc::LogQuery& query) override;
   ipc::Subscription follow_logs(std::optional<std::string> child_id, std::uint64_t after_sequence,
                                 std::function<void(const ipc::LogEntryPtr&)> fn) override;

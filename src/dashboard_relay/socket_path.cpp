@@ -18,7 +18,7 @@ std::string errno_text(int error) {
 }  // namespace
 
 Error path_error(std::string message) {
-  return make_error("invalid_config", std::move(message), kPathField);
+  return make_error(ErrorCode::InvalidConfig, std::move(message), kPathField);
 }
 
 PathProbe probe_socket_path(const std::string& path) {
@@ -55,7 +55,24 @@ PathProbe probe_socket_path(const std::string& path) {
 }
 
 Status check_socket_path(const std::string& path) {
+  if (auto directory = check_socket_directory(path); !directory) return directory;
   return refusal_for(probe_socket_path(path), path);
+}
+
+Status check_socket_directory(const std::string& path) {
+  auto slash = path.rfind('/');
+  std::string directory = slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+  struct stat info {};
+  if (::stat(directory.c_str(), &info) != 0)
+    return path_error("cannot create the socket " + path + ": its directory " + directory + ": " +
+                      errno_text(errno));
+  if (!S_ISDIR(info.st_mode))
+    return path_error("cannot create the socket " + path + ": " + directory +
+                      " is not a directory");
+  if (::access(directory.c_str(), W_OK | X_OK) != 0)
+    return path_error("cannot create the socket " + path + " in " + directory + ": " +
+                      errno_text(errno));
+  return {};
 }
 
 Status refusal_for(const PathProbe& probe, const std::string& path) {

@@ -43,9 +43,14 @@ struct PathProbe {
 PathProbe probe_socket_path(const std::string& path);
 
 // The daemon's startup check: a config error (field_path "dashboard.path")
-// when another process listens on `path` or it cannot be used; stale files
+// when its directory is missing or not writable, another process listens on
+// `path`, or it cannot be used; stale files
 // are left for the relay to replace.
 Status check_socket_path(const std::string& path);
+
+// The directory of `path` exists and we may create files in it; otherwise
+// the relay could never bind and the daemon would run on without a socket.
+Status check_socket_directory(const std::string& path);
 
 // What check_socket_path() says of an earlier probe of `path`: an error for
 // Live, NotSocket and Unusable, nothing for Absent and Stale.

@@ -21,6 +21,7 @@
 #include "ipc/log_history.hpp"
 #include "sup/child_spec.hpp"
 #include "sup/command.hpp"
+#include "sup/error.hpp"
 #include "sup/handle.hpp"
 #include "sup/state.hpp"
 
@@ -36,15 +37,16 @@ class ControlPlane {
  public:
   virtual ~ControlPlane() = default;
 
-  virtual SupervisorState current_state() = 0;
-  virtual Health health() = 0;
+  // Queries: ErrorCode::Timeout when the runtime did not answer in time.
+  virtual Expected<SupervisorState> current_state() = 0;
+  virtual Expected<Health> health() = 0;
   virtual CommandResult execute(const Command& command) = 0;
 
-  virtual std::uint64_t last_event_sequence() = 0;
+  virtual Expected<std::uint64_t> last_event_sequence() = 0;
   // Events after `after_sequence` still in the runtime's replay ring first,
   // then new ones, in order.
-  virtual Subscription subscribe_events(std::function<void(const Event&)> fn,
-                                        std::uint64_t after_sequence) = 0;
+  virtual Expected<Subscription> subscribe_events(std::function<void(const Event&)> fn,
+                                                  std::uint64_t after_sequence) = 0;
 
   virtual LogTail tail_logs(const LogQuery& query) = 0;
   virtual Subscription follow_logs(std::optional<std::string> child_id,

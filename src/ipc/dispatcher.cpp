@@ -17,6 +17,12 @@ constexpr std::uint32_t kLeaseSeconds = 30;
 // the default queue limit however long the captured lines are.
 constexpr std::size_t kMaxTailBytes = 4u << 20;
 
+// A query the runtime could not answer: a timeout is retryable.
+ProtocolError runtime_failure(const Error& failure) {
+  return {failure.code == sup::ErrorCode::Timeout ? ErrorCode::Timeout : ErrorCode::Internal,
+          failure.message};
+}
+
 }  // namespace
 
 bool peer_may_mutate(const Peer& peer, std::uint32_t daemon_uid) {
@@ -85,28 +91,33 @@ Reply Dispatcher::hello(const Request& request, const Peer& peer) const {
 Reply Dispatcher::state(const Request& request) const {
   auto params = parse_query_params(request.params, info_.target_id);
   if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
-  SupervisorState snapshot = plane_.current_state();
+  auto snapshot = plane_.current_state();
+  if (!snapshot) return error(request.request_id, runtime_failure(snapshot.error()));
   return Reply(response_line(request.request_id, "state", info_.target_id,
-                             [&](JsonWriter& w) { write_state_fields(w, snapshot); }));
+                             [&](JsonWriter& w) { write_state_fields(w, *snapshot); }));
 }
 
 Reply Dispatcher::health(const Request& request) const {
   auto params = parse_query_params(request.params, info_.target_id);
   if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
-  Health snapshot = plane_.health();
+  auto snapshot = plane_.health();
+  if (!snapshot) return error(request.request_id, runtime_failure(snapshot.error()));
   return Reply(response_line(request.request_id, "health", info_.target_id,
-                             [&](JsonWriter& w) { write_health_fields(w, snapshot); }));
+                             [&](JsonWriter& w) { write_health_fields(w, *snapshot); }));
 }
 
 Reply Dispatcher::subscribe(const Request& request) const {
   auto params = parse_subscribe_params(request.params, info_.target_id);
   if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
-  std::uint64_t last = plane_.last_event_sequence();
+  // No answer means no subscription: never one from 0 (all history) in
+  // place of "from now".
+  auto last = plane_.last_event_sequence();
+  if (!last) return error(request.request_id, runtime_failure(last.error()));
   Reply reply(response_line(request.request_id, "subscription", info_.target_id,
-                            [&](JsonWriter& w) { w.field("last_sequence", last); }));
+                            [&](JsonWriter& w) { w.field("last_sequence", *last); }));
   // Without after_sequence the stream starts after `last`, so an event
   // emitted between this answer and the subscription is still delivered.
-  reply.subscribe_events_after = std::get<SubscribeParams>(params).after_sequence.value_or(last);
+  reply.subscribe_events_after = std::get<SubscribeParams>(params).after_sequence.value_or(*last);
   return reply;
 }
 

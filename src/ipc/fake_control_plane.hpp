@@ -85,11 +85,11 @@ class FakeControlPlane : public ControlPlane {
     return link_changed_.wait_for(lock, timeout, [&] { return predicate(link_, clients_); });
   }
 
-  SupervisorState current_state() override {
+  Expected<SupervisorState> current_state() override {
     std::lock_guard lock(mutex_);
     return state_;
   }
-  Health health() override {
+  Expected<Health> health() override {
     std::lock_guard lock(mutex_);
     return health_;
   }
@@ -102,12 +102,12 @@ class FakeControlPlane : public ControlPlane {
       if (record.id == command.target) return CommandResult::accepted();
     return CommandResult::not_found("no child \"" + command.target + "\"");
   }
-  std::uint64_t last_event_sequence() override {
+  Expected<std::uint64_t> last_event_sequence() override {
     std::lock_guard lock(mutex_);
     return last_sequence_;
   }
-  Subscription subscribe_events(std::function<void(const Event&)> fn,
-                                std::uint64_t after_sequence) override {
+  Expected<Subscription> subscribe_events(std::function<void(const Event&)> fn,
+                                          std::uint64_t after_sequence) override {
     std::lock_guard lock(mutex_);
     for (const auto& event : events_)
       if (event.sequence > after_sequence) fn(event);

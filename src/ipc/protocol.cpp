@@ -4,6 +4,7 @@
 #include <array>
 #include <vector>
 
+#include "config/bounded_json.hpp"
 #include "config/json_fields.hpp"
 
 namespace sup::ipc {
@@ -16,7 +17,7 @@ struct ErrorCodeInfo {
   bool retryable;
 };
 
-constexpr std::array<ErrorCodeInfo, 11> kErrorCodes{{
+constexpr std::array<ErrorCodeInfo, 12> kErrorCodes{{
     {ErrorCode::InvalidJson, "invalid_json", "protocol_parse", false},
     {ErrorCode::InvalidRequest, "invalid_request", "protocol_parse", false},
     {ErrorCode::LineTooLong, "line_too_long", "protocol_parse", false},
@@ -27,6 +28,7 @@ constexpr std::array<ErrorCodeInfo, 11> kErrorCodes{{
     {ErrorCode::RateLimited, "rate_limited", "admission", true},
     {ErrorCode::TooManyClients, "too_many_clients", "admission", true},
     {ErrorCode::SlowConsumer, "slow_consumer", "backpressure", true},
+    {ErrorCode::Timeout, "timeout", "dispatch", true},
     {ErrorCode::Internal, "internal", "dispatch", false},
 }};
 
@@ -51,32 +53,6 @@ std::vector<MethodInfo> build_method_table() {
 const std::vector<MethodInfo>& method_table() {
   static const std::vector<MethodInfo> table = build_method_table();
   return table;
-}
-
-// nlohmann's parser is iterative, but deep documents still cost stack in
-// recursive helpers (destruction, comparison); refuse them before parsing.
-bool nests_deeper_than(std::string_view text, std::size_t limit) {
-  std::size_t depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > limit) return true;
-    } else if ((c == '}' || c == ']') && depth > 0) {
-      --depth;
-    }
-  }
-  return false;
 }
 
 RequestError request_error(std::optional<std::string> request_id, ErrorCode code,
@@ -115,15 +91,12 @@ const MethodInfo& method_of(CommandKind command) {
 }
 
 std::variant<Request, RequestError> decode_request(std::string_view line) {
-  if (nests_deeper_than(line, kMaxJsonDepth))
-    return request_error(std::nullopt, ErrorCode::InvalidJson,
-                         "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  nlohmann::json document;
-  try {
-    document = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::exception& e) {
-    return request_error(std::nullopt, ErrorCode::InvalidJson, e.what());
-  }
+  // The config's parse: depth bounded while parsing, duplicate keys refused.
+  auto parsed = config::parse_bounded_json(line, {.max_depth = kMaxJsonDepth});
+  if (!parsed)
+    return request_error(std::nullopt, ErrorCode::InvalidJson, parsed.error().message,
+                         parsed.error().field_path);
+  nlohmann::json& document = *parsed;
   if (!document.is_object())
     return request_error(
         std::nullopt, ErrorCode::InvalidRequest,

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <variant>
 
+#include "config/bounded_json.hpp"
 #include "ipc/control_plane.hpp"
 
 namespace sup::ipc {
@@ -35,6 +36,7 @@ enum class ErrorCode : std::uint8_t {
   RateLimited,           // admission, retryable
   TooManyClients,        // admission: pushed, then the connection is closed
   SlowConsumer,          // backpressure: pushed (best effort), then the connection is closed
+  Timeout,               // dispatch, retryable: the runtime did not answer in time
   Internal,              // dispatch
 };
 std::string_view code_name(ErrorCode code);  // "invalid_json", ...
@@ -79,7 +81,7 @@ struct RequestError {
 };
 
 inline constexpr std::size_t kMaxRequestIdBytes = 256;
-inline constexpr std::size_t kMaxJsonDepth = 64;
+inline constexpr std::size_t kMaxJsonDepth = config::kMaxJsonDepth;  // the config's
 
 // One line without its '\n'. Never throws; any input gives one of the two.
 std::variant<Request, RequestError> decode_request(std::string_view line);

@@ -61,7 +61,7 @@ void check_command_name(const ObjectReader& reader, const MethodInfo& method) {
 }
 
 void read_added_child(const ObjectReader& reader, Command& command, ErrorSlot& errors) {
-  reader.read("parent", command.parent);
+  read_bounded(reader, "parent", command.parent, spec::kMaxIdBytes, Presence::Optional);
   const nlohmann::json* spec_node = reader.find("spec");
   if (!errors.ok()) return;
   if (!spec_node) return reader.fail("spec", "missing required key");
@@ -136,7 +136,8 @@ ParamsResult<Command> parse_command_params(const MethodInfo& method, const nlohm
                Presence::Required);
   read_bounded(reader, "reason", command.meta.reason, kMaxReasonBytes, Presence::Required);
   bool names_child = info.subject == CommandSubject::Child;
-  reader.read("target", command.target, names_child ? Presence::Required : Presence::Optional);
+  read_bounded(reader, "target", command.target, spec::kMaxIdBytes,
+               names_child ? Presence::Required : Presence::Optional);
   std::uint64_t requested_at = 0;
   reader.read("requested_at_unix_nanos", requested_at);
   bool confirmed = false;

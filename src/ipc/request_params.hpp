@@ -17,6 +17,7 @@
 
 #include "ipc/control_plane.hpp"
 #include "ipc/protocol.hpp"
+#include "spec/child_spec_check.hpp"
 
 namespace sup::ipc {
 
@@ -24,9 +25,10 @@ template <class T>
 using ParamsResult = std::variant<T, ProtocolError>;
 
 inline constexpr std::uint32_t kMaxTailLines = 10'000;
-inline constexpr std::size_t kMaxCommandIdBytes = 128;
-inline constexpr std::size_t kMaxRequestedByBytes = 128;
-inline constexpr std::size_t kMaxReasonBytes = 1024;
+// The limits of every entry (spec::check_command_meta's).
+inline constexpr std::size_t kMaxCommandIdBytes = spec::kMaxCommandIdBytes;
+inline constexpr std::size_t kMaxRequestedByBytes = spec::kMaxRequestedByBytes;
+inline constexpr std::size_t kMaxReasonBytes = spec::kMaxReasonBytes;
 
 // Every method accepts params.target_id; when present it must name this
 // daemon, so a command meant for another supervisor is never applied here.

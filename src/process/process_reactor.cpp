@@ -57,7 +57,7 @@ std::string errno_text(int error) {
 }
 
 sup::Error reactor_error(const char* what, int error) {
-  return sup::make_error("process_reactor_failed", std::string(what) + ": " + errno_text(error));
+  return sup::make_error(sup::ErrorCode::IoError, std::string(what) + ": " + errno_text(error));
 }
 
 std::string signal_name(int sig) {
@@ -419,7 +419,7 @@ sup::Expected<std::unique_ptr<ProcessReactor>> ProcessReactor::start(ReactorCall
     impl->thread = std::thread([reactor = impl.get()] { reactor->run(); });
   } catch (const std::system_error& e) {
     ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    return sup::make_error("process_reactor_failed", std::string("thread: ") + e.what());
+    return sup::make_error(sup::ErrorCode::IoError, std::string("thread: ") + e.what());
   }
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   return std::unique_ptr<ProcessReactor>(new ProcessReactor(std::move(impl)));
@@ -477,12 +477,14 @@ sup::Expected<pid_t> ProcessReactor::spawn(const std::string& child_id,
 sup::Status ProcessReactor::signal_group(pid_t pid, int sig) {
   std::lock_guard lock(impl_->mutex);
   if (!impl_->unreaped_pids.contains(pid)) {
-    return sup::make_error("no_such_process", "no running child with pid " + std::to_string(pid) +
-                                                  " (never spawned here, or already exited)");
+    return sup::make_error(sup::ErrorCode::NotFound,
+                           "no running child with pid " + std::to_string(pid) +
+                               " (never spawned here, or already exited)");
   }
   if (::kill(-pid, sig) != 0) {
-    return sup::make_error("signal_failed", "kill(-" + std::to_string(pid) + ", " +
-                                                signal_name(sig) + "): " + errno_text(errno));
+    return sup::make_error(
+        sup::ErrorCode::IoError,
+        "kill(-" + std::to_string(pid) + ", " + signal_name(sig) + "): " + errno_text(errno));
   }
   return {};
 }

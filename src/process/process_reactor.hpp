@@ -85,7 +85,7 @@ class ProcessReactor {
   ProcessReactor(const ProcessReactor&) = delete;
   ProcessReactor& operator=(const ProcessReactor&) = delete;
 
-  // Thread-safe. Errors (code "spawn_failed"): invalid spec (field path
+  // Thread-safe. Errors (ErrorCode::SpawnFailed): invalid spec (field path
   // "process.argv", "process.env.NAME", "process.cwd"), exec or chdir failure
   // (`exec "nosuchprog": No such file or directory`), out of descriptors.
   // spec.shell runs "/bin/sh -c <argv joined by spaces>". argv[0] is looked

@@ -20,7 +20,7 @@ namespace sup::process {
 namespace {
 
 sup::Error spawn_error(std::string message, std::string field_path = {}) {
-  return sup::make_error("spawn_failed", std::move(message), std::move(field_path));
+  return sup::make_error(sup::ErrorCode::SpawnFailed, std::move(message), std::move(field_path));
 }
 
 // glibc 2.36's <sys/pidfd.h> lacks extern "C", so its pidfd_open does not

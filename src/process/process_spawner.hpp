@@ -8,7 +8,7 @@
 // from /dev/null, stdout/stderr into pipes, the daemon's environment plus
 // spec.env (spec wins), spec.cwd, and no other inherited descriptor. argv[0]
 // is looked up in the daemon's PATH. A failed exec or chdir comes back as an
-// Error (code "spawn_failed"), not as a child that exits 127.
+// Error (ErrorCode::SpawnFailed), not as a child that exits 127.
 //
 //   sup::Expected<SpawnedProcess> p = spawn_process(spec);
 //   if (!p) return p.error();  // e.g. exec "nosuchprog": No such file or directory

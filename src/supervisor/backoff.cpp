@@ -6,9 +6,15 @@
 namespace sup::core {
 
 std::uint64_t backoff_ceiling_ms(const BackoffSpec& spec, std::uint32_t attempt) {
-  if (attempt == 0) return 0;
-  double ceiling = spec.initial_ms * std::pow(std::max(1.0, spec.multiplier), attempt - 1);
-  return static_cast<std::uint64_t>(std::min<double>(ceiling, spec.max_ms));
+  // initial_ms 0 stays 0 at every attempt: 0 * multiplier^n would turn into
+  // 0 * inf = NaN once the power overflows (attempt ~1,025 at 2.0).
+  if (attempt == 0 || spec.initial_ms == 0) return 0;
+  // +inf once the power overflows; with initial_ms > 0 the product is +inf
+  // too, never NaN, and saturates at max_ms below.
+  double growth = std::pow(std::max(1.0, spec.multiplier), static_cast<double>(attempt - 1));
+  double ceiling = spec.initial_ms * growth;
+  if (!(ceiling < spec.max_ms)) return spec.max_ms;
+  return static_cast<std::uint64_t>(ceiling);
 }
 
 std::uint64_t backoff_delay_ms(const BackoffSpec& spec, std::uint32_t attempt,

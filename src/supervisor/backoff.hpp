@@ -16,7 +16,8 @@
 
 namespace sup::core {
 
-// The ceiling of the jitter range for `attempt` (>= 1).
+// The ceiling of the jitter range for `attempt` (>= 1): saturating, at most
+// max_ms for any attempt (10^6 included), 0 whenever initial_ms is 0.
 std::uint64_t backoff_ceiling_ms(const BackoffSpec& spec, std::uint32_t attempt);
 
 std::uint64_t backoff_delay_ms(const BackoffSpec& spec, std::uint32_t attempt,

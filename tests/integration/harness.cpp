@@ -133,7 +133,7 @@ Expected<std::unique_ptr<Daemon>> Daemon::start(const TempDir& dir, const Json& 
   {
     std::ofstream file(config_path);
     file << config.dump(2) << "\n";
-    if (!file) return make_error("config", "cannot write " + config_path);
+    if (!file) return make_error(ErrorCode::IoError, "cannot write " + config_path);
   }
   SpawnOptions spawn;
   spawn.argv = {supervisor_binary(), "--config", config_path};
@@ -283,9 +283,9 @@ Expected<EventStream> EventStream::open(const std::string& socket,
   Json params = Json::object();
   if (after_sequence) params["after_sequence"] = *after_sequence;
   auto response = client->call("events.subscribe", params, deadline);
-  if (!response) return make_error("subscribe", "no answer to events.subscribe");
+  if (!response) return make_error(ErrorCode::Timeout, "no answer to events.subscribe");
   if ((*response)["ok"] != true || !(*response)["result"]["last_sequence"].is_number_unsigned())
-    return make_error("subscribe", "events.subscribe refused: " + response->dump());
+    return make_error(ErrorCode::ProtocolError, "events.subscribe refused: " + response->dump());
   auto last = (*response)["result"]["last_sequence"].get<std::uint64_t>();
   return EventStream(std::move(*client), last);
 }

@@ -52,7 +52,8 @@ Expected<SocketClient> SocketClient::connect(const std::string& path, Clock::tim
     int fd = connect_once(path);
     if (fd >= 0) return SocketClient(fd);
     if (!worth_retrying(-fd) || Clock::now() + kConnectRetry >= deadline)
-      return make_error("connect", "cannot connect to " + path + ": " + std::strerror(-fd));
+      return make_error(ErrorCode::Unavailable,
+                        "cannot connect to " + path + ": " + std::strerror(-fd));
     std::this_thread::sleep_for(kConnectRetry);
   }
 }

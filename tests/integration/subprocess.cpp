@@ -123,7 +123,7 @@ std::string ExitStatus::describe() const {
 }
 
 Expected<std::unique_ptr<Subprocess>> Subprocess::spawn(const SpawnOptions& options) {
-  if (options.argv.empty()) return make_error("spawn", "empty argv");
+  if (options.argv.empty()) return make_error(ErrorCode::InvalidArgument, "empty argv");
   std::string program = resolve_in_path(options.argv.front());
   std::vector<std::string> argv_strings = options.argv;
   std::vector<std::string> env_strings = build_environment(options);
@@ -136,11 +136,12 @@ Expected<std::unique_ptr<Subprocess>> Subprocess::spawn(const SpawnOptions& opti
   int wake_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0 ||
       pipe2(error_pipe, O_CLOEXEC) != 0 || pipe2(wake_pipe, O_CLOEXEC) != 0)
-    return make_error("spawn", std::string("pipe2: ") + std::strerror(errno));
+    return make_error(ErrorCode::SpawnFailed, std::string("pipe2: ") + std::strerror(errno));
 
   const pid_t test_pid = getpid();
   pid_t pid = fork();
-  if (pid < 0) return make_error("spawn", std::string("fork: ") + std::strerror(errno));
+  if (pid < 0)
+    return make_error(ErrorCode::SpawnFailed, std::string("fork: ") + std::strerror(errno));
   if (pid == 0)
     exec_child(program.c_str(), argv.data(), envp.data(),
                options.cwd.empty() ? nullptr : options.cwd.c_str(), out_pipe[1], err_pipe[1],
@@ -156,7 +157,8 @@ Expected<std::unique_ptr<Subprocess>> Subprocess::spawn(const SpawnOptions& opti
       new Subprocess(pid, out_pipe[0], err_pipe[0], wake_pipe[0], wake_pipe[1]));
   if (got == static_cast<ssize_t>(sizeof exec_errno)) {
     process->wait_exit(kOutputDrain);
-    return make_error("spawn", "cannot run " + program + ": " + std::strerror(exec_errno));
+    return make_error(ErrorCode::SpawnFailed,
+                      "cannot run " + program + ": " + std::strerror(exec_errno));
   }
   return process;
 }

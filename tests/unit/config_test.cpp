@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 
+#include "config/bounded_json.hpp"
 #include "config/daemon_config.hpp"
 
 using sup::config::DaemonConfig;
@@ -14,7 +15,7 @@ namespace {
 sup::Error config_error(const std::string& text) {
   auto config = parse_config(text);
   REQUIRE_MESSAGE(!config, "accepted: " << text);
-  CHECK(config.error().code == "invalid_config");
+  CHECK(config.error().code == sup::ErrorCode::InvalidConfig);
   return config.error();
 }
 
@@ -279,6 +280,91 @@ TEST_CASE("each validation error names its field path") {
     CHECK_MESSAGE(error.message.find(c.message_part) != std::string::npos, error.message);
     CHECK(error.describe().find("field_path=\"" + c.field_path + "\"") == 0);
   }
+}
+
+TEST_CASE("bad input the review found: each refused with its field path") {
+  struct Case {
+    std::string json;
+    std::string field_path;
+    std::string message_part;
+  };
+  // A NUL byte in JSON is the escape \u0000.
+  const Case cases[] = {
+      {R"({"intensity": 1e999})", "intensity", "number overflow"},
+      {R"({"intensity": 99999999999})", "intensity", "at most"},
+      {R"({"intensity": 1e20})", "intensity", "whole number"},
+      {with_child(R"({"id": "a", "kind": "supervisor", "intensity": 1e999})"),
+       "children[0].intensity", "number overflow"},
+      {with_child(R"({"id": "a", "kind": "drill", "drill": {"kind": "flaky", "p": -1e999}})"),
+       "children[0].drill.p", "number overflow"},
+      {with_child(R"({"id": "a", "kind": "process", "exec": ["/bin/sh", "-c\u0000rm"]})"),
+       "children[0].exec[1]", "NUL"},
+      {with_child(
+           R"({"id": "a", "kind": "process", "exec": ["/bin/sh"], "env": {"A\u0000B": "1"}})"),
+       "children[0].env.A" + std::string(1, '\0') + "B", "NUL"},
+      {with_child(R"({"id": "a", "kind": "process", "exec": ["/bin/sh"], "cwd": "/\u0000"})"),
+       "children[0].cwd", "NUL"},
+      {with_child(R"({"id": "a/b", "kind": "process", "exec": ["/bin/sh"]})"), "children[0].id",
+       "not a valid id"},
+      {with_child(R"({"id": "a\u0001", "kind": "process", "exec": ["/bin/sh"]})"), "children[0].id",
+       "not a valid id"},
+      {with_child(R"({"id": "a", "kind": "process", "exec": ["/nonexistent/sup-binary"]})"),
+       "children[0].exec[0]", "not an executable file"},
+      {with_child(R"({"id": "a", "kind": "process", "exec": ["sup-no-such-program"]})"),
+       "children[0].exec[0]", "in the PATH"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.json);
+    sup::Error error = config_error(c.json);
+    CHECK(error.field_path == c.field_path);
+    CHECK_MESSAGE(error.message.find(c.message_part) != std::string::npos, error.message);
+  }
+}
+
+namespace {
+
+// Supervisors nested `depth` deep under the root: {"children": [{"id": "s1",
+// "kind": "supervisor", "children": [ ... ]}]}.
+std::string nested_supervisors(int depth) {
+  std::string text = R"({"dashboard": {"enabled": false})";
+  for (int i = 1; i <= depth; ++i)
+    text += R"(, "children": [{"id": "s)" + std::to_string(i) + R"(", "kind": "supervisor")";
+  for (int i = 1; i <= depth; ++i) text += "}]";
+  return text + "}";
+}
+
+std::string children_path(std::size_t levels) {
+  std::string path = "children[0]";
+  for (std::size_t i = 1; i < levels; ++i) path += ".children[0]";
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("nesting is bounded: supervisors at 64 levels, JSON while parsing") {
+  config_ok(nested_supervisors(64));
+  sup::Error one_more = config_error(nested_supervisors(65));
+  CHECK(one_more.field_path == children_path(65));
+  CHECK(one_more.message.find("at most 64 levels") != std::string::npos);
+
+  // 5,000 and 20,000 deep stop at the JSON depth limit, on the first level
+  // too deep, before any spec is built.
+  for (int depth : {5'000, 20'000}) {
+    CAPTURE(depth);
+    sup::Error error = config_error(nested_supervisors(depth));
+    CHECK(error.message.find("JSON nested deeper than") == 0);
+    CHECK(error.field_path.starts_with(children_path(60)));
+  }
+
+  // 40,000 nested arrays in a value: refused at level kMaxJsonDepth + 1.
+  std::string arrays =
+      R"({"state_dir": )" + std::string(40'000, '[') + std::string(40'000, ']') + "}";
+  sup::Error deep = config_error(arrays);
+  CHECK(deep.message ==
+        "JSON nested deeper than " + std::to_string(sup::config::kMaxJsonDepth) + " levels");
+  std::string expected = "state_dir";
+  for (std::size_t i = 2; i <= sup::config::kMaxJsonDepth; ++i) expected += "[0]";
+  CHECK(deep.field_path == expected);
 }
 
 TEST_CASE("an unknown key is rejected with the closest known key as a hint") {

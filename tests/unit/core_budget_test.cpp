@@ -75,6 +75,26 @@ TEST_CASE("backoff ceiling grows exponentially and is capped") {
   CHECK(backoff_ceiling_ms(spec, 60) == 1'000);
 }
 
+TEST_CASE("backoff saturates: no NaN or overflow at attempt 10^6") {
+  // initial_ms 0 (valid: restart at once) with the default multiplier: the
+  // power overflows near attempt 1,025, and 0 * inf is NaN.
+  BackoffSpec zero{.initial_ms = 0, .max_ms = 30'000, .multiplier = 2.0};
+  std::mt19937_64 rng(1);
+  for (std::uint32_t attempt : {1u, 1'024u, 1'025u, 1'026u, 100'000u, 1'000'000u, UINT32_MAX}) {
+    CAPTURE(attempt);
+    CHECK(backoff_ceiling_ms(zero, attempt) == 0);
+    CHECK(backoff_delay_ms(zero, attempt, rng) == 0);
+  }
+  BackoffSpec steep{.initial_ms = 3'600'000, .max_ms = 86'400'000, .multiplier = 1000.0};
+  BackoffSpec flat{.initial_ms = 100, .max_ms = 30'000, .multiplier = 1.0};
+  for (std::uint32_t attempt : {2u, 1'025u, 1'000'000u, UINT32_MAX}) {
+    CAPTURE(attempt);
+    CHECK(backoff_ceiling_ms(steep, attempt) == 86'400'000);
+    CHECK(backoff_delay_ms(steep, attempt, rng) <= 86'400'000);
+    CHECK(backoff_ceiling_ms(flat, attempt) == 100);
+  }
+}
+
 TEST_CASE("full jitter stays within [0, ceiling] and spreads across the range") {
   BackoffSpec spec{.initial_ms = 100, .max_ms = 10'000, .multiplier = 2.0};
   std::mt19937_64 rng(7);

@@ -83,6 +83,7 @@ TEST_CASE("error codes have their documented stage and retryability") {
       {ErrorCode::RateLimited, "rate_limited", "admission", true},
       {ErrorCode::TooManyClients, "too_many_clients", "admission", true},
       {ErrorCode::SlowConsumer, "slow_consumer", "backpressure", true},
+      {ErrorCode::Timeout, "timeout", "dispatch", true},
       {ErrorCode::Internal, "internal", "dispatch", false},
   };
   for (const auto& row : table) {
@@ -148,6 +149,23 @@ TEST_CASE("decode_request reports each malformation with its code and field_path
     // Brackets inside strings do not count.
     std::string quoted = R"({"request_id":")" + std::string(200, '[') + R"(","method":"hello"})";
     CHECK(decode_ok(quoted).method->name == "hello");
+  }
+  SUBCASE("a key twice in one object is refused, as in the config") {
+    auto method = decode_error(R"({"request_id":"r","method":"hello","method":"state"})");
+    CHECK(method.error.code == ErrorCode::InvalidJson);
+    CHECK(method.error.field_path == "method");
+    CHECK(method.error.message.find("duplicate key") != std::string::npos);
+    auto nested = decode_error(
+        R"({"request_id":"r","method":"command.add_child","params":{"spec":{"id":"a","id":"b"}}})");
+    CHECK(nested.error.field_path == "params.spec.id");
+    auto reason = decode_error(
+        R"({"request_id":"r","method":"command.restart_child","params":{"reason":"a","reason":"b"}})");
+    CHECK(reason.error.field_path == "params.reason");
+  }
+  SUBCASE("a number beyond a double is refused with its path") {
+    auto e = decode_error(R"({"request_id":"r","method":"hello","params":{"n":1e999}})");
+    CHECK(e.error.code == ErrorCode::InvalidJson);
+    CHECK(e.error.field_path == "params.n");
   }
   SUBCASE("not an object") {
     for (std::string_view line : {"[]", "42", "\"text\"", "null", "true"}) {

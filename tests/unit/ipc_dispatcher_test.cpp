@@ -53,7 +53,20 @@ json command(std::string method, json params = json::object()) {
 
 class ThrowingPlane : public FakeControlPlane {
  public:
-  sup::SupervisorState current_state() override { throw std::runtime_error("snapshot failed"); }
+  sup::Expected<sup::SupervisorState> current_state() override {
+    throw std::runtime_error("snapshot failed");
+  }
+};
+
+// A runtime whose control loop does not answer.
+class SilentPlane : public FakeControlPlane {
+ public:
+  static sup::Error timeout() {
+    return sup::make_error(sup::ErrorCode::Timeout, "the control loop did not answer within 10 ms");
+  }
+  sup::Expected<sup::SupervisorState> current_state() override { return timeout(); }
+  sup::Expected<sup::Health> health() override { return timeout(); }
+  sup::Expected<std::uint64_t> last_event_sequence() override { return timeout(); }
 };
 
 }  // namespace
@@ -242,4 +255,21 @@ TEST_CASE("a throwing control plane gives an internal error, not an exception") 
   CHECK(e["request_id"] == "s");
   CHECK(e["error"]["code"] == "internal");
   CHECK(e["error"]["message"] == "snapshot failed");
+}
+
+TEST_CASE("a runtime that does not answer: retryable timeout errors, and no subscription from 0") {
+  SilentPlane plane;
+  plane.emit_event("child_started", "a");  // history a subscription from 0 would replay
+  Dispatcher dispatcher(plane, {"t", "t", "/p", 0});
+  for (std::string method : {"state", "health", "events.subscribe"}) {
+    CAPTURE(method);
+    Reply reply =
+        dispatcher.handle_line(json{{"request_id", "q"}, {"method", method}}.dump(), kRoot);
+    json e = json::parse(reply.line);
+    CHECK(e["ok"] == false);
+    CHECK(e["error"]["code"] == "timeout");
+    CHECK(e["error"]["retryable"] == true);
+    CHECK(e["error"]["message"].get<std::string>().find("did not answer") != std::string::npos);
+    CHECK_FALSE(reply.subscribe_events_after.has_value());
+  }
 }

@@ -370,12 +370,12 @@ TEST_CASE("spawn failures are error values, and leave no child and no descriptor
 
   auto missing = reactor->spawn("missing", command({"nosuchprog-sup-test", "--flag"}));
   REQUIRE_FALSE(missing.has_value());
-  CHECK(missing.error().code == "spawn_failed");
+  CHECK(missing.error().code == sup::ErrorCode::SpawnFailed);
   CHECK(missing.error().message == "exec \"nosuchprog-sup-test\": No such file or directory");
 
   auto denied = reactor->spawn("denied", command({not_executable}));
   REQUIRE_FALSE(denied.has_value());
-  CHECK(denied.error().code == "spawn_failed");
+  CHECK(denied.error().code == sup::ErrorCode::SpawnFailed);
   CHECK(denied.error().message == "exec \"" + not_executable + "\": Permission denied");
 
   auto spec = command({"true"});
@@ -387,7 +387,7 @@ TEST_CASE("spawn failures are error values, and leave no child and no descriptor
 
   auto empty = reactor->spawn("empty", command({}));
   REQUIRE_FALSE(empty.has_value());
-  CHECK(empty.error().code == "spawn_failed");
+  CHECK(empty.error().code == sup::ErrorCode::SpawnFailed);
   CHECK(empty.error().field_path == "process.argv");
 
   auto bad_env = command({"true"});
@@ -464,13 +464,13 @@ TEST_CASE("signal_group refuses pids it does not own or that were reaped") {
   auto reactor = start_reactor(recorder);
   auto unknown = reactor->signal_group(::getpid(), SIGTERM);
   REQUIRE_FALSE(unknown.has_value());
-  CHECK(unknown.error().code == "no_such_process");
+  CHECK(unknown.error().code == sup::ErrorCode::NotFound);
 
   const pid_t pid = spawn_ok(*reactor, "done", command({"true"}));
   recorder.wait_for_exit("done");
   auto finished = reactor->signal_group(pid, SIGKILL);
   REQUIRE_FALSE(finished.has_value());
-  CHECK(finished.error().code == "no_such_process");
+  CHECK(finished.error().code == sup::ErrorCode::NotFound);
 }
 
 TEST_CASE("200 children spawned at once from two threads are each reported exactly once") {

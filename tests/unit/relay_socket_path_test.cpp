@@ -50,7 +50,7 @@ TEST_CASE("probe_socket_path tells absent, stale, live and foreign files apart")
   CHECK(probe_socket_path(path).state == PathState::Live);
   auto live = check_socket_path(path);
   REQUIRE_FALSE(live.has_value());
-  CHECK(live.error().code == "invalid_config");
+  CHECK(live.error().code == sup::ErrorCode::InvalidConfig);
   CHECK(live.error().field_path == "dashboard.path");
   CHECK(live.error().describe().find("field_path=\"dashboard.path\"") == 0);
   ::close(listener);
@@ -60,6 +60,24 @@ TEST_CASE("probe_socket_path tells absent, stale, live and foreign files apart")
   CHECK(probe_socket_path(path).state == PathState::NotSocket);
   CHECK(check_socket_path(path).error().field_path == "dashboard.path");
   CHECK(probe_socket_path(path).state == PathState::NotSocket);  // never removed
+}
+
+TEST_CASE("a socket path whose directory is missing or not a directory is a config error") {
+  TempDir dir;
+  std::string in_missing = dir.file("no-such-dir") + "/supervisor.sock";
+  auto missing = check_socket_path(in_missing);
+  REQUIRE_FALSE(missing.has_value());
+  CHECK(missing.error().code == sup::ErrorCode::InvalidConfig);
+  CHECK(missing.error().field_path == "dashboard.path");
+  CHECK(missing.error().message.find("no-such-dir") != std::string::npos);
+
+  std::string file = dir.file("plain-file");
+  std::ofstream(file) << "x";
+  auto under_file = check_socket_path(file + "/supervisor.sock");
+  REQUIRE_FALSE(under_file.has_value());
+  CHECK(under_file.error().field_path == "dashboard.path");
+
+  CHECK(check_socket_path(dir.file("fine.sock")).has_value());
 }
 
 TEST_CASE("a stale socket file is replaced and the configured mode applied") {

@@ -12,9 +12,13 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <future>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "actors/test_hooks.hpp"
 
 using namespace sup;
 using namespace std::chrono_literals;
@@ -64,6 +68,20 @@ std::optional<ChildRuntimeRecord> find_record(const SupervisorState& state, std:
   return std::nullopt;
 }
 
+// The queries answer within the default 10 s in these tests; an error is a
+// failure of the test, reported as such.
+SupervisorState state_of(const Handle& h) {
+  auto state = h.current_state();
+  REQUIRE_MESSAGE(state.has_value(), (state ? "" : state.error().describe()));
+  return std::move(state).value();
+}
+
+Health health_of(const Handle& h) {
+  auto health = h.health();
+  REQUIRE_MESSAGE(health.has_value(), (health ? "" : health.error().describe()));
+  return std::move(health).value();
+}
+
 std::unique_ptr<Runtime> start(RuntimeOptions options) {
   options.jitter_seed = 11;
   options.worker_threads = 4;
@@ -104,11 +122,12 @@ TEST_CASE("a crashing child restarts with growing backoff until its budget is go
           ceilings.push_back(std::stoull(e.payload.at("backoff_ceiling_ms")));
       },
       0);
+  REQUIRE(subscription.has_value());
   REQUIRE(eventually([&] {
-    auto record = find_record(h.current_state(), "crasher");
+    auto record = find_record(state_of(h), "crasher");
     return record && record->state == ChildState::Quarantined;
   }));
-  auto state = h.current_state();
+  auto state = state_of(h);
   auto record = *find_record(state, "crasher");
   CHECK(record.restart_count == 3);
   CHECK(record.restart_budget.tokens == 0);
@@ -122,11 +141,11 @@ TEST_CASE("a crashing child restarts with growing backoff until its budget is go
     for (std::size_t i = 1; i < sequences.size(); ++i) CHECK(sequences[i] == sequences[i - 1] + 1);
   }
   std::this_thread::sleep_for(200ms);  // not restarted again
-  CHECK(find_record(h.current_state(), "crasher")->restart_count == 3);
-  CHECK(h.health().status == "degraded");
+  CHECK(find_record(state_of(h), "crasher")->restart_count == 3);
+  CHECK(health_of(h).status == "degraded");
 
   CHECK(h.release_child("crasher", meta("r1")).kind == CommandResult::Accepted);
-  CHECK(eventually([&] { return find_record(h.current_state(), "crasher")->restart_count > 3; }));
+  CHECK(eventually([&] { return find_record(state_of(h), "crasher")->restart_count > 3; }));
 }
 
 TEST_CASE("commands: NotFound, Rejected for blank fields, idempotent by command_id") {
@@ -143,15 +162,15 @@ TEST_CASE("commands: NotFound, Rejected for blank fields, idempotent by command_
   auto repeated = h.remove_child("b", meta("c2"));
   CHECK(repeated.kind == CommandResult::Accepted);
   CHECK(repeated.idempotent);
-  REQUIRE(eventually([&] { return h.current_state().child_runtime_records.size() == 1; }));
-  auto state = h.current_state();
+  REQUIRE(eventually([&] { return state_of(h).child_runtime_records.size() == 1; }));
+  auto state = state_of(h);
   CHECK(state.children.running == 1);
   CHECK(state.children.running == state.children.target_count);
 
   ChildSpec added = task("c", "idle");
   CHECK(h.add_child(added, meta("c3")).kind == CommandResult::Accepted);
   CHECK(h.add_child(task("d", "unregistered"), meta("c4")).kind == CommandResult::Rejected);
-  CHECK(eventually([&] { return h.current_state().children.running == 2; }));
+  CHECK(eventually([&] { return state_of(h).children.running == 2; }));
 }
 
 TEST_CASE("a blocking child is named within a second and quarantine isolates it") {
@@ -163,18 +182,18 @@ TEST_CASE("a blocking child is named within a second and quarantine isolates it"
 
   auto started = std::chrono::steady_clock::now();
   REQUIRE(eventually([&] {
-    auto health = h.health();
+    auto health = health_of(h);
     return health.status == "degraded" && health.suspects == std::vector<std::string>{"blocker"};
   }));
   CHECK(std::chrono::steady_clock::now() - started < 3s);  // generous: the target is 1 s
-  auto health = h.health();
+  auto health = health_of(h);
   CHECK(health.iterations_per_sec > 0);
   CHECK(health.control_loop_iterations > 0);
 
   CHECK(h.quarantine_child("blocker", meta("q1")).kind == CommandResult::Accepted);
-  CHECK(find_record(h.current_state(), "blocker")->state == ChildState::Quarantined);
-  CHECK(eventually([&] { return h.health().suspects.empty(); }));
-  CHECK(find_record(h.current_state(), "steady")->state == ChildState::Running);
+  CHECK(find_record(state_of(h), "blocker")->state == ChildState::Quarantined);
+  CHECK(eventually([&] { return health_of(h).suspects.empty(); }));
+  CHECK(find_record(state_of(h), "steady")->state == ChildState::Running);
 }
 
 TEST_CASE("a child that ignores cancellation cannot hang shutdown") {
@@ -183,7 +202,7 @@ TEST_CASE("a child that ignores cancellation cannot hang shutdown") {
   auto runtime = start(std::move(options));
   // Both running: the shutdown must stop a stubborn child, not one still starting.
   REQUIRE(eventually([&] {
-    const auto state = runtime->handle().current_state();
+    const auto state = state_of(runtime->handle());
     const auto steady = find_record(state, "steady");
     const auto stubborn = find_record(state, "stubborn");
     return steady && steady->state == ChildState::Running && stubborn &&
@@ -210,11 +229,11 @@ TEST_CASE("process children: exit status, panics and pids are recorded") {
   Handle h = runtime->handle();
 
   REQUIRE(eventually([&] {
-    auto state = h.current_state();
+    auto state = state_of(h);
     return find_record(state, "failing")->state == ChildState::Failed &&
            find_record(state, "panicking")->state == ChildState::Failed;
   }));
-  auto state = h.current_state();
+  auto state = state_of(h);
   CHECK(find_record(state, "failing")->last_exit->reason == "exit status 3");
   auto panic = find_record(state, "panicking")->last_exit;
   CHECK(panic->kind == TaskExit::Panicked);
@@ -223,7 +242,7 @@ TEST_CASE("process children: exit status, panics and pids are recorded") {
 
   CHECK(h.kill_child("sleeper", meta("k1")).kind == CommandResult::Accepted);
   CHECK(eventually([&] {
-    auto record = find_record(h.current_state(), "sleeper");
+    auto record = find_record(state_of(h), "sleeper");
     return record->restart_count == 1 && record->last_exit &&
            record->last_exit->kind == TaskExit::Killed && record->state == ChildState::Running;
   }));
@@ -269,13 +288,13 @@ TEST_CASE("the relay is known by its kind: a child called relay is any child, th
   CHECK(h.add_child(process("relay", {"/bin/sleep", "30"}), meta("add")).kind ==
         CommandResult::Accepted);
   REQUIRE(eventually([&] {
-    auto record = find_record(h.current_state(), "relay");
+    auto record = find_record(state_of(h), "relay");
     return record && record->state == ChildState::Running && record->pid;
   }));
   CHECK(h.pause_child("relay", meta("pause")).kind == CommandResult::Accepted);
   CHECK(h.resume_child("relay", meta("resume")).kind == CommandResult::Accepted);
   CHECK(h.remove_child("relay", meta("remove")).kind == CommandResult::Accepted);
-  CHECK(eventually([&] { return !find_record(h.current_state(), "relay"); }));
+  CHECK(eventually([&] { return !find_record(state_of(h), "relay"); }));
 
   // The relay itself (here "link") serves the commands' socket: nothing
   // could resume it once paused or quarantined, so those are refused.
@@ -285,18 +304,18 @@ TEST_CASE("the relay is known by its kind: a child called relay is any child, th
     CHECK(refused.reason.find("relay") != std::string::npos);
   }
   REQUIRE(eventually([&] {
-    auto record = find_record(h.current_state(), "link");
+    auto record = find_record(state_of(h), "link");
     return record && record->state == ChildState::Running;
   }));
   REQUIRE(relay_handle);
   relay_handle->report_dashboard_link(DashboardLink::Connected, 2);
   CHECK(eventually([&] {
-    Health health = h.health();
+    Health health = health_of(h);
     return health.dashboard_link == "connected" && health.dashboard_clients == 2;
   }));
   CHECK(h.restart_child("link", meta("restart")).kind == CommandResult::Accepted);
   // A new incarnation has said nothing yet.
-  CHECK(eventually([&] { return h.health().dashboard_link == "disconnected"; }));
+  CHECK(eventually([&] { return health_of(h).dashboard_link == "disconnected"; }));
 }
 
 TEST_CASE("health counts control-loop passes (ticks, exits, commands), not queries") {
@@ -304,15 +323,15 @@ TEST_CASE("health counts control-loop passes (ticks, exits, commands), not queri
   options.tick_ms = 10;
   auto runtime = start(std::move(options));
   Handle h = runtime->handle();
-  std::uint64_t before = h.health().control_loop_iterations;
-  for (int i = 0; i < 2000; ++i) (void)h.health();
-  std::uint64_t after = h.health().control_loop_iterations;
+  std::uint64_t before = health_of(h).control_loop_iterations;
+  for (int i = 0; i < 2000; ++i) (void)health_of(h);
+  std::uint64_t after = health_of(h).control_loop_iterations;
   // 2000 queries take well under their count in 10 ms ticks.
   CHECK(after - before < 2000);
-  CHECK(eventually([&] { return h.health().control_loop_iterations > after; }));
+  CHECK(eventually([&] { return health_of(h).control_loop_iterations > after; }));
   // A 10 ms tick: about 100 passes/s, whatever the query rate.
   CHECK(eventually([&] {
-    double rate = h.health().iterations_per_sec;
+    double rate = health_of(h).iterations_per_sec;
     return rate > 20 && rate < 150;
   }));
 }
@@ -332,8 +351,8 @@ TEST_CASE(
   Handle h = runtime->handle();
 
   CHECK(h.restart_child("a", meta("first")).kind == CommandResult::Accepted);  // written later
-  REQUIRE(eventually([&] { return h.health().status == "degraded"; }));
-  Health health = h.health();
+  REQUIRE(eventually([&] { return health_of(h).status == "degraded"; }));
+  Health health = health_of(h);
   CHECK(health.audit_write_failures >= 1);
   REQUIRE(health.reasons.size() == 1);
   CHECK(health.reasons[0].find(audit_path.string()) != std::string::npos);
@@ -344,7 +363,7 @@ TEST_CASE(
 
   // Space is back: the next retry reopens the path, a regular file now.
   std::filesystem::remove(audit_path);
-  REQUIRE(eventually([&] { return h.health().status == "ready"; }));
+  REQUIRE(eventually([&] { return health_of(h).status == "ready"; }));
   CHECK(h.restart_child("a", meta("third")).kind == CommandResult::Accepted);
   runtime->shutdown();
   std::ifstream in(audit_path);
@@ -365,6 +384,132 @@ TEST_CASE("commands go on without an audit log when configured so; health still 
   auto runtime = start(std::move(options));
   Handle h = runtime->handle();
   CHECK(h.restart_child("a", meta("first")).kind == CommandResult::Accepted);
-  REQUIRE(eventually([&] { return h.health().status == "degraded"; }));
+  REQUIRE(eventually([&] { return health_of(h).status == "degraded"; }));
   CHECK(h.restart_child("a", meta("second")).kind == CommandResult::Accepted);
-}
+
+  TEST_CASE("a blocked control loop: queries answer ErrorCode::Timeout, no subscription from 0") {
+    RuntimeOptions options = idle_task_options();
+    options.root.children = {task("a", "idle"), task("b", "idle")};
+    auto runtime = start(std::move(options));
+    Handle h = runtime->handle();
+    REQUIRE(eventually([&] { return state_of(h).children.running == 2; }));
+    auto history = h.last_event_sequence();
+    REQUIRE(history.has_value());
+    REQUIRE(*history > 0);  // there is history a subscription from 0 would replay
+
+    detail::TestHooks::set_call_timeout(h, 200ms);
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::promise<void> blocked;
+    detail::TestHooks::run_on_control_loop(h, [&blocked, released] {
+      blocked.set_value();
+      released.wait();
+    });
+    blocked.get_future().wait();
+
+    auto state = h.current_state();
+    REQUIRE_FALSE(state.has_value());
+    CHECK(state.error().code == ErrorCode::Timeout);
+    CHECK(state.error().message.find("did not answer within 200 ms") != std::string::npos);
+    auto health = h.health();
+    REQUIRE_FALSE(health.has_value());
+    CHECK(health.error().code == ErrorCode::Timeout);
+    auto last = h.last_event_sequence();
+    REQUIRE_FALSE(last.has_value());
+    CHECK(last.error().code == ErrorCode::Timeout);
+    // A caller subscribing "from now" has no sequence to start after, and
+    // must not fall back to 0: the subscription itself is refused too.
+    std::atomic<int> late_events{0};
+    auto late = h.subscribe_events([&late_events](const Event&) { ++late_events; }, 0);
+    REQUIRE_FALSE(late.has_value());
+    CHECK(late.error().code == ErrorCode::Timeout);
+    CHECK(h.restart_child("a", meta("blocked-1")).kind == CommandResult::Rejected);
+
+    release.set_value();
+    detail::TestHooks::set_call_timeout(h, Handle::kCallTimeout);
+    // The loop answers again; the timed-out subscribe job ran late and
+    // subscribed nothing: history and new events never reach its callback.
+    std::atomic<std::uint64_t> seen{0};
+    auto watcher = h.subscribe_events([&seen](const Event& e) { seen = e.sequence; });
+    REQUIRE(watcher.has_value());
+    REQUIRE(h.restart_child("b", meta("after-1")).kind == CommandResult::Accepted);
+    auto newest = h.last_event_sequence();
+    REQUIRE(newest.has_value());
+    CHECK(*newest > *history);
+    REQUIRE(eventually([&] { return seen.load() == *newest; }));
+    CHECK(late_events.load() == 0);
+  }
+
+  TEST_CASE("add_child refuses what the config refuses, with a field path") {
+    RuntimeOptions options = idle_task_options();
+    options.root.children = {task("a", "idle")};
+    auto runtime = start(std::move(options));
+    Handle h = runtime->handle();
+    struct Case {
+      ChildSpec spec;
+      std::string field_path;
+    };
+    ChildSpec nul_arg = process("nul", {"/bin/sh", std::string("-c\0x", 4)});
+    ChildSpec nul_env = process("env", {"/bin/true"});
+    nul_env.process.env[std::string("A\0B", 3)] = "1";
+    ChildSpec intense = process("intense", {"/bin/true"});
+    intense.backoff.multiplier = std::numeric_limits<double>::infinity();
+    ChildSpec slow = task("slow", "idle");
+    slow.shutdown_timeout_ms = 4'000'000'000u;
+    const Case cases[] = {
+        {process("", {}), "spec.id"},
+        {process("x/y", {"/bin/true"}), "spec.id"},
+        {process("tab\tbed", {"/bin/true"}), "spec.id"},
+        {process("empty-argv", {}), "spec.exec"},
+        {process("empty-program", {""}), "spec.exec[0]"},
+        {process("missing", {"/nonexistent/sup-test-binary"}), "spec.exec[0]"},
+        {process("unknown", {"sup-test-no-such-program-in-path"}), "spec.exec[0]"},
+        {nul_arg, "spec.exec[1]"},
+        {nul_env, "spec.env.A" + std::string(1, '\0') + "B"},
+        {intense, "spec.backoff.multiplier"},
+        {slow, "spec.shutdown_timeout_ms"},
+    };
+    int n = 0;
+    for (const auto& c : cases) {
+      CAPTURE(c.field_path);
+      auto result = h.add_child(c.spec, meta("bad-" + std::to_string(n++)));
+      CHECK(result.kind == CommandResult::Rejected);
+      CHECK(result.reason.find("field_path=\"" + c.field_path + "\"") == 0);
+    }
+    CHECK(state_of(h).child_runtime_records.size() == 1);  // nothing was added
+    CHECK(h.add_child(process("fine", {"sleep", "30"}), meta("good")).kind ==
+          CommandResult::Accepted);
+    CHECK(h.restart_child(std::string(100'000, 'x'), meta("long-target"))
+              .reason.find("field_path=\"target\"") == 0);
+    CHECK(h.restart_child("a", {"c", "me", std::string(900'000, 'r')})
+              .reason.find("field_path=\"reason\"") == 0);
+  }
+
+  TEST_CASE("start refuses bad specs with the same check, nesting included") {
+    auto refused = [](ChildSpec child) {
+      RuntimeOptions options;
+      options.root.children = {std::move(child)};
+      auto runtime = Runtime::start(std::move(options));
+      REQUIRE_FALSE(runtime.has_value());
+      CHECK(runtime.error().code == ErrorCode::InvalidArgument);
+      return runtime.error().field_path;
+    };
+    CHECK(refused(process("", {"/bin/true"})) == "children[0].id");
+    CHECK(refused(process("p", {})) == "children[0].exec");
+
+    // 5,000 supervisors deep: refused at the limit, without recursing further.
+    ChildSpec deep;
+    deep.id = "s0";
+    deep.kind = ChildKind::Supervisor;
+    ChildSpec* innermost = &deep;
+    for (int i = 1; i < 5'000; ++i) {
+      innermost->children.resize(1);
+      innermost = &innermost->children[0];
+      innermost->id = "s" + std::to_string(i);
+      innermost->kind = ChildKind::Supervisor;
+    }
+    std::string path = refused(std::move(deep));
+    std::string expected = "children[0]";
+    for (int i = 1; i <= 64; ++i) expected += ".children[0]";
+    CHECK(path == expected);
+  }

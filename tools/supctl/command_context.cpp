@@ -14,7 +14,7 @@ constexpr auto kConnectRetryWindow = std::chrono::milliseconds(1000);
 constexpr auto kConnectRetryPause = std::chrono::milliseconds(50);
 
 bool worth_retrying(const Error& error) {
-  return error.code == link_error::kNotRunning || error.code == link_error::kStaleSocket;
+  return error.code == link_error::kNotRunning;  // kStaleSocket is the same code
 }
 
 }  // namespace

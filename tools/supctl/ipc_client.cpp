@@ -24,8 +24,8 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr std::size_t kQuotedLineLimit = 120;
 constexpr auto kBacklogRetryPause = std::chrono::milliseconds(10);
 
-Error link_failure(std::string_view code, std::string message) {
-  return make_error(std::string(code), std::move(message));
+Error link_failure(ErrorCode code, std::string message) {
+  return make_error(code, std::move(message));
 }
 
 // Milliseconds poll(2) may wait before `deadline`: -1 for no deadline,

@@ -29,13 +29,14 @@ using Deadline = std::chrono::steady_clock::time_point;
 Deadline deadline_in(std::chrono::milliseconds timeout);
 
 namespace link_error {
-inline constexpr std::string_view kNotRunning = "not_running";    // no socket file
-inline constexpr std::string_view kStaleSocket = "stale_socket";  // a file, nobody listening
-inline constexpr std::string_view kPermissionDenied = "socket_permission_denied";
-inline constexpr std::string_view kConnectFailed = "connect_failed";
-inline constexpr std::string_view kDisconnected = "disconnected";  // closed mid-conversation
-inline constexpr std::string_view kTimeout = "timeout";
-inline constexpr std::string_view kBadResponse = "bad_response";  // not the protocol
+// Both mean nobody serves the socket (no file; a file nobody listens on).
+inline constexpr ErrorCode kNotRunning = ErrorCode::Unavailable;
+inline constexpr ErrorCode kStaleSocket = ErrorCode::Unavailable;
+inline constexpr ErrorCode kPermissionDenied = ErrorCode::PermissionDenied;
+inline constexpr ErrorCode kConnectFailed = ErrorCode::IoError;
+inline constexpr ErrorCode kDisconnected = ErrorCode::Disconnected;  // closed mid-conversation
+inline constexpr ErrorCode kTimeout = ErrorCode::Timeout;
+inline constexpr ErrorCode kBadResponse = ErrorCode::ProtocolError;  // not the protocol
 }  // namespace link_error
 
 struct Message {

@@ -198,10 +198,10 @@ std::string command_outcome(std::string_view command, std::string_view target,
 }
 
 std::string daemon_error_text(std::string_view method, const DaemonErrorView& error) {
-  const Error as_error = make_error(error.code, error.message, error.field_path);
-  std::string text =
-      "the supervisor refused `" + std::string(method) + "`: " + or_none(error.code) +
-      (error.stage.empty() ? "" : " (" + error.stage + ")") + ": " + as_error.describe();
+  std::string text = "the supervisor refused `" + std::string(method) +
+                     "`: " + or_none(error.code) +
+                     (error.stage.empty() ? "" : " (" + error.stage + ")") + ": " +
+                     describe_field_error(error.field_path, error.message);
   if (error.code == "confirmation_required") {
     text += "; confirm with --yes";
   } else if (error.code == "permission_denied") {

@@ -34,7 +34,7 @@ Status write_all(int fd, std::string_view bytes) {
     const ssize_t written = ::write(fd, bytes.data(), bytes.size());
     if (written < 0) {
       if (errno == EINTR) continue;
-      return make_error("terminal_write_failed",
+      return make_error(ErrorCode::IoError,
                         std::string("writing to the terminal failed: ") + std::strerror(errno));
     }
     bytes.remove_prefix(static_cast<std::size_t>(written));
@@ -53,7 +53,7 @@ std::optional<ScreenSize> terminal_size(int fd) {
 
 Expected<std::unique_ptr<TerminalSession>> TerminalSession::open(int in_fd, int out_fd) {
   if (!::isatty(out_fd))
-    return make_error("not_a_terminal",
+    return make_error(ErrorCode::Unavailable,
                       "the live dashboard needs a terminal (stdout is not one); "
                       "`supctl dashboard --once` prints a single frame");
   std::unique_ptr<TerminalSession> session(new TerminalSession(in_fd, out_fd));
@@ -103,12 +103,12 @@ Status TerminalSession::write(std::string_view bytes) {
 Expected<std::unique_ptr<SignalPipe>> SignalPipe::install() {
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0)
-    return make_error("signal_pipe_failed", std::string("pipe2: ") + std::strerror(errno));
+    return make_error(ErrorCode::IoError, std::string("pipe2: ") + std::strerror(errno));
   std::unique_ptr<SignalPipe> pipe(
       new SignalPipe(process::UniqueFd(ends[0]), process::UniqueFd(ends[1])));
   int expected = -1;
   if (!signal_write_fd.compare_exchange_strong(expected, pipe->write_end_.get()))
-    return make_error("signal_pipe_busy", "signals are already routed to another SignalPipe");
+    return make_error(ErrorCode::Unavailable, "signals are already routed to another SignalPipe");
   for (int signal_number : kCaughtSignals) {
     struct sigaction action {};
     action.sa_handler = forward_signal;
