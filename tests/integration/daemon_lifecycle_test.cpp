@@ -209,6 +209,82 @@ TEST_CASE("an invalid config prints one error naming the field path and exits 78
   }
 }
 
+TEST_CASE("bad input the review found: the daemon exits 78 at start, naming the field") {
+  struct Case {
+    const char* what;
+    void (*spoil)(Json&, const sup::it::TempDir&);
+    std::string field_path;
+  };
+  // A supervisor chain `depth` deep under the root.
+  auto nested = [](int depth) {
+    Json chain = {{"id", "s1"}, {"kind", "supervisor"}};
+    Json* innermost = &chain;
+    for (int i = 2; i <= depth; ++i) {
+      (*innermost)["children"] =
+          Json::array({{{"id", "s" + std::to_string(i)}, {"kind", "supervisor"}}});
+      innermost = &(*innermost)["children"][0];
+    }
+    return chain;
+  };
+  static Json deep_chain = nested(5'000);
+  std::string deep_path = "children[0]";
+  for (int i = 2; i <= 68; ++i) deep_path += ".children[0]";
+  const Case cases[] = {
+      {"NUL in an exec argument",
+       [](Json& c, const sup::it::TempDir&) {
+         c["children"].push_back(
+             {{"id", "p"}, {"kind", "process"}, {"exec", {"/bin/sh", std::string("-c\0true", 8)}}});
+       },
+       "children[0].exec[1]"},
+      {"NUL in an env name",
+       [](Json& c, const sup::it::TempDir&) {
+         c["children"].push_back({{"id", "p"},
+                                  {"kind", "process"},
+                                  {"exec", {"/bin/true"}},
+                                  {"env", {{std::string("A\0B", 3), "1"}}}});
+       },
+       "children[0].env.A"},
+      {"missing binary",
+       [](Json& c, const sup::it::TempDir&) {
+         c["children"].push_back(
+             {{"id", "p"}, {"kind", "process"}, {"exec", {"/nonexistent/sup-binary"}}});
+       },
+       "children[0].exec[0]"},
+      {"dashboard.path in a missing directory",
+       [](Json& c, const sup::it::TempDir& dir) {
+         c["dashboard"]["path"] = dir.file("no-such-dir") + "/s.sock";
+       },
+       "dashboard.path"},
+      {"supervisors 5,000 deep",
+       [](Json& c, const sup::it::TempDir&) { c["children"].push_back(deep_chain); }, deep_path},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    sup::it::TempDir dir;
+    Json config = sup::it::base_config(dir);
+    c.spoil(config, dir);
+    auto run = sup::it::run_daemon_to_exit(dir, config);
+    INFO(run.describe());
+    CHECK(run.code() == 78);
+    auto lines = non_empty_lines(run.err);
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].find(std::string("field_path=\"") + c.field_path) != std::string::npos);
+  }
+
+  // A number beyond a double cannot be written through nlohmann: raw text.
+  sup::it::TempDir dir;
+  std::string path = dir.file("huge.json");
+  std::ofstream(path) << R"({"intensity": 1e999})";
+  auto check = sup::it::Subprocess::spawn(
+      {.argv = {sup::it::supervisor_binary(), "--check-config", "--config", path}});
+  REQUIRE(check);
+  auto status = (*check)->wait_exit(sup::it::scaled(std::chrono::milliseconds(20'000)));
+  REQUIRE(status);
+  CHECK(status->exited);
+  CHECK(status->code == 78);
+  CHECK((*check)->text(sup::it::Stream::Err).find("field_path=\"intensity\"") != std::string::npos);
+}
+
 TEST_CASE(
     "a socket path served by another live daemon is a config error (78); that daemon "
     "keeps serving") {
