@@ -26,9 +26,14 @@
 //     names the field ("spec.exec[0]", "children[2].backoff.max_ms").
 //     Retrying the same input fails the same way.
 //   NotFound (not_found)
-//     The named thing (a child, a process) does not exist.
+//     The named thing (a child, a process, an execution) does not exist.
+//   AlreadyExists (already_exists)
+//     What the caller wants to create exists already (an execution id).
 //   PermissionDenied (permission_denied)
 //     The caller may not do this (a socket's permissions, a peer's uid).
+//   FailedPrecondition (failed_precondition)
+//     The input is fine but the system is not in a state to do it (the
+//     store is open already, an execution is not finished yet).
 //   Timeout (timeout)
 //     No answer within the deadline: the control loop is blocked or
 //     overloaded, or a peer is silent. The operation may still happen;
@@ -45,6 +50,11 @@
 //     failure, bad working directory).
 //   StoreFull (store_full)
 //     Persistent state cannot be written because its storage is full.
+//     Nothing was written; the same write succeeds once space exists.
+//   DataLoss (data_loss)
+//     Stored data failed its checksum or structure check.
+//   Unsupported (unsupported)
+//     Data or a request of a newer format or version than this build knows.
 //   IoError (io_error)
 //     A file, directory or system call failed (state_dir, pipes, signals).
 //   Internal (internal)
@@ -60,18 +70,22 @@
 namespace sup {
 
 // X(enumerator, snake_case name): the one list the enum and its names come from.
-#define SUP_ERROR_CODES(X)                 \
-  X(InvalidConfig, "invalid_config")       \
-  X(InvalidArgument, "invalid_argument")   \
-  X(NotFound, "not_found")                 \
-  X(PermissionDenied, "permission_denied") \
-  X(Timeout, "timeout")                    \
-  X(Unavailable, "unavailable")            \
-  X(Disconnected, "disconnected")          \
-  X(ProtocolError, "protocol_error")       \
-  X(SpawnFailed, "spawn_failed")           \
-  X(StoreFull, "store_full")               \
-  X(IoError, "io_error")                   \
+#define SUP_ERROR_CODES(X)                     \
+  X(InvalidConfig, "invalid_config")           \
+  X(InvalidArgument, "invalid_argument")       \
+  X(NotFound, "not_found")                     \
+  X(AlreadyExists, "already_exists")           \
+  X(PermissionDenied, "permission_denied")     \
+  X(FailedPrecondition, "failed_precondition") \
+  X(Timeout, "timeout")                        \
+  X(Unavailable, "unavailable")                \
+  X(Disconnected, "disconnected")              \
+  X(ProtocolError, "protocol_error")           \
+  X(SpawnFailed, "spawn_failed")               \
+  X(StoreFull, "store_full")                   \
+  X(DataLoss, "data_loss")                     \
+  X(Unsupported, "unsupported")                \
+  X(IoError, "io_error")                       \
   X(Internal, "internal")
 
 enum class ErrorCode : std::uint8_t {

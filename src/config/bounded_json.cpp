@@ -1,124 +1,144 @@
 #include "config/bounded_json.hpp"
 
 #include <optional>
-#include <set>
-#include <string>
+#include <utility>
 #include <vector>
-
-#include "config/json_fields.hpp"
 
 namespace sup::config {
 namespace {
 
-// Thrown from the parser callback to stop at the first refusal; the
-// message is kept in the Tracker.
-struct StopParsing {};
+using nlohmann::json;
 
-// Follows the parser's position, so errors name the element by path.
-class Tracker {
+// nlohmann's SAX interface, building the document like its own DOM parser
+// while keeping the stack of open containers, so that the depth is checked
+// as each one opens and an error can name where it happened. Returning
+// false stops the parse at once.
+class PathTrackingBuilder {
  public:
-  explicit Tracker(std::size_t max_depth) : max_depth_(max_depth) {}
+  explicit PathTrackingBuilder(const JsonParseOptions& options) : options_(options) {}
 
-  void on_event(int depth, nlohmann::json::parse_event_t event, const nlohmann::json& parsed) {
-    using Event = nlohmann::json::parse_event_t;
-    switch (event) {
-      case Event::object_start:
-      case Event::array_start: {
-        std::string path = element_path();
-        // `depth` counts the containers around this one.
-        if (static_cast<std::size_t>(depth) + 1 > max_depth_)
-          stop(path, "JSON nested deeper than " + std::to_string(max_depth_) + " levels");
-        frames_.push_back({event == Event::array_start, std::move(path), {}, {}, 0});
-        break;
-      }
-      case Event::object_end:
-      case Event::array_end:
-        frames_.pop_back();
-        break;
-      case Event::key: {
-        Frame& top = frames_.back();
-        top.key = parsed.get<std::string>();
-        if (!top.keys.insert(top.key).second)
-          stop(join_path(top.path, top.key), "duplicate key: the object defines it more than once");
-        break;
-      }
-      case Event::value:
-        element_path();
-        break;
-    }
+  bool null() { return put(json(nullptr)); }
+  bool boolean(bool value) { return put(json(value)); }
+  bool number_integer(json::number_integer_t value) { return put(json(value)); }
+  bool number_unsigned(json::number_unsigned_t value) { return put(json(value)); }
+  bool number_float(json::number_float_t value, const json::string_t&) { return put(json(value)); }
+  bool string(json::string_t& value) { return put(json(std::move(value))); }
+  bool binary(json::binary_t&) { return fail(current_path(), "binary values are not JSON"); }
+
+  bool start_object(std::size_t) { return open(json::object()); }
+  bool start_array(std::size_t) { return open(json::array()); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  bool key(json::string_t& name) {
+    Frame& frame = frames_.back();
+    bool duplicate = frame.container->contains(name);
+    frame.key = std::move(name);
+    frame.has_key = true;
+    if (duplicate)
+      return fail(current_path(),
+                  "duplicate key \"" + frame.key + "\": the object defines it more than once");
+    return true;
   }
 
-  // The path of the value being read now, without moving on.
-  std::string current_path() const {
-    if (frames_.empty()) return {};
-    const Frame& parent = frames_.back();
-    if (parent.is_array) return index_path(parent.path, parent.next_index);
-    return join_path(parent.path, parent.key);
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex) {
+    std::string_view what = ex.what();
+    // "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
+    // → "invalid JSON at line 3, column 5: ..."; "number overflow parsing
+    // '1e999'" (out_of_range.406) has no position: its path says where.
+    if (auto at = what.find(" at line "); at != std::string_view::npos)
+      return fail(current_path(), "invalid JSON " + std::string(what.substr(at + 1)));
+    if (auto bracket = what.find("] "); bracket != std::string_view::npos)
+      what.remove_prefix(bracket + 2);
+    return fail(current_path(), "invalid JSON: " + std::string(what));
   }
 
-  const std::optional<Error>& refusal() const { return refusal_; }
+  Expected<json> take() && {
+    if (error_) return std::move(*error_);
+    return std::move(root_);
+  }
 
  private:
   struct Frame {
-    bool is_array;
-    std::string path;
-    std::string key;  // the current key (objects)
-    std::set<std::string> keys;
-    std::size_t next_index;  // the next element's index (arrays)
+    json* container;
+    std::string key;  // objects: the key whose value is being read
+    bool has_key = false;
   };
 
-  [[noreturn]] void stop(std::string path, std::string message) {
-    refusal_ = make_error(ErrorCode::InvalidArgument, std::move(message), std::move(path));
-    throw StopParsing{};
+  bool open(json container) {
+    if (frames_.size() >= options_.max_depth)
+      return fail(current_path(),
+                  "JSON nested deeper than " + std::to_string(options_.max_depth) + " levels");
+    json* placed = place(std::move(container));
+    frames_.push_back(Frame{placed, {}, false});
+    return true;
   }
 
-  // The path of the element that starts now, advancing array positions.
-  std::string element_path() {
-    if (frames_.empty()) return {};
-    Frame& parent = frames_.back();
-    if (parent.is_array) return index_path(parent.path, parent.next_index++);
-    return join_path(parent.path, parent.key);
+  bool close() {
+    frames_.pop_back();
+    if (!frames_.empty()) frames_.back().has_key = false;
+    return true;
   }
 
-  std::size_t max_depth_;
+  bool put(json value) {
+    place(std::move(value));
+    if (!frames_.empty()) frames_.back().has_key = false;
+    return true;
+  }
+
+  json* place(json value) {
+    if (frames_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    Frame& frame = frames_.back();
+    if (frame.container->is_array()) {
+      auto& array = frame.container->get_ref<json::array_t&>();
+      array.push_back(std::move(value));
+      return &array.back();
+    }
+    auto& object = frame.container->get_ref<json::object_t&>();
+    return &object.emplace(frame.key, std::move(value)).first->second;
+  }
+
+  // "nodes[3].deps[0]": for an array, the element being read (the last one
+  // when a nested container is open, else the next one). Built only for an
+  // error, so parsing costs no path strings.
+  std::string current_path() const {
+    std::string path;
+    for (std::size_t i = 0; i < frames_.size(); ++i) {
+      const Frame& frame = frames_[i];
+      bool innermost = i + 1 == frames_.size();
+      if (frame.container->is_array()) {
+        std::size_t index = frame.container->size() - (innermost ? 0 : 1);
+        path += "[" + std::to_string(index) + "]";
+      } else if (frame.has_key) {
+        if (!path.empty()) path += '.';
+        path += frame.key;
+      }
+    }
+    return path.empty() ? options_.root_path : path;
+  }
+
+  bool fail(std::string path, std::string message) {
+    if (!error_) error_ = make_error(options_.error_code, std::move(message), std::move(path));
+    return false;
+  }
+
+  const JsonParseOptions& options_;
+  json root_;
   std::vector<Frame> frames_;
-  std::optional<Error> refusal_;
+  std::optional<Error> error_;
 };
-
-// "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
-// → "parse error at line 3, column 5: ...".
-std::string without_exception_id(std::string_view what) {
-  auto end_of_id = what.find("] ");
-  return std::string(end_of_id == std::string_view::npos ? what : what.substr(end_of_id + 2));
-}
 
 }  // namespace
 
-Expected<nlohmann::json> parse_bounded_json(std::string_view text, JsonParseOptions options) {
-  Tracker tracker(options.max_depth);
-  try {
-    return nlohmann::json::parse(
-        text.begin(), text.end(),
-        [&tracker](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
-          tracker.on_event(depth, event, parsed);
-          return true;
-        },
-        /*allow_exceptions=*/true, options.allow_comments);
-  } catch (const StopParsing&) {
-    return *tracker.refusal();
-  } catch (const nlohmann::json::out_of_range& e) {
-    // A number beyond a double's range: say where it is.
-    return make_error(ErrorCode::InvalidArgument, without_exception_id(e.what()),
-                      tracker.current_path());
-  } catch (const nlohmann::json::exception& e) {
-    // "... parse error at line 3, column 5: ..." → "invalid JSON at line 3, column 5: ..."
-    std::string_view what = e.what();
-    auto at = what.find(" at line ");
-    return make_error(ErrorCode::InvalidArgument,
-                      at == std::string_view::npos
-                          ? "invalid JSON: " + without_exception_id(what)
-                          : "invalid JSON " + std::string(what.substr(at + 1)));
-  }
+Expected<nlohmann::json> parse_bounded_json(std::string_view text,
+                                            const JsonParseOptions& options) {
+  PathTrackingBuilder builder(options);
+  json::sax_parse(text.begin(), text.end(), &builder, nlohmann::json::input_format_t::json,
+                  /*strict=*/true, options.allow_comments);
+  return std::move(builder).take();
 }
 
 }  // namespace sup::config

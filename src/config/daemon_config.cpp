@@ -40,9 +40,9 @@ Error config_error(std::string message, std::string field_path = {}) {
 }
 
 Expected<nlohmann::json> parse_json(std::string_view text) {
-  auto document = parse_bounded_json(text, {.max_depth = kMaxJsonDepth, .allow_comments = true});
-  if (!document) return config_error(document.error().message, document.error().field_path);
-  return document;
+  return parse_bounded_json(
+      text,
+      {.max_depth = kMaxJsonDepth, .allow_comments = true, .error_code = ErrorCode::InvalidConfig});
 }
 
 void read_mode(const ObjectReader& dashboard, std::uint32_t& out) {

@@ -234,8 +234,8 @@ Expected<ExecutionCore> ExecutionCore::restore(const DagSpec& spec, std::string 
                                                std::span<const Record> history) {
   ExecutionCore core(spec, std::move(execution_id));
   auto refuse = [&](const Record& record, std::string why) {
-    return make_error("invalid_history", "record " + std::to_string(record.sequence) +
-                                             " of execution " + core.execution_id_ + ": " + why);
+    return make_error(ErrorCode::DataLoss, "record " + std::to_string(record.sequence) +
+                                               " of execution " + core.execution_id_ + ": " + why);
   };
   for (const Record& record : history) {
     if (record.sequence != core.next_sequence_)

@@ -121,7 +121,7 @@ class DagBuilder {
     if (errors_.ok()) order_topologically();
     if (!errors_.ok()) {
       Error error = errors_.take();
-      error.code = std::string(kSpecErrorCode);
+      error.code = kSpecErrorCode;
       if (error.field_path.empty()) error.field_path = "$";
       return error;
     }
@@ -522,7 +522,7 @@ Expected<DagSpec> build_dag(const nlohmann::json& document, const ParseOptions& 
 
 Expected<DagSpec> parse_dag(std::string_view text, const ParseOptions& options) {
   if (text.size() > kMaxSpecBytes)
-    return make_error(std::string(kSpecErrorCode),
+    return make_error(kSpecErrorCode,
                       "the spec is " + std::to_string(text.size()) + " bytes; at most " +
                           std::to_string(kMaxSpecBytes),
                       "$");

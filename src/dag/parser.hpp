@@ -17,7 +17,7 @@
 namespace sup::dag {
 
 // sup::Error::code of every spec error.
-inline constexpr std::string_view kSpecErrorCode = "invalid_dag";
+inline constexpr ErrorCode kSpecErrorCode = ErrorCode::InvalidArgument;
 
 struct ParseOptions {
   // When set, a `run.task` or `compensate.task` must be a name it accepts

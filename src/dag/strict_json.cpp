@@ -14,8 +14,7 @@ using nlohmann::json;
 // open containers so that an error can name where it happened.
 class PathTrackingBuilder {
  public:
-  PathTrackingBuilder(std::size_t max_depth, std::string_view error_code,
-                      const StreamedArray* streamed)
+  PathTrackingBuilder(std::size_t max_depth, ErrorCode error_code, const StreamedArray* streamed)
       : max_depth_(max_depth), error_code_(error_code), streamed_(streamed) {}
 
   bool null() { return put(json(nullptr)); }
@@ -52,8 +51,7 @@ class PathTrackingBuilder {
   }
 
   Expected<json> take() && {
-    if (stopped_)
-      return make_error(std::string(error_code_), "stopped by the streamed array's taker");
+    if (stopped_) return make_error(error_code_, "stopped by the streamed array's taker");
     if (error_) return std::move(*error_);
     return std::move(root_);
   }
@@ -138,12 +136,12 @@ class PathTrackingBuilder {
   }
 
   bool fail(std::string path, std::string message) {
-    if (!error_) error_ = make_error(std::string(error_code_), std::move(message), std::move(path));
+    if (!error_) error_ = make_error(error_code_, std::move(message), std::move(path));
     return false;
   }
 
   std::size_t max_depth_;
-  std::string_view error_code_;
+  ErrorCode error_code_;
   const StreamedArray* streamed_;
   bool stopped_ = false;
   json root_;
@@ -154,8 +152,7 @@ class PathTrackingBuilder {
 }  // namespace
 
 Expected<nlohmann::json> parse_strict_json(std::string_view text, std::size_t max_depth,
-                                           std::string_view error_code,
-                                           const StreamedArray* streamed) {
+                                           ErrorCode error_code, const StreamedArray* streamed) {
   PathTrackingBuilder builder(max_depth, error_code, streamed);
   json::sax_parse(text.begin(), text.end(), &builder);
   return std::move(builder).take();

@@ -26,7 +26,7 @@ struct StreamedArray {
 
 // `error_code` is the sup::Error code of the failures.
 Expected<nlohmann::json> parse_strict_json(std::string_view text, std::size_t max_depth,
-                                           std::string_view error_code,
+                                           ErrorCode error_code,
                                            const StreamedArray* streamed = nullptr);
 
 }  // namespace sup::dag

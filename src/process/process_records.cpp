@@ -190,7 +190,8 @@ ProcessRecords::ProcessRecords(std::string directory, std::string boot_id)
 
 sup::Expected<ProcessRecords> ProcessRecords::open(std::string directory) {
   if (::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST) {
-    return sup::make_error("state_dir", "cannot create " + directory + ": " + errno_text(errno));
+    return sup::make_error(sup::ErrorCode::IoError,
+                           "cannot create " + directory + ": " + errno_text(errno));
   }
   return ProcessRecords(std::move(directory), current_boot_id());
 }
@@ -202,7 +203,7 @@ std::string ProcessRecords::path_of(std::string_view token) const {
 sup::Expected<std::string> ProcessRecords::begin(const std::string& child_id) {
   std::array<unsigned char, 16> random{};
   if (::getrandom(random.data(), random.size(), 0) != static_cast<ssize_t>(random.size())) {
-    return sup::make_error("process_record_failed", "getrandom: " + errno_text(errno));
+    return sup::make_error(sup::ErrorCode::IoError, "getrandom: " + errno_text(errno));
   }
   std::string token;
   for (unsigned char byte : random) {
@@ -215,7 +216,7 @@ sup::Expected<std::string> ProcessRecords::begin(const std::string& child_id) {
   if (!fd || !write_all(fd.get(), encode_record_head({boot_id_, token, child_id, 0, 0}))) {
     const int error = errno;
     if (fd) ::unlink(path.c_str());
-    return sup::make_error("process_record_failed",
+    return sup::make_error(sup::ErrorCode::IoError,
                            "cannot write " + path + ": " + errno_text(error));
   }
   return token;

@@ -51,7 +51,9 @@ class TempDir {
 
 std::unique_ptr<LmdbCheckpointStore> open_store(LmdbStoreOptions options) {
   auto store = LmdbCheckpointStore::open(std::move(options));
-  if (!store) FAIL("open failed: " << store.error().code << ": " << store.error().describe());
+  if (!store)
+    FAIL("open failed: " << std::string(sup::to_string(store.error().code)) << ": "
+                         << store.error().describe());
   return std::move(*store);
 }
 
@@ -70,7 +72,9 @@ AppendRequest transition(std::string execution_id, std::string payload, bool cre
 
 AppendAck must_append(CheckpointStore& store, AppendRequest request) {
   auto ack = append_and_wait(store, std::move(request));
-  if (!ack) FAIL("append failed: " << ack.error().code << ": " << ack.error().describe());
+  if (!ack)
+    FAIL("append failed: " << std::string(sup::to_string(ack.error().code)) << ": "
+                           << ack.error().describe());
   return *ack;
 }
 

@@ -301,7 +301,7 @@ TEST_SUITE("task_runner: reactive tasks") {
   TEST_CASE_FIXTURE(DeterministicRunnerFixture, "a definition without start is an error value") {
     auto result = runner->start("empty", 1, TaskDefinition{});
     REQUIRE_FALSE(result.has_value());
-    CHECK(result.error().code == "task_start_failed");
+    CHECK(result.error().code == sup::ErrorCode::Internal);
   }
 }
 
