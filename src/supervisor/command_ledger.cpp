@@ -1,24 +1,14 @@
 #include "supervisor/command_ledger.hpp"
 
-#include <cctype>
-
 #include "json/json_writer.hpp"
+#include "spec/child_spec_check.hpp"
 
 namespace sup::core {
-namespace {
-
-bool blank(const std::string& text) {
-  for (unsigned char c : text)
-    if (!std::isspace(c)) return false;
-  return true;
-}
-
-}  // namespace
 
 std::optional<CommandResult> CommandLedger::admit(const CommandMeta& meta) const {
-  if (blank(meta.command_id)) return CommandResult::rejected("command_id must not be blank");
-  if (blank(meta.requested_by)) return CommandResult::rejected("requested_by must not be blank");
-  if (blank(meta.reason)) return CommandResult::rejected("reason must not be blank");
+  // The fields' rules of every entry; the target is the command's business.
+  if (auto valid = spec::check_command_meta(meta, {}); !valid)
+    return CommandResult::rejected(valid.error().describe());
   auto it = results_.find(meta.command_id);
   if (it == results_.end()) return std::nullopt;
   CommandResult replay = it->second;

@@ -1,7 +1,7 @@
 // Bookkeeping every operator command passes through: the mandatory
-// `{command_id, requested_by, reason}` are checked, a repeated command_id
-// gets its first result back (marked idempotent) instead of acting twice,
-// and each decision becomes one audit line (JSON).
+// `{command_id, requested_by, reason}` are checked (spec::check_command_meta), a repeated
+// command_id gets its first result back (marked idempotent) instead of acting twice, and each
+// decision becomes one audit line (JSON).
 //
 //   CommandLedger ledger(10'000);
 //   if (auto earlier = ledger.admit(meta)) return *earlier;  // refusal or replay

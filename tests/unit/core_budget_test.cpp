@@ -117,8 +117,10 @@ TEST_CASE("full jitter stays within [0, ceiling] and spreads across the range") 
 TEST_CASE("command ledger: blank fields refused, repeats replayed, audit line is JSON") {
   CommandLedger ledger(2);
   CHECK(ledger.admit({"", "alice", "why"})->kind == CommandResult::Rejected);
-  CHECK(ledger.admit({"c1", "  ", "why"})->reason == "requested_by must not be blank");
-  CHECK(ledger.admit({"c1", "alice", "\t"})->reason == "reason must not be blank");
+  CHECK(ledger.admit({"c1", "  ", "why"})->reason ==
+        "field_path=\"requested_by\": must not be blank");
+  CHECK(ledger.admit({"c1", "alice", "\t"})->reason == "field_path=\"reason\": must not be blank");
+  CHECK(ledger.admit({"c1", "alice", std::string(2'000, 'r')})->kind == CommandResult::Rejected);
   CommandMeta meta{"c1", "alice", "say \"hi\"\n"};
   CHECK_FALSE(ledger.admit(meta).has_value());
   auto line = ledger.record(meta, "remove_child", "w1", CommandResult::accepted(), 5);
