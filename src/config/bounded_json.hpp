@@ -37,7 +37,7 @@ struct JsonParseOptions {
   std::size_t max_depth = kMaxJsonDepth;
   bool allow_comments = false;  // the config file allows // and /* */ comments
   ErrorCode error_code = ErrorCode::InvalidArgument;
-  std::string root_path;  // field_path of the document itself ("" or "$")
+  std::string root_path = {};  // field_path of the document itself ("" or "$")
 };
 
 Expected<nlohmann::json> parse_bounded_json(std::string_view text,
