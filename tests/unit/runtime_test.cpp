@@ -386,130 +386,131 @@ TEST_CASE("commands go on without an audit log when configured so; health still 
   CHECK(h.restart_child("a", meta("first")).kind == CommandResult::Accepted);
   REQUIRE(eventually([&] { return health_of(h).status == "degraded"; }));
   CHECK(h.restart_child("a", meta("second")).kind == CommandResult::Accepted);
+}
 
-  TEST_CASE("a blocked control loop: queries answer ErrorCode::Timeout, no subscription from 0") {
-    RuntimeOptions options = idle_task_options();
-    options.root.children = {task("a", "idle"), task("b", "idle")};
-    auto runtime = start(std::move(options));
-    Handle h = runtime->handle();
-    REQUIRE(eventually([&] { return state_of(h).children.running == 2; }));
-    auto history = h.last_event_sequence();
-    REQUIRE(history.has_value());
-    REQUIRE(*history > 0);  // there is history a subscription from 0 would replay
+TEST_CASE("a blocked control loop: queries answer ErrorCode::Timeout, no subscription from 0") {
+  RuntimeOptions options = idle_task_options();
+  options.root.children = {task("a", "idle"), task("b", "idle")};
+  auto runtime = start(std::move(options));
+  Handle h = runtime->handle();
+  REQUIRE(eventually([&] { return state_of(h).children.running == 2; }));
+  auto history = h.last_event_sequence();
+  REQUIRE(history.has_value());
+  REQUIRE(*history > 0);  // there is history a subscription from 0 would replay
 
-    detail::TestHooks::set_call_timeout(h, 200ms);
-    std::promise<void> release;
-    std::shared_future<void> released = release.get_future().share();
-    std::promise<void> blocked;
-    detail::TestHooks::run_on_control_loop(h, [&blocked, released] {
-      blocked.set_value();
-      released.wait();
-    });
-    blocked.get_future().wait();
+  detail::TestHooks::set_call_timeout(h, 200ms);
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> blocked;
+  detail::TestHooks::run_on_control_loop(h, [&blocked, released] {
+    blocked.set_value();
+    released.wait();
+  });
+  blocked.get_future().wait();
 
-    auto state = h.current_state();
-    REQUIRE_FALSE(state.has_value());
-    CHECK(state.error().code == ErrorCode::Timeout);
-    CHECK(state.error().message.find("did not answer within 200 ms") != std::string::npos);
-    auto health = h.health();
-    REQUIRE_FALSE(health.has_value());
-    CHECK(health.error().code == ErrorCode::Timeout);
-    auto last = h.last_event_sequence();
-    REQUIRE_FALSE(last.has_value());
-    CHECK(last.error().code == ErrorCode::Timeout);
-    // A caller subscribing "from now" has no sequence to start after, and
-    // must not fall back to 0: the subscription itself is refused too.
-    std::atomic<int> late_events{0};
-    auto late = h.subscribe_events([&late_events](const Event&) { ++late_events; }, 0);
-    REQUIRE_FALSE(late.has_value());
-    CHECK(late.error().code == ErrorCode::Timeout);
-    CHECK(h.restart_child("a", meta("blocked-1")).kind == CommandResult::Rejected);
+  auto state = h.current_state();
+  REQUIRE_FALSE(state.has_value());
+  CHECK(state.error().code == ErrorCode::Timeout);
+  CHECK(state.error().message.find("did not answer within 200 ms") != std::string::npos);
+  auto health = h.health();
+  REQUIRE_FALSE(health.has_value());
+  CHECK(health.error().code == ErrorCode::Timeout);
+  auto last = h.last_event_sequence();
+  REQUIRE_FALSE(last.has_value());
+  CHECK(last.error().code == ErrorCode::Timeout);
+  // A caller subscribing "from now" has no sequence to start after, and
+  // must not fall back to 0: the subscription itself is refused too.
+  std::atomic<int> late_events{0};
+  auto late = h.subscribe_events([&late_events](const Event&) { ++late_events; }, 0);
+  REQUIRE_FALSE(late.has_value());
+  CHECK(late.error().code == ErrorCode::Timeout);
+  CHECK(h.restart_child("a", meta("blocked-1")).kind == CommandResult::Rejected);
 
-    release.set_value();
-    detail::TestHooks::set_call_timeout(h, Handle::kCallTimeout);
-    // The loop answers again; the timed-out subscribe job ran late and
-    // subscribed nothing: history and new events never reach its callback.
-    std::atomic<std::uint64_t> seen{0};
-    auto watcher = h.subscribe_events([&seen](const Event& e) { seen = e.sequence; });
-    REQUIRE(watcher.has_value());
-    REQUIRE(h.restart_child("b", meta("after-1")).kind == CommandResult::Accepted);
-    auto newest = h.last_event_sequence();
-    REQUIRE(newest.has_value());
-    CHECK(*newest > *history);
-    REQUIRE(eventually([&] { return seen.load() == *newest; }));
-    CHECK(late_events.load() == 0);
+  release.set_value();
+  detail::TestHooks::set_call_timeout(h, Handle::kCallTimeout);
+  // The loop answers again; the timed-out subscribe job ran late and
+  // subscribed nothing: history and new events never reach its callback.
+  std::atomic<std::uint64_t> seen{0};
+  auto watcher = h.subscribe_events([&seen](const Event& e) { seen = e.sequence; });
+  REQUIRE(watcher.has_value());
+  REQUIRE(h.restart_child("b", meta("after-1")).kind == CommandResult::Accepted);
+  auto newest = h.last_event_sequence();
+  REQUIRE(newest.has_value());
+  CHECK(*newest > *history);
+  REQUIRE(eventually([&] { return seen.load() == *newest; }));
+  CHECK(late_events.load() == 0);
+}
+
+TEST_CASE("add_child refuses what the config refuses, with a field path") {
+  RuntimeOptions options = idle_task_options();
+  options.root.children = {task("a", "idle")};
+  auto runtime = start(std::move(options));
+  Handle h = runtime->handle();
+  struct Case {
+    ChildSpec spec;
+    std::string field_path;
+  };
+  ChildSpec nul_arg = process("nul", {"/bin/sh", std::string("-c\0x", 4)});
+  ChildSpec nul_env = process("env", {"/bin/true"});
+  nul_env.process.env[std::string("A\0B", 3)] = "1";
+  ChildSpec intense = process("intense", {"/bin/true"});
+  intense.backoff.multiplier = std::numeric_limits<double>::infinity();
+  ChildSpec slow = task("slow", "idle");
+  slow.shutdown_timeout_ms = 4'000'000'000u;
+  const Case cases[] = {
+      {process("", {}), "spec.id"},
+      {process("x/y", {"/bin/true"}), "spec.id"},
+      {process("tab\tbed", {"/bin/true"}), "spec.id"},
+      {process("empty-argv", {}), "spec.exec"},
+      {process("empty-program", {""}), "spec.exec[0]"},
+      {process("missing", {"/nonexistent/sup-test-binary"}), "spec.exec[0]"},
+      {process("unknown", {"sup-test-no-such-program-in-path"}), "spec.exec[0]"},
+      {nul_arg, "spec.exec[1]"},
+      {nul_env, "spec.env.A" + std::string(1, '\0') + "B"},
+      {intense, "spec.backoff.multiplier"},
+      {slow, "spec.shutdown_timeout_ms"},
+  };
+  int n = 0;
+  for (const auto& c : cases) {
+    CAPTURE(c.field_path);
+    auto result = h.add_child(c.spec, meta("bad-" + std::to_string(n++)));
+    CHECK(result.kind == CommandResult::Rejected);
+    CHECK(result.reason.find("field_path=\"" + c.field_path + "\"") == 0);
   }
+  CHECK(state_of(h).child_runtime_records.size() == 1);  // nothing was added
+  CHECK(h.add_child(process("fine", {"sleep", "30"}), meta("good")).kind ==
+        CommandResult::Accepted);
+  CHECK(h.restart_child(std::string(100'000, 'x'), meta("long-target"))
+            .reason.find("field_path=\"target\"") == 0);
+  CHECK(h.restart_child("a", {"c", "me", std::string(900'000, 'r')})
+            .reason.find("field_path=\"reason\"") == 0);
+}
 
-  TEST_CASE("add_child refuses what the config refuses, with a field path") {
-    RuntimeOptions options = idle_task_options();
-    options.root.children = {task("a", "idle")};
-    auto runtime = start(std::move(options));
-    Handle h = runtime->handle();
-    struct Case {
-      ChildSpec spec;
-      std::string field_path;
-    };
-    ChildSpec nul_arg = process("nul", {"/bin/sh", std::string("-c\0x", 4)});
-    ChildSpec nul_env = process("env", {"/bin/true"});
-    nul_env.process.env[std::string("A\0B", 3)] = "1";
-    ChildSpec intense = process("intense", {"/bin/true"});
-    intense.backoff.multiplier = std::numeric_limits<double>::infinity();
-    ChildSpec slow = task("slow", "idle");
-    slow.shutdown_timeout_ms = 4'000'000'000u;
-    const Case cases[] = {
-        {process("", {}), "spec.id"},
-        {process("x/y", {"/bin/true"}), "spec.id"},
-        {process("tab\tbed", {"/bin/true"}), "spec.id"},
-        {process("empty-argv", {}), "spec.exec"},
-        {process("empty-program", {""}), "spec.exec[0]"},
-        {process("missing", {"/nonexistent/sup-test-binary"}), "spec.exec[0]"},
-        {process("unknown", {"sup-test-no-such-program-in-path"}), "spec.exec[0]"},
-        {nul_arg, "spec.exec[1]"},
-        {nul_env, "spec.env.A" + std::string(1, '\0') + "B"},
-        {intense, "spec.backoff.multiplier"},
-        {slow, "spec.shutdown_timeout_ms"},
-    };
-    int n = 0;
-    for (const auto& c : cases) {
-      CAPTURE(c.field_path);
-      auto result = h.add_child(c.spec, meta("bad-" + std::to_string(n++)));
-      CHECK(result.kind == CommandResult::Rejected);
-      CHECK(result.reason.find("field_path=\"" + c.field_path + "\"") == 0);
-    }
-    CHECK(state_of(h).child_runtime_records.size() == 1);  // nothing was added
-    CHECK(h.add_child(process("fine", {"sleep", "30"}), meta("good")).kind ==
-          CommandResult::Accepted);
-    CHECK(h.restart_child(std::string(100'000, 'x'), meta("long-target"))
-              .reason.find("field_path=\"target\"") == 0);
-    CHECK(h.restart_child("a", {"c", "me", std::string(900'000, 'r')})
-              .reason.find("field_path=\"reason\"") == 0);
+TEST_CASE("start refuses bad specs with the same check, nesting included") {
+  auto refused = [](ChildSpec child) {
+    RuntimeOptions options;
+    options.root.children = {std::move(child)};
+    auto runtime = Runtime::start(std::move(options));
+    REQUIRE_FALSE(runtime.has_value());
+    CHECK(runtime.error().code == ErrorCode::InvalidArgument);
+    return runtime.error().field_path;
+  };
+  CHECK(refused(process("", {"/bin/true"})) == "children[0].id");
+  CHECK(refused(process("p", {})) == "children[0].exec");
+
+  // 5,000 supervisors deep: refused at the limit, without recursing further.
+  ChildSpec deep;
+  deep.id = "s0";
+  deep.kind = ChildKind::Supervisor;
+  ChildSpec* innermost = &deep;
+  for (int i = 1; i < 5'000; ++i) {
+    innermost->children.resize(1);
+    innermost = &innermost->children[0];
+    innermost->id = "s" + std::to_string(i);
+    innermost->kind = ChildKind::Supervisor;
   }
-
-  TEST_CASE("start refuses bad specs with the same check, nesting included") {
-    auto refused = [](ChildSpec child) {
-      RuntimeOptions options;
-      options.root.children = {std::move(child)};
-      auto runtime = Runtime::start(std::move(options));
-      REQUIRE_FALSE(runtime.has_value());
-      CHECK(runtime.error().code == ErrorCode::InvalidArgument);
-      return runtime.error().field_path;
-    };
-    CHECK(refused(process("", {"/bin/true"})) == "children[0].id");
-    CHECK(refused(process("p", {})) == "children[0].exec");
-
-    // 5,000 supervisors deep: refused at the limit, without recursing further.
-    ChildSpec deep;
-    deep.id = "s0";
-    deep.kind = ChildKind::Supervisor;
-    ChildSpec* innermost = &deep;
-    for (int i = 1; i < 5'000; ++i) {
-      innermost->children.resize(1);
-      innermost = &innermost->children[0];
-      innermost->id = "s" + std::to_string(i);
-      innermost->kind = ChildKind::Supervisor;
-    }
-    std::string path = refused(std::move(deep));
-    std::string expected = "children[0]";
-    for (int i = 1; i <= 64; ++i) expected += ".children[0]";
-    CHECK(path == expected);
-  }
+  std::string path = refused(std::move(deep));
+  std::string expected = "children[0]";
+  for (int i = 1; i <= 64; ++i) expected += ".children[0]";
+  CHECK(path == expected);
+}
