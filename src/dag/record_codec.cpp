@@ -7,7 +7,7 @@ namespace sup::dag {
 namespace {
 
 Error history_error(std::string message, std::string field) {
-  return make_error(std::string(kRecordPayloadErrorCode), std::move(message), std::move(field));
+  return make_error(kRecordPayloadErrorCode, std::move(message), std::move(field));
 }
 
 template <class State, class FromString>

@@ -19,7 +19,7 @@
 namespace sup::dag {
 
 // Code of every decode error: the payload is not a record of this spec.
-inline constexpr std::string_view kRecordPayloadErrorCode = "invalid_history";
+inline constexpr ErrorCode kRecordPayloadErrorCode = ErrorCode::DataLoss;
 
 // {"node": "<id>", "from": "RUNNING", "to": "COMPLETED", "attempt": 2,
 //  "epoch": 7, "reason": "...", "result": <JSON>} for a node transition

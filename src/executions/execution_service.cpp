@@ -53,16 +53,16 @@ Expected<std::string> read_node_output(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::string();
   auto size = std::filesystem::file_size(path, ec);
-  if (ec) return make_error("node_output_invalid", "cannot read " + path.string());
+  if (ec) return make_error(ErrorCode::InvalidArgument, "cannot read " + path.string());
   if (size > dag::kMaxNodeOutputBytes)
-    return make_error("node_output_invalid", "result of " + std::to_string(size) +
-                                                 " bytes exceeds " +
-                                                 std::to_string(dag::kMaxNodeOutputBytes));
+    return make_error(ErrorCode::InvalidArgument, "result of " + std::to_string(size) +
+                                                      " bytes exceeds " +
+                                                      std::to_string(dag::kMaxNodeOutputBytes));
   std::ifstream in(path, std::ios::binary);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) return std::string();
   auto value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) return make_error("node_output_invalid", "result is not JSON");
+  if (value.is_discarded()) return make_error(ErrorCode::InvalidArgument, "result is not JSON");
   return value.dump();
 }
 
@@ -223,7 +223,9 @@ struct ExecutionService::Impl {
   void stall(Execution& e, const Error& error) {
     e.stalled = true;
     sup::log(LogLevel::Error, "execution stalled: its records were not committed",
-             {{"EXECUTION_ID", e.id}, {"ERROR_CODE", error.code}, {"ERROR", error.describe()}});
+             {{"EXECUTION_ID", e.id},
+              {"ERROR_CODE", std::string(to_string(error.code))},
+              {"ERROR", error.describe()}});
   }
 
   // ---- node attempts ----
@@ -382,8 +384,7 @@ struct ExecutionService::Impl {
     // restarted daemon rebuilds the execution from.
     nlohmann::json document = nlohmann::json::parse(request.spec);
     if (!request.params.is_object())
-      return done(
-          make_error(std::string(dag::kSpecErrorCode), "params must be an object", "params"));
+      return done(make_error(dag::kSpecErrorCode, "params must be an object", "params"));
     if (!document.contains("params")) document["params"] = nlohmann::json::object();
     document["params"].update(request.params);
     std::string submitted = document.dump();
@@ -417,7 +418,7 @@ struct ExecutionService::Impl {
     auto records = store->read_execution(id);
     if (!records) return records.error();
     if (records->empty() || records->front().kind != store::RecordKind::ExecutionSubmitted)
-      return make_error("invalid_history", "first record is not the submitted spec", id + ":1");
+      return make_error(ErrorCode::DataLoss, "first record is not the submitted spec", id + ":1");
     auto spec = dag::parse_dag(records->front().payload);
     if (!spec) return spec.error();
     Execution& e = add_execution(id, std::make_unique<dag::DagSpec>(std::move(spec).value()));
@@ -495,9 +496,10 @@ ExecutionService::~ExecutionService() = default;
 Expected<std::unique_ptr<ExecutionService>> ExecutionService::start(
     ExecutionServiceOptions options) {
   if (options.state_dir.empty())
-    return make_error("invalid_argument", "state_dir is required", "state_dir");
+    return make_error(ErrorCode::InvalidArgument, "state_dir is required", "state_dir");
   if (options.max_parallel_nodes == 0)
-    return make_error("invalid_argument", "must be at least 1", "executions.max_parallel_nodes");
+    return make_error(ErrorCode::InvalidArgument, "must be at least 1",
+                      "executions.max_parallel_nodes");
   if (options.store_path.empty()) options.store_path = options.state_dir / "store";
   auto impl = std::make_unique<Impl>(std::move(options));
   Impl* raw = impl.get();

@@ -169,7 +169,7 @@ TEST_CASE("an invalid spec or execution id is refused with the field path") {
   REQUIRE(service);
   auto bad_spec = submit_and_wait(**service, {.spec = R"({"nodes":[{"id":"a"}]})"});
   REQUIRE_FALSE(bad_spec);
-  CHECK(bad_spec.error().code == "invalid_dag");
+  CHECK(bad_spec.error().code == sup::ErrorCode::InvalidArgument);  // dag::kSpecErrorCode
   CHECK(bad_spec.error().field_path == "nodes[0].run");
   auto bad_id = submit_and_wait(**service, {.spec = fan_spec(), .execution_id = "a/b"});
   REQUIRE_FALSE(bad_id);
