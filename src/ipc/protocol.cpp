@@ -23,6 +23,7 @@ constexpr std::array<ErrorCodeInfo, 12> kErrorCodes{{
     {ErrorCode::LineTooLong, "line_too_long", "protocol_parse", false},
     {ErrorCode::UnsupportedMethod, "unsupported_method", "dispatch", false},
     {ErrorCode::InvalidCommandParams, "invalid_command_params", "validation", false},
+    {ErrorCode::SessionRequired, "session_required", "session", false},
     {ErrorCode::ConfirmationRequired, "confirmation_required", "validation", false},
     {ErrorCode::PermissionDenied, "permission_denied", "authorization", false},
     {ErrorCode::RateLimited, "rate_limited", "admission", true},

@@ -31,6 +31,7 @@ enum class ErrorCode : std::uint8_t {
   LineTooLong,           // protocol_parse: the connection is closed after it
   UnsupportedMethod,     // dispatch
   InvalidCommandParams,  // validation (field_path)
+  SessionRequired,       // session: a subscription with session_established: false
   ConfirmationRequired,  // validation: a dangerous command without confirmed: true
   PermissionDenied,      // authorization: SO_PEERCRED uid is neither root nor the daemon's
   RateLimited,           // admission, retryable

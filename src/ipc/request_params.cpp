@@ -15,11 +15,17 @@ using config::Presence;
 constexpr std::string_view kParamsPath = "params";
 
 constexpr std::string_view kQueryKeys[] = {"target_id"};
-constexpr std::string_view kSubscribeKeys[] = {"target_id", "after_sequence"};
-constexpr std::string_view kTailKeys[] = {"target_id", "child_id", "lines", "follow"};
+constexpr std::string_view kSubscribeKeys[] = {"target_id", "session_established",
+                                               "after_sequence"};
+constexpr std::string_view kTailKeys[] = {"target_id", "session_established", "child_id", "lines",
+                                          "follow"};
 constexpr std::string_view kCommandKeys[] = {
-    "command_id", "target_id",    "command",   "target",
-    "reason",     "requested_by", "confirmed", "requested_at_unix_nanos"};
+    "command_id",   "correlation_id", "target_id",
+    "command",      "target",         "reason",
+    "requested_by", "confirmed",      "requested_at_unix_nanos"};
+// The seed's command target: {child_path} (the UI may add child_id; the
+// seed server takes child_manifest for add_child).
+constexpr std::string_view kTargetKeys[] = {"child_path", "child_id", "child_manifest"};
 constexpr std::string_view kAddChildExtraKeys[] = {"spec", "parent"};
 
 std::vector<std::string_view> command_keys(CommandSubject subject) {
@@ -60,6 +66,61 @@ void check_command_name(const ObjectReader& reader, const MethodInfo& method) {
                 "\"" + command + "\" does not match method \"" + std::string(method.name) + "\"");
 }
 
+// The seed's subscriptions say that the relay's session is established;
+// an explicit false is refused as the seed refuses it. (Ours may leave it out.)
+std::optional<ProtocolError> check_session(const nlohmann::json& params) {
+  auto it = params.find("session_established");
+  if (it == params.end() || (it->is_boolean() && it->get<bool>())) return std::nullopt;
+  if (!it->is_boolean())
+    return ProtocolError{ErrorCode::InvalidRequest,
+                         "must be a boolean, got " + std::string(config::json_type_name(*it)),
+                         "params.session_established"};
+  return ProtocolError{ErrorCode::SessionRequired,
+                       "a subscription needs an established session (session_established: true)",
+                       "params.session_established"};
+}
+
+// The last segment of a child path ("root/workers/ingest" -> "ingest"):
+// child ids are unique in the tree.
+std::string_view id_of_path(std::string_view path) {
+  auto slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+// `target` is the seed's {child_path} object, or (ours) the child id as a string.
+void read_target(const ObjectReader& reader, Command& command, ErrorSlot& errors, bool required) {
+  const nlohmann::json* node = reader.find("target");
+  if (!errors.ok()) return;
+  if (!node || node->is_null()) {
+    if (required) reader.fail("target", "missing required key");
+    return;
+  }
+  if (node->is_string()) {
+    command.target = node->get<std::string>();
+    if (required && command.target.empty()) reader.fail("target", "must not be blank");
+    return;
+  }
+  if (!node->is_object())
+    return reader.fail("target", "must be an object {child_path} or a child id, got " +
+                                     std::string(config::json_type_name(*node)));
+  ObjectReader target(*node, reader.field_path("target"), errors);
+  target.allow_only(kTargetKeys);
+  std::string id;
+  for (std::string_view key : {"child_path", "child_id"}) {
+    auto it = node->find(key);
+    if (it == node->end() || it->is_null()) continue;
+    if (!it->is_string() || it->get_ref<const std::string&>().empty())
+      return target.fail(key, "must be a non-empty string");
+    std::string named(key == "child_path" ? id_of_path(it->get_ref<const std::string&>())
+                                          : std::string_view(it->get_ref<const std::string&>()));
+    if (!id.empty() && named != id)
+      return target.fail(key, "names \"" + named + "\", but child_path names \"" + id + "\"");
+    id = std::move(named);
+  }
+  if (required && id.empty()) return reader.fail("target", "needs child_path");
+  command.target = std::move(id);
+}
+
 void read_added_child(const ObjectReader& reader, Command& command, ErrorSlot& errors) {
   read_bounded(reader, "parent", command.parent, spec::kMaxIdBytes, Presence::Optional);
   const nlohmann::json* spec_node = reader.find("spec");
@@ -92,6 +153,8 @@ ParamsResult<SubscribeParams> parse_subscribe_params(const nlohmann::json& param
   ObjectReader reader(params, std::string(kParamsPath), errors);
   reader.allow_only(kSubscribeKeys);
   check_addressee(reader, target_id);
+  if (errors.ok())
+    if (auto refusal = check_session(params)) return *refusal;
   SubscribeParams parsed;
   if (reader.find("after_sequence")) {
     std::uint64_t after = 0;
@@ -108,6 +171,8 @@ ParamsResult<TailParams> parse_tail_params(const nlohmann::json& params,
   ObjectReader reader(params, std::string(kParamsPath), errors);
   reader.allow_only(kTailKeys);
   check_addressee(reader, target_id);
+  if (errors.ok())
+    if (auto refusal = check_session(params)) return *refusal;
   TailParams parsed;
   std::string child_id;
   reader.read("child_id", child_id);
@@ -135,9 +200,13 @@ ParamsResult<Command> parse_command_params(const MethodInfo& method, const nlohm
   read_bounded(reader, "requested_by", command.meta.requested_by, kMaxRequestedByBytes,
                Presence::Required);
   read_bounded(reader, "reason", command.meta.reason, kMaxReasonBytes, Presence::Required);
-  bool names_child = info.subject == CommandSubject::Child;
-  read_bounded(reader, "target", command.target, spec::kMaxIdBytes,
-               names_child ? Presence::Required : Presence::Optional);
+  read_target(reader, command, errors, info.subject == CommandSubject::Child);
+  if (const nlohmann::json* correlation = reader.find("correlation_id");
+      correlation && !correlation->is_null() && !correlation->is_string())
+    reader.fail("correlation_id", "must be a string or null");
+  if (command.target.size() > spec::kMaxIdBytes)
+    reader.fail("target", "must be at most " + std::to_string(spec::kMaxIdBytes) + " bytes, got " +
+                              std::to_string(command.target.size()));
   std::uint64_t requested_at = 0;
   reader.read("requested_at_unix_nanos", requested_at);
   bool confirmed = false;
