@@ -17,7 +17,7 @@ struct ErrorCodeInfo {
   bool retryable;
 };
 
-constexpr std::array<ErrorCodeInfo, 12> kErrorCodes{{
+constexpr std::array<ErrorCodeInfo, 13> kErrorCodes{{
     {ErrorCode::InvalidJson, "invalid_json", "protocol_parse", false},
     {ErrorCode::InvalidRequest, "invalid_request", "protocol_parse", false},
     {ErrorCode::LineTooLong, "line_too_long", "protocol_parse", false},
