@@ -18,8 +18,13 @@ namespace sup::config {
 namespace {
 
 constexpr std::string_view kRootKeys[] = {
-    "strategy", "intensity", "period_ms",           "children",       "dashboard", "log",
-    "runtime",  "state_dir", "shutdown_timeout_ms", "process_output", "audit"};
+    "strategy",  "intensity", "period_ms",           "children",       "dashboard", "log",
+    "runtime",   "state_dir", "shutdown_timeout_ms", "process_output", "audit",     "store",
+    "executions"};
+constexpr std::string_view kStoreKeys[] = {"path", "max_bytes"};
+constexpr std::string_view kExecutionsKeys[] = {"max_parallel_nodes"};
+// Below this an LMDB map cannot hold a useful store (and its cleanup reserve).
+constexpr std::uint64_t kMinStoreBytes = std::uint64_t{1} << 20;
 constexpr std::string_view kAuditKeys[] = {"refuse_commands_on_failure"};
 constexpr std::string_view kDashboardKeys[] = {
     "enabled",          "path",     "mode", "max_clients", "max_line_bytes", "client_queue_bytes",
@@ -112,6 +117,27 @@ void read_audit(const ObjectReader& root, AuditConfig& out, ErrorSlot& errors) {
   audit.read("refuse_commands_on_failure", out.refuse_commands_on_failure);
 }
 
+void read_store(const ObjectReader& root, StoreConfig& out, ErrorSlot& errors) {
+  const nlohmann::json* node = root.find("store");
+  if (!node) return;
+  ObjectReader store(*node, "store", errors);
+  store.allow_only(kStoreKeys);
+  store.read("path", out.path);
+  if (out.path.empty() || out.path.find_first_not_of(" \t") == std::string::npos)
+    store.fail("path", "must not be blank");
+  store.read("max_bytes", out.max_bytes);
+  if (out.max_bytes < kMinStoreBytes)
+    store.fail("max_bytes", "must be at least " + std::to_string(kMinStoreBytes));
+}
+
+void read_executions(const ObjectReader& root, ExecutionsConfig& out, ErrorSlot& errors) {
+  const nlohmann::json* node = root.find("executions");
+  if (!node) return;
+  ObjectReader executions(*node, "executions", errors);
+  executions.allow_only(kExecutionsKeys);
+  executions.read("max_parallel_nodes", out.max_parallel_nodes, Range<std::uint32_t>{1, 10'000});
+}
+
 void read_runtime(const ObjectReader& root, RuntimeConfig& out, ErrorSlot& errors) {
   const nlohmann::json* node = root.find("runtime");
   if (!node) return;
@@ -190,6 +216,8 @@ Expected<DaemonConfig> parse_config(std::string_view json_text) {
   read_runtime(root, config.runtime, errors);
   read_process_output(root, config.process_output, errors);
   read_audit(root, config.audit, errors);
+  read_store(root, config.store, errors);
+  read_executions(root, config.executions, errors);
   root.read("state_dir", config.state_dir);
   root.read("shutdown_timeout_ms", config.shutdown_timeout_ms,
             Range<std::uint32_t>{100, 3'600'000});

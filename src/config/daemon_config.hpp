@@ -58,6 +58,17 @@ struct AuditConfig {
   bool refuse_commands_on_failure = true;
 };
 
+// The durable store of DAG executions (docs/state-store.md).
+struct StoreConfig {
+  std::string path = "store";  // relative: under state_dir
+  std::uint64_t max_bytes = std::uint64_t{1} << 30;
+};
+
+struct ExecutionsConfig {
+  // Node attempts running at once over all executions.
+  std::uint32_t max_parallel_nodes = 16;
+};
+
 struct DaemonConfig {
   sup::SupervisorSpec root;  // config keys: "strategy", "intensity", "period_ms", "children"
   DashboardConfig dashboard;
@@ -65,6 +76,8 @@ struct DaemonConfig {
   RuntimeConfig runtime;
   sup::OutputRateLimit process_output;  // config key "process_output"
   AuditConfig audit;
+  StoreConfig store;
+  ExecutionsConfig executions;
   std::string state_dir = "/var/lib/supervisor";
   std::uint32_t shutdown_timeout_ms = 30000;  // whole shutdown bound
 };

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@
 #include "daemon/systemd_notifier.hpp"
 #include "dashboard_relay/relay.hpp"
 #include "dashboard_relay/socket_path.hpp"
+#include "executions/execution_service.hpp"
 #include "sup/log.hpp"
 #include "sup/runtime.hpp"
 
@@ -203,6 +205,17 @@ int exit_after_fuse(std::unique_ptr<sup::Runtime> runtime, const std::string& re
   return kExitSoftware;
 }
 
+// store.path is relative to state_dir (an absolute path is used as is).
+sup::executions::ExecutionServiceOptions execution_options(
+    const sup::config::DaemonConfig& config) {
+  sup::executions::ExecutionServiceOptions options;
+  options.state_dir = config.state_dir;
+  options.store_path = std::filesystem::path(config.state_dir) / config.store.path;
+  options.store_max_bytes = config.store.max_bytes;
+  options.max_parallel_nodes = config.executions.max_parallel_nodes;
+  return options;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -257,6 +270,19 @@ int main(int argc, char** argv) {
             {"STATE_DIR", config->state_dir},
             {"DASHBOARD_PATH", config->dashboard.enabled ? config->dashboard.path : "disabled"}});
   std::int64_t started_at_ms = sup::mono_now_ms();
+  // Resumes every unfinished execution before the runtime starts, so
+  // health.status is `ready` only after that resume.
+  auto executions = sup::executions::ExecutionService::start(execution_options(*config));
+  if (!executions) {
+    sup::log(sup::LogLevel::Error,
+             "the execution store could not be opened: " + executions.error().describe(),
+             {{"STATE_DIR", config->state_dir},
+              {"ERROR_CODE", std::string(sup::to_string(executions.error().code))}});
+    return sup::daemon::kExitCantCreate;
+  }
+  sup::log(sup::LogLevel::Info, "executions resumed",
+           {{"RESUMED", std::to_string((*executions)->resume_report().resumed)},
+            {"NOT_RESUMED", std::to_string((*executions)->resume_report().failed)}});
   sup::RuntimeOptions options = sup::daemon::make_runtime_options(*config, std::move(tasks));
   if (config->dashboard.enabled) {
     // Created once, so logs.tail keeps its history across relay restarts.
