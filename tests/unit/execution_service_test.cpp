@@ -63,6 +63,7 @@ ExecutionServiceOptions options_for(const TempDir& dir, StateWatch& watch) {
   options.state_dir = dir.path;
   options.store_max_bytes = 64u << 20;
   options.max_parallel_nodes = 4;
+  options.stop_grace = std::chrono::milliseconds(200);
   options.on_state_durable = [&watch](const std::string& id, std::string_view state, bool done) {
     watch.on_state(id, state, done);
   };
@@ -206,4 +207,34 @@ TEST_CASE("a service stopped mid-run resumes the execution; completed nodes neve
   CHECK(watch.await_finished("r") == "COMPLETED");
   // a once; b again as its next attempt; c once.
   CHECK(lines_of(dir.path / "log") == std::vector<std::string>{"r/a/1", "r/b/1", "r/b/2", "r/c/1"});
+}
+
+TEST_CASE("a failed attempt is retried; a timed-out one is killed and fails the execution") {
+  TempDir dir;
+  StateWatch watch;
+  auto service = ExecutionService::start(options_for(dir, watch));
+  REQUIRE(service);
+  json params{{"log", (dir.path / "log").string()}};
+  const std::string append = "echo \"$SUP_IDEMPOTENCY_KEY\" >> \"$SUP_PARAM_log\"";
+
+  json flaky = shell_node("flaky", {}, append + " && [ \"$SUP_ATTEMPT\" -ge 2 ]");
+  flaky["retry"] = {{"max_attempts", 3}, {"initial_ms", 0}};
+  REQUIRE(submit_and_wait(
+      **service,
+      {.spec = json{{"nodes", {flaky}}}.dump(), .params = params, .execution_id = "flaky"}));
+  CHECK(watch.await_finished("flaky") == "COMPLETED");
+  CHECK(lines_of(dir.path / "log") == std::vector<std::string>{"flaky/flaky/1", "flaky/flaky/2"});
+
+  // SIGTERM is ignored by the script: SIGKILL after the grace period ends it.
+  json slow = shell_node("slow", {}, "trap '' TERM; sleep 30");
+  slow["timeout_ms"] = 100;
+  slow["retry"] = {{"max_attempts", 1}};
+  json after = shell_node("after", {"slow"}, append);
+  auto started = std::chrono::steady_clock::now();
+  REQUIRE(submit_and_wait(
+      **service,
+      {.spec = json{{"nodes", {slow, after}}}.dump(), .params = params, .execution_id = "slow"}));
+  CHECK(watch.await_finished("slow") == "FAILED");
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
+  CHECK(lines_of(dir.path / "log").size() == 2);  // `after` was skipped
 }
