@@ -18,6 +18,12 @@
 //               is attached; time until the dashboard, reconnecting by
 //               itself, is subscribed again and health.dashboard_link is
 //               "connected".
+//   storm_health  crash drills (as fanout) with one subscriber that never
+//               reads: another client's `health` round trip (p50/p99) for
+//               --probe-seconds, and the daemon's RSS before and after.
+//   state_crowd --crowd clients asking `state` back to back on --children
+//               children: another client's `health` and
+//               `command.restart_child` round trips (p50/p99).
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -29,6 +35,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
@@ -37,6 +44,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -66,9 +74,12 @@ struct BenchOptions {
   int fanout_period_ms = 20;  // each drill crashes this long after it starts
   int fanout_seconds = 10;
   int relay_kills = 20;
+  int probe_seconds = 10;
+  int crowd = 50;
 };
 
-const std::vector<std::string> kScenarios = {"state", "fanout", "relay_kill"};
+const std::vector<std::string> kScenarios = {"state", "fanout", "relay_kill", "storm_health",
+                                             "state_crowd"};
 
 // "prefix<n>". (Spelled out: g++ 12 at -O3 warns falsely about
 // `"a" + std::to_string(n)`, -Wrestrict, GCC bug 105329.)
@@ -92,6 +103,15 @@ double process_cpu_seconds(pid_t pid) {
     if (i == 15) break;
   }
   return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// Resident set of process `pid` in MiB, from /proc/<pid>/status.
+double process_rss_mib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
+  }
+  return 0;
 }
 
 [[noreturn]] void die(const std::string& what) {
@@ -572,6 +592,118 @@ int run_relay_kill(const BenchOptions& opt, const sup::bench::Reporter& out) {
   return 0;
 }
 
+// ---- cheap requests under load ------------------------------------------------------
+
+// `method` round trips on one connection of its own, back to back, until
+// `until` (steady_ns); milliseconds each.
+std::vector<double> probe(const std::string& socket, const std::string& method,
+                          const std::function<json(int)>& params, std::int64_t until) {
+  Client client;
+  if (!client.connect(socket)) die("probe: cannot connect");
+  std::vector<double> ms;
+  for (int i = 0; steady_ns() < until; ++i) {
+    std::int64_t t = steady_ns();
+    json result = result_of(client.call(numbered("p", i), method, params(i), 30s));
+    if (result.is_null()) die("probe: no answer to " + method);
+    ms.push_back(static_cast<double>(steady_ns() - t) / 1e6);
+    std::this_thread::sleep_for(5ms);  // a probe, not a flood
+  }
+  return ms;
+}
+
+json no_params(int) {
+  return json::object();
+}
+
+int run_storm_health(const BenchOptions& opt, const sup::bench::Reporter& out) {
+  json config = base_config();
+  for (int i = 0; i < opt.fanout_drills; ++i) {
+    config["children"].push_back(
+        {{"id", numbered("drill-", i)},
+         {"kind", "drill"},
+         {"drill", {{"kind", "crash_after"}, {"ms", opt.fanout_period_ms}}},
+         {"budget", {{"capacity", 1'000'000}, {"refill_per_sec", 1'000'000}}},
+         {"backoff", {{"initial_ms", 0}, {"max_ms", 0}}},
+         {"crash_loop", {{"max_failures", 0}}}});
+  }
+  Daemon daemon(daemon_path(opt), config);
+  if (!daemon.wait_ready(60s)) die("storm_health: the daemon did not become ready");
+  double rss_before = process_rss_mib(daemon.pid());
+  // Subscribes, asks for the whole replay and every log record, and never
+  // reads again.
+  Client stalled;
+  if (!stalled.connect(daemon.socket_path())) die("storm_health: cannot connect");
+  stalled.send_line(
+      R"({"request_id":"s","method":"events.subscribe","params":{"after_sequence":0}})");
+  std::int64_t until = steady_ns() + static_cast<std::int64_t>(opt.probe_seconds) * 1'000'000'000;
+  auto health_ms = probe(daemon.socket_path(), "health", no_params, until);
+  double rss_after = process_rss_mib(daemon.pid());
+  Client counter;
+  std::uint64_t events = 0;
+  if (counter.connect(daemon.socket_path()))
+    events = result_of(counter.call("n", "events.subscribe")).value("last_sequence", 0ULL);
+  out.figure("storm_events_total", static_cast<double>(events), "count");
+  out.figure("storm_health_requests", static_cast<double>(health_ms.size()), "count");
+  out.figure("storm_health_p50", percentile(health_ms, 0.50), "ms");
+  out.figure("storm_health_p99", percentile(health_ms, 0.99), "ms");
+  out.figure("storm_health_max", percentile(health_ms, 1.0), "ms");
+  out.figure("storm_daemon_rss_before", rss_before, "MiB");
+  out.figure("storm_daemon_rss_after", rss_after, "MiB");
+  return 0;
+}
+
+int run_state_crowd(const BenchOptions& opt, const sup::bench::Reporter& out) {
+  json config = base_config();
+  for (int i = 0; i < opt.children; ++i) {
+    config["children"].push_back(
+        {{"id", numbered("hb-", i)}, {"kind", "task"}, {"task", "heartbeat"}});
+  }
+  Daemon daemon(daemon_path(opt), config);
+  if (!daemon.wait_ready(120s)) die("state_crowd: the daemon did not become ready");
+  std::int64_t until = steady_ns() + static_cast<std::int64_t>(opt.probe_seconds) * 1'000'000'000;
+  std::atomic<std::uint64_t> snapshots{0};
+  std::vector<std::thread> crowd;
+  for (int c = 0; c < opt.crowd; ++c) {
+    crowd.emplace_back([&, c] {
+      Client client;
+      if (!client.connect(daemon.socket_path())) return;
+      for (int i = 0; steady_ns() < until; ++i) {
+        if (result_of(client.call(numbered("s", c * 1'000'000 + i), "state", json::object(), 60s))
+                .is_null())
+          return;
+        ++snapshots;
+      }
+    });
+  }
+  std::this_thread::sleep_for(500ms);  // the crowd is asking
+  std::vector<double> restart_ms;
+  std::thread restarter([&] {
+    restart_ms = probe(
+        daemon.socket_path(), "command.restart_child",
+        [](int i) {
+          return json{{"command_id", numbered("bench-restart-", i) + numbered("-", steady_ns())},
+                      {"requested_by", "ipc_bench"},
+                      {"reason", "state_crowd"},
+                      {"target", "hb-0"}};
+        },
+        until);
+  });
+  auto health_ms = probe(daemon.socket_path(), "health", no_params, until);
+  restarter.join();
+  for (auto& thread : crowd) thread.join();
+  out.figure("crowd_clients", opt.crowd, "count");
+  out.figure("crowd_children", opt.children, "count");
+  out.figure("crowd_state_answers_per_sec",
+             static_cast<double>(snapshots.load()) / opt.probe_seconds, "answers/s");
+  out.figure("crowd_health_p50", percentile(health_ms, 0.50), "ms");
+  out.figure("crowd_health_p99", percentile(health_ms, 0.99), "ms");
+  out.figure("crowd_health_max", percentile(health_ms, 1.0), "ms");
+  out.figure("crowd_restart_p50", percentile(restart_ms, 0.50), "ms");
+  out.figure("crowd_restart_p99", percentile(restart_ms, 0.99), "ms");
+  out.figure("crowd_restart_max", percentile(restart_ms, 1.0), "ms");
+  return 0;
+}
+
 // ---- driver -----------------------------------------------------------------------
 
 // Empty to run; else the exit status (CLI11 has printed the help or the error).
@@ -581,10 +713,15 @@ std::optional<int> parse_args(int argc, char** argv, BenchOptions& opt) {
       ->check(CLI::IsMember(kScenarios));
   app.add_option("--daemon", opt.daemon, "the supervisor binary (default: this build's)");
   const std::vector<std::pair<std::string, int*>> counts = {
-      {"--children", &opt.children},          {"--state-requests", &opt.state_requests},
-      {"--subscribers", &opt.subscribers},    {"--fanout-drills", &opt.fanout_drills},
-      {"--fanout-ms", &opt.fanout_period_ms}, {"--fanout-seconds", &opt.fanout_seconds},
-      {"--relay-kills", &opt.relay_kills}};
+      {"--children", &opt.children},
+      {"--state-requests", &opt.state_requests},
+      {"--subscribers", &opt.subscribers},
+      {"--fanout-drills", &opt.fanout_drills},
+      {"--fanout-ms", &opt.fanout_period_ms},
+      {"--fanout-seconds", &opt.fanout_seconds},
+      {"--relay-kills", &opt.relay_kills},
+      {"--probe-seconds", &opt.probe_seconds},
+      {"--crowd", &opt.crowd}};
   return sup::bench::parse_command_line(app, counts, argc, argv);
 }
 
@@ -592,6 +729,8 @@ int run_scenario(const BenchOptions& opt) {
   sup::bench::Reporter out("ipc", {{"daemon", "process"}});
   if (opt.scenario == "state") return run_state(opt, out);
   if (opt.scenario == "fanout") return run_fanout(opt, out);
+  if (opt.scenario == "storm_health") return run_storm_health(opt, out);
+  if (opt.scenario == "state_crowd") return run_state_crowd(opt, out);
   return run_relay_kill(opt, out);
 }
 

@@ -26,9 +26,18 @@ constexpr std::string_view kExecutionsKeys[] = {"max_parallel_nodes"};
 // Below this an LMDB map cannot hold a useful store (and its cleanup reserve).
 constexpr std::uint64_t kMinStoreBytes = std::uint64_t{1} << 20;
 constexpr std::string_view kAuditKeys[] = {"refuse_commands_on_failure"};
-constexpr std::string_view kDashboardKeys[] = {
-    "enabled",          "path",     "mode", "max_clients", "max_line_bytes", "client_queue_bytes",
-    "requests_per_sec", "target_id"};
+constexpr std::string_view kDashboardKeys[] = {"enabled",
+                                               "path",
+                                               "mode",
+                                               "max_clients",
+                                               "max_line_bytes",
+                                               "client_queue_bytes",
+                                               "requests_per_sec",
+                                               "target_id",
+                                               "max_clients_per_uid",
+                                               "reserved_clients",
+                                               "line_timeout_ms",
+                                               "idle_timeout_ms"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
 constexpr std::string_view kRuntimeKeys[] = {"worker_threads", "tick_ms", "blocking_threshold_ms",
                                              "jitter_seed"};
@@ -96,6 +105,15 @@ void read_dashboard(const ObjectReader& root, DashboardConfig& out, ErrorSlot& e
                    "must be at least max_line_bytes (" + std::to_string(out.max_line_bytes) + ")");
   dashboard.read("requests_per_sec", out.requests_per_sec, Range<std::uint32_t>{1, 1'000'000});
   dashboard.read("target_id", out.target_id);
+  dashboard.read("max_clients_per_uid", out.max_clients_per_uid, Range<std::uint32_t>{1, 4096});
+  // Unless given, the reserve leaves at least one slot to everyone else.
+  out.reserved_clients = std::min(out.reserved_clients, out.max_clients - 1);
+  dashboard.read("reserved_clients", out.reserved_clients, Range<std::uint32_t>{0, 4095});
+  if (errors.ok() && out.reserved_clients >= out.max_clients)
+    dashboard.fail("reserved_clients",
+                   "must be less than max_clients (" + std::to_string(out.max_clients) + ")");
+  dashboard.read("line_timeout_ms", out.line_timeout_ms, Range<std::uint32_t>{100, 3'600'000});
+  dashboard.read("idle_timeout_ms", out.idle_timeout_ms, Range<std::uint32_t>{0, 86'400'000});
 }
 
 void read_log(const ObjectReader& root, LogConfig& out, ErrorSlot& errors) {

@@ -37,6 +37,15 @@ struct DashboardConfig {
   std::uint32_t client_queue_bytes =
       8 << 20;                           // per-client outgoing queue; a slower client is dropped
   std::uint32_t requests_per_sec = 200;  // per-client request rate (token bucket, burst = this)
+  // Admission: root and the daemon's uid may use every slot; other uids
+  // share max_clients - reserved_clients, at most max_clients_per_uid each.
+  std::uint32_t max_clients_per_uid = 16;
+  std::uint32_t reserved_clients = 8;
+  // A request line must arrive whole within this (slowloris, half lines).
+  std::uint32_t line_timeout_ms = 5000;
+  // A connection with nothing subscribed or in flight that sends nothing
+  // for this long is closed; 0: never.
+  std::uint32_t idle_timeout_ms = 60000;
   std::string target_id;  // identity in the protocol; default "supervisor@<hostname>"
 };
 

@@ -4,12 +4,19 @@
 #include <boost/asio/write.hpp>
 
 #include "ipc/encoding.hpp"
+#include "ipc/protocol.hpp"
 
 namespace sup::relay {
 namespace {
 
 // Buffers handed to one gathered write.
 constexpr std::size_t kMaxBuffersPerWrite = 64;
+
+// Requests whose answer copies a large part of the runtime's state: they
+// take their own lane.
+bool takes_snapshot(ipc::MethodKind kind) {
+  return kind == ipc::MethodKind::State || kind == ipc::MethodKind::LogsTail;
+}
 
 bool is_blank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
@@ -22,7 +29,8 @@ ClientSession::ClientSession(SessionContext& context, Socket socket, ipc::Peer p
       socket_(std::move(socket)),
       peer_(peer),
       bucket_(context.limits.requests_per_sec, context.limits.requests_per_sec),
-      close_timer_(socket_.get_executor()) {}
+      close_timer_(socket_.get_executor()),
+      last_activity_(std::chrono::steady_clock::now()) {}
 
 void ClientSession::start() {
   read_more();
@@ -51,6 +59,7 @@ void ClientSession::on_read(const boost::system::error_code& error, std::size_t 
   reading_ = false;
   if (closing_) return;
   if (error) return close();  // EOF, reset, or aborted by close()
+  last_activity_ = std::chrono::steady_clock::now();
   std::string_view data(read_buffer_.data(), bytes);
   while (!data.empty()) {
     std::size_t newline = data.find('\n');
@@ -58,6 +67,7 @@ void ClientSession::on_read(const boost::system::error_code& error, std::size_t 
     // Checked before appending, so an endless line costs at most the limit.
     if (partial_line_.size() + piece.size() > context_.limits.max_line_bytes)
       return reject_long_line();
+    if (partial_line_.empty() && !piece.empty()) line_started_ = last_activity_;
     partial_line_ += piece;
     if (newline == std::string_view::npos) break;
     data.remove_prefix(newline + 1);
@@ -87,46 +97,62 @@ void ClientSession::dispatch_next() {
   request_in_flight_ = true;
   std::string line = std::move(pending_requests_.front());
   pending_requests_.pop_front();
-  context_.workers->post([backend = context_.backend, mailbox = context_.mailbox,
-                          weak = weak_from_this(), line = std::move(line), peer = peer_] {
-    ipc::Reply reply = backend->dispatcher.handle_line(line, peer);
+  auto answer = [mailbox = context_.mailbox, weak = weak_from_this()](ipc::Reply reply) {
     mailbox->post([weak, reply = std::move(reply)]() mutable {
       if (auto self = weak.lock()) self->on_reply(std::move(reply));
+    });
+  };
+  context_.requests->post([backend = context_.backend, snapshots = context_.snapshots->poster(),
+                           answer = std::move(answer), line = std::move(line), peer = peer_] {
+    auto decoded = ipc::decode_request(line);
+    auto* request = std::get_if<ipc::Request>(&decoded);
+    if (!request) return answer(backend->dispatcher.handle_line(line, peer));  // the error reply
+    if (!takes_snapshot(request->method->kind))
+      return answer(backend->dispatcher.dispatch(*request, peer));
+    snapshots.post([backend, answer, request = std::move(*request), peer] {
+      answer(backend->dispatcher.dispatch(request, peer));
     });
   });
 }
 
 void ClientSession::on_reply(ipc::Reply reply) {
   request_in_flight_ = false;
+  last_reply_ = last_activity_ = std::chrono::steady_clock::now();
   if (closing_) return;
-  enqueue(std::make_shared<const std::string>(std::move(reply.line)), Kind::Reply);
+  enqueue(std::make_shared<const std::string>(std::move(reply.line)), Kind::Paced);
   // After the response is queued, so the client reads it before any push.
   if (reply.subscribe_events_after) subscribe_events(*reply.subscribe_events_after);
   if (reply.follow_logs) follow_logs(*reply.follow_logs);
   dispatch_next();
 }
 
-// The callbacks run on runtime and logging threads: they only post.
 void ClientSession::subscribe_events(std::uint64_t after_sequence) {
   if (closing_) return;
-  events_.reset();
-  std::uint64_t generation = ++events_generation_;
-  auto subscribed = context_.backend->plane->subscribe_events(
-      [mailbox = context_.mailbox, weak = weak_from_this(), generation](const Event& event) {
-        mailbox->post([weak, generation, event] {
-          if (auto self = weak.lock()) self->push_event(generation, event);
-        });
-      },
-      after_sequence);
-  if (!subscribed) return enqueue_error({ipc::ErrorCode::Timeout, subscribed.error().message});
-  events_ = std::move(*subscribed);
+  events_cursor_ = after_sequence;
   if (!std::exchange(events_subscribed_, true)) context_.on_subscriptions_changed();
+  pump_events();
 }
 
+// Up to half the queue, as for reading requests (read_more): the other
+// half is room for replies.
+void ClientSession::pump_events() {
+  if (!events_subscribed_ || closing_) return;
+  while (queued_bytes_ < context_.limits.queue_bytes / 2) {
+    auto next = context_.events->next_after(events_cursor_);
+    if (!next) return;
+    if (next->sequence > events_cursor_ + 1)
+      context_.counters->event_gaps.fetch_add(1, std::memory_order_relaxed);
+    events_cursor_ = next->sequence;
+    enqueue(std::move(next->line), Kind::Paced);
+  }
+}
+
+// The callbacks run on logging threads: they only post.
 void ClientSession::follow_logs(const ipc::LogFollow& follow) {
   if (closing_) return;
   logs_.reset();
   std::uint64_t generation = ++logs_generation_;
+  following_logs_ = true;
   logs_ = context_.backend->plane->follow_logs(follow.child_id, follow.after_sequence,
                                                [mailbox = context_.mailbox, weak = weak_from_this(),
                                                 generation](const ipc::LogEntryPtr& entry) {
@@ -137,35 +163,27 @@ void ClientSession::follow_logs(const ipc::LogFollow& follow) {
                                                });
 }
 
-void ClientSession::push_event(std::uint64_t generation, const Event& event) {
-  if (closing_ || generation != events_generation_) return;
-  const auto& target_id = context_.backend->dispatcher.info().target_id;
-  enqueue(context_.event_lines->get(event.sequence,
-                                    [&] { return ipc::event_push_line(event, target_id); }),
-          Kind::Push);
-}
-
 void ClientSession::push_log(std::uint64_t generation, const ipc::LogEntryPtr& entry) {
   if (closing_ || generation != logs_generation_) return;
   const auto& target_id = context_.backend->dispatcher.info().target_id;
   enqueue(context_.log_lines->get(entry->sequence,
                                   [&] { return ipc::log_push_line(*entry, target_id); }),
-          Kind::Push);
+          Kind::Pushed);
 }
 
 void ClientSession::release_subscriptions() {
-  events_.reset();
   logs_.reset();
-  ++events_generation_;
+  following_logs_ = false;
   ++logs_generation_;
   if (std::exchange(events_subscribed_, false)) context_.on_subscriptions_changed();
 }
 
-// Replies are always queued (reading pauses instead, see read_more); a
-// push that would overflow the queue drops the client.
+// Paced lines are always queued: their producers wait for room instead
+// (reading pauses, see read_more; events are pulled, see pump_events). A
+// pushed line (a log record) that would overflow the queue drops the client.
 void ClientSession::enqueue(SharedLine line, Kind kind) {
   if (closing_) return;
-  if (kind == Kind::Push && queued_bytes_ + line->size() > context_.limits.queue_bytes)
+  if (kind == Kind::Pushed && queued_bytes_ + line->size() > context_.limits.queue_bytes)
     return drop_slow_consumer();
   queued_bytes_ += line->size();
   queue_.push_back(std::move(line));
@@ -175,7 +193,7 @@ void ClientSession::enqueue(SharedLine line, Kind kind) {
 void ClientSession::enqueue_error(const ipc::ProtocolError& error) {
   enqueue(std::make_shared<const std::string>(ipc::error_response_line(
               std::nullopt, error, context_.backend->dispatcher.info().target_id)),
-          Kind::Reply);
+          Kind::Paced);
 }
 
 void ClientSession::write_more() {
@@ -199,7 +217,8 @@ void ClientSession::on_written(const boost::system::error_code& error) {
   if (closed_) return;
   if (error || (closing_ && queue_.empty())) return close();
   write_more();
-  dispatch_next();
+  dispatch_next();  // first: requests are read before the queue refills with events
+  pump_events();
 }
 
 void ClientSession::reject_long_line() {
@@ -213,6 +232,38 @@ void ClientSession::reject_long_line() {
   enqueue_error({ipc::ErrorCode::LineTooLong, "request line longer than " +
                                                   std::to_string(context_.limits.max_line_bytes) +
                                                   " bytes; closing the connection"});
+  close_after_flush();
+}
+
+void ClientSession::check_timeouts(std::chrono::steady_clock::time_point now) {
+  if (closing_) return;
+  const auto& limits = context_.limits;
+  // The server waits on the client only when none of its requests is being
+  // answered; a line pipelined behind slow answers counts from the last one.
+  const bool waiting_on_client = !request_in_flight_ && pending_requests_.empty();
+  if (!partial_line_.empty() && waiting_on_client &&
+      now - std::max(line_started_, last_reply_) > limits.line_timeout)
+    return close_idle("a request line was still incomplete after " +
+                      std::to_string(limits.line_timeout.count()) +
+                      " ms (dashboard.line_timeout_ms)");
+  const bool quiet = !events_subscribed_ && !following_logs_ && waiting_on_client &&
+                     queue_.empty() && !writing_ && partial_line_.empty();
+  if (quiet && limits.idle_timeout.count() > 0 && now - last_activity_ > limits.idle_timeout)
+    close_idle("no request for " + std::to_string(limits.idle_timeout.count()) +
+               " ms (dashboard.idle_timeout_ms)");
+}
+
+void ClientSession::close_idle(std::string why) {
+  context_.counters->closed_idle.fetch_add(1, std::memory_order_relaxed);
+  auto fields = peer_fields();
+  fields.push_back({"REASON", why});
+  context_.problem_log->log(LogLevel::Info, "dashboard client closed: idle", std::move(fields));
+  partial_line_.clear();
+  // A push, as too_many_clients: it answers no request.
+  enqueue(std::make_shared<const std::string>(
+              ipc::error_push_line({ipc::ErrorCode::IdleTimeout, why + "; closing the connection"},
+                                   context_.backend->dispatcher.info().target_id)),
+          Kind::Paced);
   close_after_flush();
 }
 

@@ -23,7 +23,6 @@ namespace {
 
 using boost::asio::local::stream_protocol;
 
-constexpr std::size_t kEventLinesCached = 512;
 constexpr std::size_t kLogLinesCached = 2048;
 constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
 constexpr std::chrono::seconds kProblemLogInterval{1};
@@ -104,8 +103,19 @@ struct SocketServer::Impl {
   void drain(std::chrono::steady_clock::time_point deadline);
   void accept_next();
   void on_accept(stream_protocol::socket socket);
-  void refuse(stream_protocol::socket& socket, const ipc::Peer& peer);
+  bool privileged(const ipc::Peer& peer) const;
+  std::optional<std::string> admission_refusal(const ipc::Peer& peer) const;
+  void refuse(stream_protocol::socket& socket, const ipc::Peer& peer, const std::string& why);
   void maintain();
+  void subscribe_feed();
+  // Over a copy: `fn` may close its session, which erases it.
+  template <class Fn>
+  void for_each_session(Fn fn) {
+    std::vector<std::shared_ptr<ClientSession>> open;
+    open.reserve(sessions.size());
+    for (const auto& [raw, session] : sessions) open.push_back(session);
+    for (const auto& session : open) fn(*session);
+  }
   void schedule_report();
   void report_now();
   void shut_down_clients();
@@ -121,14 +131,21 @@ struct SocketServer::Impl {
   boost::asio::steady_timer accept_retry_timer{io};
   boost::asio::steady_timer drain_timer{io};
   std::shared_ptr<IoMailbox> mailbox = std::make_shared<IoMailbox>(io);
-  WorkerPool workers;
+  WorkerPool request_workers;
+  WorkerPool snapshot_workers;
   RelayCounters counters;
-  LineCache event_lines{kEventLinesCached};
   LineCache log_lines{kLogLinesCached};
   ThrottledLog problem_log{kProblemLogInterval};
   ThrottledLog refusal_log{kProblemLogInterval};
+  std::shared_ptr<EventFeed> event_feed;
+  ipc::Subscription feed_subscription;  // after event_feed: ends first
+  bool feed_subscribed = false;
+  bool feed_subscribing = false;  // an attempt is on a request worker
   SessionContext context;
   std::unordered_map<ClientSession*, std::shared_ptr<ClientSession>> sessions;
+  // Open connections of each unprivileged uid (admission_refusal).
+  std::unordered_map<std::uint32_t, std::uint32_t> connections_of_uid;
+  std::uint32_t unprivileged_connections = 0;
   std::atomic<std::uint32_t> client_count{0};
 
   std::optional<SocketIdentity> identity;  // of the socket file we created
@@ -144,20 +161,32 @@ SocketServer::Impl::Impl(ServerOptions server_options,
     : options(std::move(server_options)),
       path(options.dashboard.path),
       plane(std::move(control_plane)),
-      workers(options.worker_threads) {
+      request_workers(options.request_threads),
+      snapshot_workers(options.snapshot_threads) {
   const auto& dashboard = options.dashboard;
   std::string target_id = dashboard.target_id.empty() ? default_target_id() : dashboard.target_id;
   context.limits = {dashboard.max_line_bytes, dashboard.client_queue_bytes,
-                    dashboard.requests_per_sec};
+                    dashboard.requests_per_sec,
+                    std::chrono::milliseconds(dashboard.line_timeout_ms),
+                    std::chrono::milliseconds(dashboard.idle_timeout_ms)};
   context.backend = std::make_shared<RequestBackend>(
       plane, ipc::ServerInfo{target_id, target_id, path, static_cast<std::uint32_t>(::geteuid())});
-  context.workers = &workers;
+  context.requests = &request_workers;
+  context.snapshots = &snapshot_workers;
   context.mailbox = mailbox;
   context.counters = &counters;
-  context.event_lines = &event_lines;
+  event_feed = std::make_shared<EventFeed>(mailbox, target_id, options.event_feed, [this] {
+    for_each_session([](ClientSession& session) { session.pump_events(); });
+  });
+  context.events = event_feed.get();
   context.log_lines = &log_lines;
   context.problem_log = &problem_log;
   context.on_closed = [this](ClientSession& session) {
+    if (!privileged(session.peer())) {
+      --unprivileged_connections;
+      if (--connections_of_uid[session.peer().uid] == 0)
+        connections_of_uid.erase(session.peer().uid);
+    }
     sessions.erase(&session);
     client_count.store(static_cast<std::uint32_t>(sessions.size()));
     schedule_report();
@@ -236,16 +265,19 @@ RunEnd SocketServer::Impl::run() {
   if (!identity) return RunEnd::Stopped;
   reporting = true;
   report_now();
+  subscribe_feed();
   accept_next();
   maintain();
   io.run();
 
   reporting = false;
+  feed_subscription.reset();
   // While the listening socket still pins the file's inode, so the check
   // cannot be fooled by a newer relay's socket reusing the inode number.
   release_path();
   mailbox->close();
-  workers.shutdown(WorkerPool::kDefaultGrace);
+  request_workers.shutdown(WorkerPool::kDefaultGrace);
+  snapshot_workers.shutdown(WorkerPool::kDefaultGrace);
   shut_down_clients();
   RunEnd why = end.load();
   if (why == RunEnd::Stopped) plane->report_dashboard_link(DashboardLink::Disconnected, 0);
@@ -297,9 +329,37 @@ void SocketServer::Impl::accept_next() {
       });
 }
 
+// Root and the daemon's own uid are the operators: they may take every
+// slot, including the reserved ones, so a crowd of another uid never locks
+// them out.
+bool SocketServer::Impl::privileged(const ipc::Peer& peer) const {
+  return peer.uid == 0 || peer.uid == context.backend->dispatcher.info().daemon_uid;
+}
+
+std::optional<std::string> SocketServer::Impl::admission_refusal(const ipc::Peer& peer) const {
+  const auto& dashboard = options.dashboard;
+  if (sessions.size() >= dashboard.max_clients)
+    return "the relay already serves " + std::to_string(dashboard.max_clients) +
+           " clients (dashboard.max_clients); retry later";
+  if (privileged(peer)) return std::nullopt;
+  if (unprivileged_connections >= dashboard.max_clients - dashboard.reserved_clients)
+    return "the slots open to uid " + std::to_string(peer.uid) + " are taken (" +
+           std::to_string(dashboard.reserved_clients) +
+           " of dashboard.max_clients are kept for root and the daemon's uid); retry later";
+  auto held = connections_of_uid.find(peer.uid);
+  if (held != connections_of_uid.end() && held->second >= dashboard.max_clients_per_uid)
+    return "uid " + std::to_string(peer.uid) + " already holds " + std::to_string(held->second) +
+           " connections (dashboard.max_clients_per_uid); retry later";
+  return std::nullopt;
+}
+
 void SocketServer::Impl::on_accept(stream_protocol::socket socket) {
   ipc::Peer peer = peer_of(socket);
-  if (sessions.size() >= options.dashboard.max_clients) return refuse(socket, peer);
+  if (auto why = admission_refusal(peer)) return refuse(socket, peer, *why);
+  if (!privileged(peer)) {
+    ++connections_of_uid[peer.uid];
+    ++unprivileged_connections;
+  }
   counters.accepted.fetch_add(1, std::memory_order_relaxed);
   auto session = std::make_shared<ClientSession>(context, std::move(socket), peer);
   sessions.emplace(session.get(), session);
@@ -309,13 +369,11 @@ void SocketServer::Impl::on_accept(stream_protocol::socket socket) {
 }
 
 // Best effort and never blocking: a fresh socket's buffer has room for one line.
-void SocketServer::Impl::refuse(stream_protocol::socket& socket, const ipc::Peer& peer) {
+void SocketServer::Impl::refuse(stream_protocol::socket& socket, const ipc::Peer& peer,
+                                const std::string& why) {
   counters.rejected_too_many_clients.fetch_add(1, std::memory_order_relaxed);
-  std::string line = ipc::error_push_line(
-      {ipc::ErrorCode::TooManyClients, "the relay already serves " +
-                                           std::to_string(options.dashboard.max_clients) +
-                                           " clients (dashboard.max_clients); retry later"},
-      context.backend->dispatcher.info().target_id);
+  std::string line = ipc::error_push_line({ipc::ErrorCode::TooManyClients, why},
+                                          context.backend->dispatcher.info().target_id);
   [[maybe_unused]] auto sent =
       ::send(socket.native_handle(), line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   boost::system::error_code ignored;
@@ -323,7 +381,7 @@ void SocketServer::Impl::refuse(stream_protocol::socket& socket, const ipc::Peer
   refusal_log.log(LogLevel::Warn, "dashboard client refused: too many clients",
                   {{"PEER_PID", std::to_string(peer.pid)},
                    {"PEER_UID", std::to_string(peer.uid)},
-                   {"MAX_CLIENTS", std::to_string(options.dashboard.max_clients)}});
+                   {"REASON", why}});
 }
 
 void SocketServer::Impl::maintain() {
@@ -333,9 +391,40 @@ void SocketServer::Impl::maintain() {
     return stop(RunEnd::PathLost);
   }
   if (options.on_tick && !options.on_tick()) return stop(RunEnd::Stopped);
+  if (!feed_subscribed) subscribe_feed();
+  const auto now = std::chrono::steady_clock::now();
+  for_each_session([now](ClientSession& session) { session.check_timeouts(now); });
   maintenance_timer.expires_after(options.maintenance_interval);
   maintenance_timer.async_wait([this](const boost::system::error_code& error) {
     if (!error) maintain();
+  });
+}
+
+// The feed's one subscription, from the start of the runtime's replay ring
+// (sequence 0 by design, so clients can catch up on what happened before
+// they or this relay came; the feed holds no event until it succeeds, so
+// there is nothing to resume after). On a request worker: the runtime may
+// take its call timeout to answer, and the I/O thread must not wait for it.
+// A failure is retried on the next maintenance tick; meanwhile subscribers
+// simply see no events.
+void SocketServer::Impl::subscribe_feed() {
+  if (feed_subscribing) return;
+  feed_subscribing = true;
+  request_workers.post([this, plane = plane, feed = event_feed, mailbox = mailbox] {
+    auto subscribed =
+        plane->subscribe_events([feed](const Event& event) { feed->on_event(event); }, 0);
+    auto result = std::make_shared<Expected<ipc::Subscription>>(std::move(subscribed));
+    // Dropped (and so unsubscribed) if the server stopped meanwhile.
+    mailbox->post([this, result] {
+      feed_subscribing = false;
+      if (!*result) {
+        problem_log.log(LogLevel::Warn, "dashboard relay: event subscription failed; retrying",
+                        {{"REASON", result->error().message}});
+        return;
+      }
+      feed_subscription = std::move(**result);
+      feed_subscribed = true;
+    });
   });
 }
 
@@ -365,9 +454,7 @@ void SocketServer::Impl::shut_down_clients() {
   maintenance_timer.cancel();
   accept_retry_timer.cancel();
   drain_timer.cancel();
-  std::vector<std::shared_ptr<ClientSession>> open;
-  for (const auto& [raw, session] : sessions) open.push_back(session);
-  for (const auto& session : open) session->close();
+  for_each_session([](ClientSession& session) { session.close(); });
   // Run the aborted operations' handlers so they release their sessions
   // here, while the server they point into is whole.
   io.restart();
@@ -403,6 +490,8 @@ CountersSnapshot SocketServer::counters() const {
   return {c.accepted.load(),
           c.rejected_too_many_clients.load(),
           c.dropped_slow_consumers.load(),
+          c.event_gaps.load(),
+          c.closed_idle.load(),
           c.closed_line_too_long.load(),
           c.rate_limited.load(),
           c.requests.load()};

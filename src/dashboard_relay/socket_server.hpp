@@ -1,7 +1,8 @@
 // The relay's socket server: listens on dashboard.path, accepts dashboard
 // clients (refusing those beyond max_clients with too_many_clients), checks
 // each peer's uid (SO_PEERCRED), and serves them on the thread that calls
-// run() while a small worker pool answers requests. It reports the link to
+// run() while two small worker pools answer requests: one for cheap ones,
+// one for snapshots. It reports the link to
 // the control plane: "connected" while a client holds an events
 // subscription, "listening" otherwise, "disconnected" once it stops.
 //
@@ -19,6 +20,7 @@
 
 #include "config/daemon_config.hpp"
 #include "dashboard_relay/client_session.hpp"
+#include "dashboard_relay/event_feed.hpp"
 #include "dashboard_relay/socket_path.hpp"
 #include "ipc/control_plane.hpp"
 #include "sup/error.hpp"
@@ -27,7 +29,11 @@ namespace sup::relay {
 
 struct ServerOptions {
   config::DashboardConfig dashboard;
-  unsigned worker_threads = 2;
+  // Threads answering requests, and those taking snapshots (state,
+  // logs.tail) in a lane of their own.
+  unsigned request_threads = 2;
+  unsigned snapshot_threads = 2;
+  EventFeedLimits event_feed;
   // How often the server checks that its socket file is still its own and
   // calls on_tick (on the serving thread); on_tick returning false stops it.
   std::chrono::milliseconds maintenance_interval{100};
@@ -38,6 +44,8 @@ struct CountersSnapshot {
   std::uint64_t accepted = 0;
   std::uint64_t rejected_too_many_clients = 0;
   std::uint64_t dropped_slow_consumers = 0;
+  std::uint64_t event_gaps = 0;
+  std::uint64_t closed_idle = 0;
   std::uint64_t closed_line_too_long = 0;
   std::uint64_t rate_limited = 0;
   std::uint64_t requests = 0;

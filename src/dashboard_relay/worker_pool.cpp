@@ -41,7 +41,7 @@ WorkerPool::~WorkerPool() {
   shutdown(kDefaultGrace);
 }
 
-void WorkerPool::post(std::function<void()> job) {
+void WorkerPool::Poster::post(std::function<void()> job) const {
   {
     std::lock_guard lock(state_->mutex);
     if (state_->stopping) return;

@@ -1,6 +1,8 @@
 // A few threads that run the relay's requests, so a slow call into the
 // runtime (a command's round trip to the control loop, a 10,000-child state
-// snapshot) never stalls the I/O thread and the other clients.
+// snapshot) never stalls the I/O thread and the other clients. The relay
+// keeps two: one for cheap requests and one for snapshots, so a health
+// check or a command never queues behind fifty state snapshots.
 //
 // Jobs must hold what they use by shared_ptr: at shutdown, a job still
 // blocked after the grace period is left running on a detached thread
@@ -9,6 +11,7 @@
 //
 //   sup::relay::WorkerPool pool(2);
 //   pool.post([backend, line] { backend->dispatcher.handle_line(line, peer); });
+//   auto lane = pool.poster();  // for jobs that hand work on to this pool
 //   pool.shutdown(std::chrono::seconds(1));
 #pragma once
 
@@ -21,6 +24,8 @@
 namespace sup::relay {
 
 class WorkerPool {
+  struct State;
+
  public:
   explicit WorkerPool(unsigned threads);
   ~WorkerPool();  // shutdown(kDefaultGrace)
@@ -29,15 +34,27 @@ class WorkerPool {
 
   static constexpr std::chrono::milliseconds kDefaultGrace{1000};
 
+  // Posts to a pool; copyable, and safe to use after the pool is gone
+  // (the job is then dropped, as after shutdown()).
+  class Poster {
+   public:
+    void post(std::function<void()> job) const;
+
+   private:
+    friend class WorkerPool;
+    explicit Poster(std::shared_ptr<State> state) : state_(std::move(state)) {}
+    std::shared_ptr<State> state_;
+  };
+
   // Ignored after shutdown().
-  void post(std::function<void()> job);
+  void post(std::function<void()> job) { poster().post(std::move(job)); }
+  Poster poster() const { return Poster(state_); }
 
   // Drops queued jobs, waits up to `grace` for running ones, joins the idle
   // threads and detaches the rest. Idempotent.
   void shutdown(std::chrono::milliseconds grace);
 
  private:
-  struct State;
   std::shared_ptr<State> state_;
   std::vector<std::thread> threads_;
 };

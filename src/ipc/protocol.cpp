@@ -17,7 +17,7 @@ struct ErrorCodeInfo {
   bool retryable;
 };
 
-constexpr std::array<ErrorCodeInfo, 13> kErrorCodes{{
+constexpr std::array<ErrorCodeInfo, 14> kErrorCodes{{
     {ErrorCode::InvalidJson, "invalid_json", "protocol_parse", false},
     {ErrorCode::InvalidRequest, "invalid_request", "protocol_parse", false},
     {ErrorCode::LineTooLong, "line_too_long", "protocol_parse", false},
@@ -30,6 +30,7 @@ constexpr std::array<ErrorCodeInfo, 13> kErrorCodes{{
     {ErrorCode::TooManyClients, "too_many_clients", "admission", true},
     {ErrorCode::SlowConsumer, "slow_consumer", "backpressure", true},
     {ErrorCode::Timeout, "timeout", "dispatch", true},
+    {ErrorCode::IdleTimeout, "idle_timeout", "admission", true},
     {ErrorCode::Internal, "internal", "dispatch", false},
 }};
 

@@ -38,6 +38,7 @@ enum class ErrorCode : std::uint8_t {
   TooManyClients,        // admission: pushed, then the connection is closed
   SlowConsumer,          // backpressure: pushed (best effort), then the connection is closed
   Timeout,               // dispatch, retryable: the runtime did not answer in time
+  IdleTimeout,           // admission: a half-sent line or an idle connection; then closed
   Internal,              // dispatch
 };
 std::string_view code_name(ErrorCode code);  // "invalid_json", ...

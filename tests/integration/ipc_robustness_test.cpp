@@ -78,7 +78,8 @@ std::string stage_for(const std::string& code) {
   if (code == "unsupported_method" || code == "internal") return "dispatch";
   if (code == "invalid_command_params" || code == "confirmation_required") return "validation";
   if (code == "permission_denied") return "authorization";
-  if (code == "rate_limited" || code == "too_many_clients") return "admission";
+  if (code == "rate_limited" || code == "too_many_clients" || code == "idle_timeout")
+    return "admission";
   return "backpressure";
 }
 
@@ -355,4 +356,103 @@ TEST_CASE("200 clients connecting at once are served or refused with too_many_cl
   CHECK(too_many + dropped + refused_at_connect >= kClients - kMaxClients);
   clients.clear();
   check_still_serving(*daemon);
+}
+
+TEST_CASE("500 connections that send half a line lose their slots; a fresh client gets in") {
+  sup::it::TempDir dir;
+  Json config = robustness_config(dir);
+  config["dashboard"]["line_timeout_ms"] = 500;
+  auto daemon = sup::it::require_serving_daemon(dir, config);
+
+  constexpr int kHalfLines = 500;
+  std::vector<sup::it::SocketClient> crowd;
+  for (int i = 0; i < kHalfLines; ++i) {
+    int fd = sup::it::SocketClient::connect_once(daemon->socket_path());
+    if (fd < 0) continue;  // the listen backlog is full: the crowd is big enough
+    crowd.emplace_back(fd);
+    crowd.back().send_all(R"({"request_id": "half", "method": "hea)",
+                          sup::it::deadline_in(prompt()));
+  }
+  MESSAGE(crowd.size() << " of " << kHalfLines << " half-line connections were made");
+  REQUIRE(crowd.size() > static_cast<std::size_t>(kMaxClients));
+
+  // Those admitted are closed once their line is overdue, with idle_timeout;
+  // the others were refused with too_many_clients.
+  int timed_out = 0;
+  int refused = 0;
+  for (auto& client : crowd) {
+    auto message = client.read_message(sup::it::deadline_in(scaled(10s)));
+    REQUIRE_MESSAGE(message, "a half-line connection was neither refused nor timed out");
+    const std::string code = sup::it::error_code(*message);
+    if (code == "idle_timeout") {
+      check_error(*message, "idle_timeout");
+      ++timed_out;
+    } else {
+      check_error(*message, "too_many_clients");
+      ++refused;
+    }
+    CHECK(client.read_line(sup::it::deadline_in(scaled(5s))) == std::nullopt);
+    CHECK(client.closed());
+  }
+  MESSAGE(timed_out << " timed out, " << refused << " refused");
+  CHECK(timed_out >= 1);
+  CHECK(timed_out <= kMaxClients);
+  check_still_serving(*daemon);
+  auto health = daemon->supctl({"--json", "health"});
+  CHECK_MESSAGE(health.code() == 0, health.describe());
+}
+
+TEST_CASE("events --since 0 with far more history than the client's queue: paced, never dropped") {
+  sup::it::TempDir dir;
+  Json config = robustness_config(dir);
+  config["dashboard"]["client_queue_bytes"] = 65'536;  // the minimum: about 200 events
+  config["intensity"] = 1'000'000;
+  config["period_ms"] = 1'000;
+  // A storm that ends by itself: each drill is quarantined once its budget
+  // of restarts is spent, after about 3 events per restart.
+  constexpr int kDrills = 10;
+  constexpr int kRestartsEach = 400;
+  for (int i = 0; i < kDrills; ++i) {
+    Json drill = sup::it::drill_child("storm-" + std::to_string(i), "crash_after", 1);
+    drill["budget"] = {{"capacity", kRestartsEach}, {"refill_per_sec", 0}};
+    drill["backoff"] = {{"initial_ms", 0}, {"max_ms", 0}};
+    drill["crash_loop"] = {{"max_failures", 0}};
+    config["children"].push_back(drill);
+  }
+  auto daemon = sup::it::require_serving_daemon(dir, config);
+  // Until the storm is over: every drill quarantined, no new event.
+  std::uint64_t last = 0;
+  std::uint64_t before = 0;
+  REQUIRE_MESSAGE(sup::it::eventually(
+                      [&] {
+                        before = last;
+                        auto subscribed = daemon->result_of("events.subscribe");
+                        if (subscribed) last = (*subscribed)["last_sequence"].get<std::uint64_t>();
+                        return last > 8'000 && last == before;
+                      },
+                      scaled(120s), 500ms),
+                  "the storm did not end; " << last << " events");
+
+  auto run =
+      daemon->supctl({"--json", "--timeout", "30000", "events", "--since", "0"}, scaled(120s));
+  REQUIRE_MESSAGE(run.code() == 0, run.describe().substr(0, 4000));
+  auto events = sup::it::json_lines(run.out);
+  REQUIRE(!events.empty());
+  std::uint64_t previous = 0;
+  for (const auto& event : events) {
+    const auto sequence = event["sequence"].get<std::uint64_t>();
+    REQUIRE(sequence > previous);
+    previous = sequence;
+  }
+  MESSAGE(events.size() << " events replayed, #" << events.front()["sequence"] << " to #"
+                        << previous << "; " << last << " produced before the replay began");
+  CHECK(previous >= last);
+  // The relay keeps the last 4096: all of them, without a gap after the first.
+  CHECK(events.size() >= 4'000);
+  CHECK(previous - events.front()["sequence"].get<std::uint64_t>() + 1 == events.size());
+  CHECK(daemon->wait_for_log(
+            [](const sup::it::LogLine& line) {
+              return line.get("msg").find("slow_consumer") != std::string::npos;
+            },
+            std::chrono::milliseconds(0)) == std::nullopt);
 }

@@ -84,6 +84,7 @@ TEST_CASE("error codes have their documented stage and retryability") {
       {ErrorCode::TooManyClients, "too_many_clients", "admission", true},
       {ErrorCode::SlowConsumer, "slow_consumer", "backpressure", true},
       {ErrorCode::Timeout, "timeout", "dispatch", true},
+      {ErrorCode::IdleTimeout, "idle_timeout", "admission", true},
       {ErrorCode::Internal, "internal", "dispatch", false},
   };
   for (const auto& row : table) {

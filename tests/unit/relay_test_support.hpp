@@ -169,10 +169,12 @@ class RunningServer {
  public:
   explicit RunningServer(sup::config::DashboardConfig config,
                          std::shared_ptr<sup::ipc::FakeControlPlane> fake =
-                             std::make_shared<sup::ipc::FakeControlPlane>())
+                             std::make_shared<sup::ipc::FakeControlPlane>(),
+                         sup::relay::EventFeedLimits event_feed = {})
       : plane(std::move(fake)), path(config.path) {
     sup::relay::ServerOptions options;
     options.dashboard = std::move(config);
+    options.event_feed = event_feed;
     server = std::make_unique<sup::relay::SocketServer>(std::move(options), plane);
     auto bound = server->bind();
     REQUIRE_MESSAGE(bound.has_value(), bound.error().describe());

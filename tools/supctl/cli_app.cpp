@@ -23,7 +23,7 @@ constexpr std::int64_t kMaxTimeoutMs = 86'400'000;
 constexpr const char* kFooter =
     "Exit codes: 0 ok; 1 not done (NotFound, Rejected, or declined at the prompt); 2 usage;\n"
     "3 supervisor not running or unreachable; 4 refused by the supervisor (protocol error);\n"
-    "5 timeout. Details: docs/supctl.md";
+    "5 timeout; 6 the socket's server is not trusted (see --trust-uid). Details: docs/supctl.md";
 
 std::string reject_blank(std::string& value) {
   return value.find_first_not_of(" \t\r\n") == std::string::npos ? "must not be blank" : "";
@@ -127,6 +127,9 @@ int run_supctl(int argc, const char* const* argv, Io io) {
   app.add_option("--socket", parsed.global.socket_path,
                  "The daemon's socket ($SUPERVISOR_SOCKET, else /tmp/supervisor.sock)")
       ->capture_default_str();
+  app.add_option("--trust-uid", parsed.global.trust.extra_uid,
+                 "Also trust a socket served by this uid (by default only root and your own "
+                 "uid; supctl refuses any other server before sending anything)");
   app.add_flag("--json", parsed.global.json,
                "Raw JSON results for scripts (one object per line when streaming)");
   app.add_option("--timeout", parsed.timeout_ms, "Milliseconds to wait for an answer")

@@ -22,14 +22,19 @@ bool worth_retrying(const Error& error) {
 ExitCode exit_code_for(const Error& link_failure) {
   if (link_failure.code == link_error::kTimeout) return ExitCode::Timeout;
   if (link_failure.code == link_error::kBadResponse) return ExitCode::ProtocolError;
+  if (link_failure.code == link_error::kUntrustedServer) return ExitCode::UntrustedServer;
   return ExitCode::Unreachable;
+}
+
+Expected<IpcClient> CommandContext::dial(Deadline deadline) const {
+  return IpcClient::connect(options_.socket_path, deadline, options_.trust);
 }
 
 std::optional<IpcClient> CommandContext::connect() {
   const Deadline deadline = this->deadline();
   const Deadline give_up = std::min(deadline, deadline_in(kConnectRetryWindow));
   for (;;) {
-    auto client = IpcClient::connect(options_.socket_path, deadline);
+    auto client = dial(deadline);
     if (client) return std::move(*client);
     if (!worth_retrying(client.error()) ||
         std::chrono::steady_clock::now() + kConnectRetryPause >= give_up) {

@@ -31,6 +31,7 @@ enum class ExitCode : int {
   Unreachable = 3,    // not running, stale socket, permission, link dropped
   ProtocolError = 4,  // the daemon refused the request, or spoke something else
   Timeout = 5,
+  UntrustedServer = 6,  // the socket's server is neither root, nor us, nor --trust-uid
 };
 
 // Exit code of a link failure (an error with a `link_error` code).
@@ -38,6 +39,7 @@ ExitCode exit_code_for(const Error& link_failure);
 
 struct GlobalOptions {
   std::string socket_path;
+  ServerTrust trust;
   bool json = false;
   std::chrono::milliseconds timeout{5000};
   std::string requested_by;
@@ -64,6 +66,9 @@ class CommandContext {
   Io& io() { return io_; }
   Deadline deadline() const { return deadline_in(options_.timeout); }
 
+  // One connection attempt to the socket of the options, its server's uid
+  // checked (no retry, nothing reported).
+  Expected<IpcClient> dial(Deadline deadline) const;
   // Connects, retrying for up to a second while the socket is missing or
   // refuses (the relay restarts in well under that).
   std::optional<IpcClient> connect();

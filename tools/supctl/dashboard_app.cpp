@@ -62,7 +62,7 @@ class LiveDashboard {
   };
 
   void connect() {
-    auto client = IpcClient::connect(context_.options().socket_path, context_.deadline());
+    auto client = context_.dial(context_.deadline());
     if (!client) return drop_link(client.error().message);
     client_ = std::move(*client);
     last_refusal_.clear();

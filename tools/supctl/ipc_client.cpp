@@ -120,7 +120,35 @@ Error connect_error(int error_number, const std::string& path) {
   }
 }
 
-Expected<IpcClient> IpcClient::connect(const std::string& path, Deadline deadline) {
+bool ServerTrust::trusts(std::uint32_t uid) const {
+  return uid == 0 || uid == static_cast<std::uint32_t>(::geteuid()) || uid == extra_uid;
+}
+
+Status check_server_uid(int fd, const std::string& path, const ServerTrust& trust) {
+  ucred server{};
+  socklen_t length = sizeof server;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &server, &length) != 0)
+    return link_failure(link_error::kUntrustedServer, "cannot tell who serves " + path +
+                                                          " (SO_PEERCRED: " + std::strerror(errno) +
+                                                          "); nothing was sent");
+  const auto uid = static_cast<std::uint32_t>(server.uid);
+  if (trust.trusts(uid)) return {};
+  return link_failure(
+      link_error::kUntrustedServer,
+      "refusing to talk to " + path + ": it is served by uid " + std::to_string(uid) + " (pid " +
+          std::to_string(server.pid) + "), which is neither root nor yours (uid " +
+          std::to_string(::geteuid()) +
+          "), so it may not be the supervisor; nothing was sent. If that uid runs the "
+          "supervisor, pass --trust-uid " +
+          std::to_string(uid));
+}
+
+Expected<IpcClient> IpcClient::connect(const std::string& path, Deadline deadline,
+                                       const ServerTrust& trust) {
+  auto checked = [&](process::UniqueFd fd) -> Expected<IpcClient> {
+    if (auto trusted = check_server_uid(fd.get(), path, trust); !trusted) return trusted.error();
+    return IpcClient(std::move(fd));
+  };
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof address.sun_path)
@@ -135,7 +163,7 @@ Expected<IpcClient> IpcClient::connect(const std::string& path, Deadline deadlin
       return link_failure(link_error::kConnectFailed,
                           std::string("cannot create a socket: ") + std::strerror(errno));
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0)
-      return IpcClient(std::move(fd));
+      return checked(std::move(fd));
     int error_number = errno;
     if (error_number == EINTR) continue;
     if (error_number == EINPROGRESS) {
@@ -148,7 +176,7 @@ Expected<IpcClient> IpcClient::connect(const std::string& path, Deadline deadlin
       } else if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &error_number, &length) != 0) {
         error_number = errno;
       }
-      if (error_number == 0) return IpcClient(std::move(fd));
+      if (error_number == 0) return checked(std::move(fd));
     }
     // A full listen backlog: the daemon is alive but slow to accept.
     if (error_number == EAGAIN) {

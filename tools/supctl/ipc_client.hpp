@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,7 +38,23 @@ inline constexpr ErrorCode kConnectFailed = ErrorCode::IoError;
 inline constexpr ErrorCode kDisconnected = ErrorCode::Disconnected;  // closed mid-conversation
 inline constexpr ErrorCode kTimeout = ErrorCode::Timeout;
 inline constexpr ErrorCode kBadResponse = ErrorCode::ProtocolError;  // not the protocol
+// The process serving the socket runs as a uid supctl does not trust.
+inline constexpr ErrorCode kUntrustedServer = ErrorCode::FailedPrecondition;
 }  // namespace link_error
+
+// Whose server supctl talks to: root, its own effective uid, and the uid
+// the operator vouched for with --trust-uid. Anything else may be an
+// impostor listening at the operator's socket path, and must not receive
+// commands and reasons, nor have its answers printed as the daemon's.
+struct ServerTrust {
+  std::optional<std::uint32_t> extra_uid;  // --trust-uid
+
+  bool trusts(std::uint32_t uid) const;
+};
+
+// kUntrustedServer unless the server of the connected socket `fd`
+// (SO_PEERCRED: the uid that listened) is trusted.
+Status check_server_uid(int fd, const std::string& path, const ServerTrust& trust);
 
 struct Message {
   enum Kind : unsigned char { Response, Push };
@@ -62,7 +79,10 @@ class IpcClient {
   // A single line longer than this is not something the daemon sends.
   static constexpr std::size_t kMaxLineBytes = std::size_t{64} << 20;
 
-  static Expected<IpcClient> connect(const std::string& path, Deadline deadline);
+  // Connects and checks the server's uid against `trust` before anything
+  // is sent.
+  static Expected<IpcClient> connect(const std::string& path, Deadline deadline,
+                                     const ServerTrust& trust);
 
   IpcClient(IpcClient&&) noexcept = default;
   IpcClient& operator=(IpcClient&&) noexcept = default;

@@ -90,7 +90,7 @@ ExitCode follow(CommandContext& context, const Subscription& subscription) {
       context.note("reconnecting (attempt " + std::to_string(backoff.attempts()) + ", next in " +
                    std::to_string(delay.count()) + " ms)");
       std::this_thread::sleep_for(delay);
-      auto connected = IpcClient::connect(context.options().socket_path, context.deadline());
+      auto connected = context.dial(context.deadline());
       if (connected) {
         client = std::move(*connected);
       } else if (connected.error().message != lost) {

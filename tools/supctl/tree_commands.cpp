@@ -77,7 +77,7 @@ ExitCode await_relay(CommandContext& context, const std::string& command_id,
   ReconnectBackoff backoff;
   while (steady_clock::now() < deadline) {
     std::this_thread::sleep_until(std::min(deadline, steady_clock::now() + backoff.next()));
-    auto client = IpcClient::connect(context.options().socket_path, deadline);
+    auto client = context.dial(deadline);
     if (!client) continue;
     auto reply = client->call("state", json::object(), deadline);
     if (!reply || !reply->ok) continue;
