@@ -19,8 +19,10 @@
 //               itself, is subscribed again and health.dashboard_link is
 //               "connected".
 //   storm_health  crash drills (as fanout) with one subscriber that never
-//               reads: another client's `health` round trip (p50/p99) for
-//               --probe-seconds, and the daemon's RSS before and after.
+//               reads (it asked for the whole replay) and --subscribers - 1
+//               that read everything: another client's `health` round trip
+//               (p50/p99) for --probe-seconds, and the daemon's RSS before
+//               and after.
 //   state_crowd --crowd clients asking `state` back to back on --children
 //               children: another client's `health` and
 //               `command.restart_child` round trips (p50/p99).
@@ -635,9 +637,27 @@ int run_storm_health(const BenchOptions& opt, const sup::bench::Reporter& out) {
   if (!stalled.connect(daemon.socket_path())) die("storm_health: cannot connect");
   stalled.send_line(
       R"({"request_id":"s","method":"events.subscribe","params":{"after_sequence":0}})");
+  // And --subscribers - 1 dashboards that read everything.
+  std::vector<Client> readers(static_cast<std::size_t>(std::max(0, opt.subscribers - 1)));
+  for (auto& reader : readers) {
+    if (!reader.connect(daemon.socket_path()) ||
+        result_of(reader.call("sub", "events.subscribe")).is_null())
+      die("storm_health: subscribe failed");
+  }
   std::int64_t until = steady_ns() + static_cast<std::int64_t>(opt.probe_seconds) * 1'000'000'000;
+  std::thread reading([&] {
+    std::vector<pollfd> fds;
+    for (auto& reader : readers) fds.push_back({reader.fd(), POLLIN, 0});
+    char sink[1 << 16];
+    while (steady_ns() < until) {
+      if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+      for (auto& entry : fds)
+        if (entry.revents & POLLIN) (void)!::recv(entry.fd, sink, sizeof sink, MSG_DONTWAIT);
+    }
+  });
   auto health_ms = probe(daemon.socket_path(), "health", no_params, until);
   double rss_after = process_rss_mib(daemon.pid());
+  reading.join();
   Client counter;
   std::uint64_t events = 0;
   if (counter.connect(daemon.socket_path()))
@@ -667,10 +687,11 @@ int run_state_crowd(const BenchOptions& opt, const sup::bench::Reporter& out) {
     crowd.emplace_back([&, c] {
       Client client;
       if (!client.connect(daemon.socket_path())) return;
+      // Not parsed: a 4 MB answer parsed 50 times over would load the
+      // machine more than the daemon does.
       for (int i = 0; steady_ns() < until; ++i) {
-        if (result_of(client.call(numbered("s", c * 1'000'000 + i), "state", json::object(), 60s))
-                .is_null())
-          return;
+        auto line = client.call(numbered("s", c * 1'000'000 + i), "state", json::object(), 60s);
+        if (!line || line->find("\"ok\":true") == std::string::npos) return;
         ++snapshots;
       }
     });
