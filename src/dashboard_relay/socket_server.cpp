@@ -25,6 +25,10 @@ using boost::asio::local::stream_protocol;
 
 constexpr std::size_t kLogLinesCached = 2048;
 constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
+// Snapshots are bulk work: under CPU pressure their threads yield to the
+// I/O thread and the cheap lane (CFS gives nice 10 about a tenth of the
+// weight of nice 0), so health and commands stay prompt.
+constexpr int kSnapshotNiceness = 10;
 constexpr std::chrono::seconds kProblemLogInterval{1};
 // A stopping relay keeps serving this long at most, so replies already on
 // their way (the answer to shutdown_tree itself) reach their clients.
@@ -162,7 +166,7 @@ SocketServer::Impl::Impl(ServerOptions server_options,
       path(options.dashboard.path),
       plane(std::move(control_plane)),
       request_workers(options.request_threads),
-      snapshot_workers(options.snapshot_threads) {
+      snapshot_workers(options.snapshot_threads, kSnapshotNiceness) {
   const auto& dashboard = options.dashboard;
   std::string target_id = dashboard.target_id.empty() ? default_target_id() : dashboard.target_id;
   context.limits = {dashboard.max_line_bytes, dashboard.client_queue_bytes,

@@ -1,5 +1,8 @@
 #include "dashboard_relay/worker_pool.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -16,10 +19,13 @@ struct WorkerPool::State {
   bool stopping = false;
 };
 
-WorkerPool::WorkerPool(unsigned threads) : state_(std::make_shared<State>()) {
+WorkerPool::WorkerPool(unsigned threads, int niceness) : state_(std::make_shared<State>()) {
   state_->exited.assign(threads, false);
   for (unsigned i = 0; i < threads; ++i) {
-    threads_.emplace_back([state = state_, i] {
+    threads_.emplace_back([state = state_, i, niceness] {
+      // Linux: a thread's nice value is its own (setpriority on its tid).
+      // Best effort: a refusal leaves the pool at normal priority.
+      if (niceness > 0) (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), niceness);
       std::unique_lock lock(state->mutex);
       while (true) {
         state->wake.wait(lock, [&] { return state->stopping || !state->jobs.empty(); });

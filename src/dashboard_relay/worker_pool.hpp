@@ -27,7 +27,9 @@ class WorkerPool {
   struct State;
 
  public:
-  explicit WorkerPool(unsigned threads);
+  // `niceness` (0 to 19) is added to the threads' nice value: a pool of
+  // background work yields the CPU to the rest of the process under load.
+  explicit WorkerPool(unsigned threads, int niceness = 0);
   ~WorkerPool();  // shutdown(kDefaultGrace)
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
