@@ -79,10 +79,10 @@ class IpcClient {
   // A single line longer than this is not something the daemon sends.
   static constexpr std::size_t kMaxLineBytes = std::size_t{64} << 20;
 
-  // Connects and checks the server's uid against `trust` before anything
-  // is sent.
+  // Connects and checks the server's uid against `trust` (by default: root
+  // and our own uid) before anything is sent.
   static Expected<IpcClient> connect(const std::string& path, Deadline deadline,
-                                     const ServerTrust& trust);
+                                     const ServerTrust& trust = {});
 
   IpcClient(IpcClient&&) noexcept = default;
   IpcClient& operator=(IpcClient&&) noexcept = default;
