@@ -31,6 +31,13 @@ std::string with_child(const std::string& child) {
 
 }  // namespace
 
+TEST_CASE("the default reserve of dashboard slots leaves one to other uids") {
+  CHECK(config_ok(R"({"dashboard": {"max_clients": 4}})").dashboard.reserved_clients == 3);
+  CHECK(config_ok(R"({"dashboard": {"max_clients": 1}})").dashboard.reserved_clients == 0);
+  CHECK(config_ok(R"({"dashboard": {"max_clients": 4, "reserved_clients": 1}})")
+            .dashboard.reserved_clients == 1);
+}
+
 TEST_CASE("an empty config gets every default and the relay child first") {
   DaemonConfig config = config_ok("{}");
   CHECK(config.root.strategy == sup::Strategy::OneForOne);
@@ -45,6 +52,10 @@ TEST_CASE("an empty config gets every default and the relay child first") {
   CHECK(config.dashboard.requests_per_sec == 200);
   CHECK(config.dashboard.target_id.rfind("supervisor@", 0) == 0);
   CHECK(config.dashboard.target_id.size() > std::string("supervisor@").size());
+  CHECK(config.dashboard.max_clients_per_uid == 16);
+  CHECK(config.dashboard.reserved_clients == 8);
+  CHECK(config.dashboard.line_timeout_ms == 5000);
+  CHECK(config.dashboard.idle_timeout_ms == 60000);
   CHECK(config.log.level == sup::LogLevel::Info);
   CHECK(config.log.format == "text");
   CHECK(config.runtime.worker_threads == 0);
@@ -77,7 +88,9 @@ TEST_CASE("every key is read, with comments allowed") {
       "runtime": {"worker_threads": 6, "tick_ms": 5, "blocking_threshold_ms": 250, "jitter_seed": 42},
       "process_output": {"lines_per_sec": 0, "burst_lines": 7},
       "dashboard": {"path": "/run/sup.sock", "mode": "0600", "max_clients": 8, "max_line_bytes": 4096,
-                    "client_queue_bytes": 65536, "requests_per_sec": 50, "target_id": "sup-a"},
+                    "client_queue_bytes": 65536, "requests_per_sec": 50, "target_id": "sup-a",
+                    "max_clients_per_uid": 3, "reserved_clients": 2, "line_timeout_ms": 250,
+                    "idle_timeout_ms": 0},
       "children": [
         {"id": "hb", "kind": "task", "task": "heartbeat", "heartbeat_timeout_ms": 3000,
          "restart": "transient", "shutdown_timeout_ms": 100,
@@ -112,6 +125,10 @@ TEST_CASE("every key is read, with comments allowed") {
   CHECK(config.dashboard.client_queue_bytes == 65536);
   CHECK(config.dashboard.requests_per_sec == 50);
   CHECK(config.dashboard.target_id == "sup-a");
+  CHECK(config.dashboard.max_clients_per_uid == 3);
+  CHECK(config.dashboard.reserved_clients == 2);
+  CHECK(config.dashboard.line_timeout_ms == 250);
+  CHECK(config.dashboard.idle_timeout_ms == 0);
 
   REQUIRE(config.root.children.size() == 6);  // relay inserted first
   CHECK(config.root.children[0].id == "relay");
@@ -188,6 +205,15 @@ TEST_CASE("each validation error names its field path") {
        "dashboard.client_queue_bytes", "at least max_line_bytes"},
       {R"({"dashboard": {"requests_per_sec": 0}})", "dashboard.requests_per_sec", "between 1"},
       {R"({"dashboard": {"target_id": " "}})", "dashboard.target_id", "blank"},
+      {R"({"dashboard": {"max_clients_per_uid": 0}})", "dashboard.max_clients_per_uid",
+       "between 1 and 4096"},
+      {R"({"dashboard": {"max_clients": 4, "reserved_clients": 4}})", "dashboard.reserved_clients",
+       "less than max_clients (4)"},
+      {R"({"dashboard": {"reserved_clients": -1}})", "dashboard.reserved_clients", "negative"},
+      {R"({"dashboard": {"line_timeout_ms": 50}})", "dashboard.line_timeout_ms",
+       "between 100 and 3600000"},
+      {R"({"dashboard": {"idle_timeout_ms": 86400001}})", "dashboard.idle_timeout_ms",
+       "at most 86400000"},
       // children
       {with_child(R"("not an object")"), "children[0]", "must be an object"},
       {with_child(R"({"kind": "task", "task": "t"})"), "children[0].id", "missing required key"},

@@ -320,7 +320,7 @@ TEST_CASE("a replay far larger than the client's queue is paced by its reading, 
 // taken fifty times over would keep the snapshot lane busy.
 class BlockedSnapshots : public sup::ipc::FakeControlPlane {
  public:
-  sup::SupervisorState current_state() override {
+  sup::Expected<sup::SupervisorState> current_state() override {
     std::unique_lock lock(mutex_);
     ++waiting_;
     changed_.notify_all();
