@@ -44,10 +44,10 @@ struct ExitStatus {
 };
 
 struct SpawnOptions {
-  std::vector<std::string> argv;           // argv[0] without a '/' is looked up in PATH
-  std::map<std::string, std::string> env;  // set (or replaced) in the inherited environment
-  std::vector<std::string> unset_env;
-  std::string cwd;  // empty: the test's working directory
+  std::vector<std::string> argv = {};           // argv[0] without a '/' is looked up in PATH
+  std::map<std::string, std::string> env = {};  // set (or replaced) in the inherited environment
+  std::vector<std::string> unset_env = {};
+  std::string cwd = {};  // empty: the test's working directory
 };
 
 class Subprocess {

@@ -48,7 +48,8 @@ TEST_CASE("malformed input gets its documented error and the connection survives
   for (int i = 0; i < 4096; ++i) garbage += static_cast<char>(random() % 256);
   std::erase(garbage, '\n');
   const Case cases[] = {
-      {"{\"request_id\": \"r1\", \"method\": ", "invalid_json", ""},
+      // Syntax errors name the field where parsing stopped (bounded_json).
+      {"{\"request_id\": \"r1\", \"method\": ", "invalid_json", "method"},
       {garbage, "invalid_json", ""},
       {std::string("\0\0\0{}", 5), "invalid_json", ""},
       {"[1,2,3]", "invalid_request", ""},
