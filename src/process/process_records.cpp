@@ -16,6 +16,7 @@
 #include <map>
 #include <set>
 #include <system_error>
+#include <thread>
 #include <utility>
 
 #include "common/clock.hpp"
@@ -33,6 +34,10 @@ constexpr std::size_t kMaxEnvironmentBytes = 1 << 20;
 // A process forking while it is being swept is caught by the next pass;
 // killed processes fork no more, so this bounds the passes needed.
 constexpr int kSweepPasses = 3;
+// A process in the middle of execve shows an empty environment for an
+// instant; the second pass, this long after the first, always runs so that
+// such a process is read again once its new image is in place.
+constexpr auto kSecondPassPause = std::chrono::milliseconds(50);
 
 std::string errno_text(int error) {
   return std::error_code(error, std::generic_category()).message();
@@ -262,6 +267,7 @@ SweepResult ProcessRecords::sweep_leftovers(std::chrono::milliseconds wait) {
   std::vector<Target> targets;
   std::set<pid_t> targeted;
   for (int pass = 0; pass < kSweepPasses && !child_by_assignment.empty(); ++pass) {
+    if (pass == 1) std::this_thread::sleep_for(kSecondPassPause);
     std::size_t found = 0;
     for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
       const auto pid = parse_number<pid_t>(entry.path().filename().string());
@@ -287,7 +293,7 @@ SweepResult ProcessRecords::sweep_leftovers(std::chrono::milliseconds wait) {
       targets.push_back({{child_id, *pid}, std::move(pidfd)});
       ++found;
     }
-    if (found == 0) break;
+    if (found == 0 && pass > 0) break;
   }
 
   const std::int64_t deadline = sup::mono_now_ms() + wait.count();

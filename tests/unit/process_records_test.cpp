@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "process/process_spawner.hpp"
@@ -97,6 +98,20 @@ std::unique_ptr<AbandonedSpawn> spawn_recorded(ProcessRecords& records, const st
   return abandoned;
 }
 
+// Waits until `pid` runs `command` (its exec finished): the state a real
+// leftover is in when a restarted daemon sweeps, long after it was spawned.
+void await_command(pid_t pid, const std::string& command) {
+  const auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  for (;;) {
+    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name == command) return;
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(1ms);
+  }
+}
+
 bool killed_contains(const sup::process::SweepResult& result, pid_t pid) {
   return std::any_of(result.killed.begin(), result.killed.end(),
                      [pid](const auto& process) { return process.pid == pid; });
@@ -179,6 +194,7 @@ TEST_CASE("the sweep kills a token carrier whose group leader is gone, setsid or
   auto leader_gone = spawn_recorded(records, "escaped", "setsid sleep 1000 & echo $!");
   leader_gone->reap();
   const pid_t grandchild = leader_gone->printed_pid;
+  await_command(grandchild, "sleep");
   REQUIRE(running(grandchild));
 
   auto successor = open_records(dir.path);
