@@ -22,6 +22,7 @@
 #include "dag/execution_core.hpp"
 #include "dag/parser.hpp"
 #include "dag/scheduler.hpp"
+#include "layered_dag.hpp"
 
 #ifdef SUP_BENCH_HAVE_TBB
 #include <oneapi/tbb/flow_graph.h>
@@ -51,39 +52,8 @@ std::int64_t thread_cpu_ns() {
   return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
 }
 
-// A layered DAG: `width` nodes per layer, each depending on two nodes of the
-// layer before. Rich: with the keys a real spec has (risk, phase, retry,
-// timeout, a three-string argv); lean: id, deps and run only.
-std::string layered_spec(int nodes, int width, bool rich = true) {
-  static const char* kRisks[] = {"low", "medium", "high", "critical"};
-  nlohmann::json list = nlohmann::json::array();
-  auto id = [](int index) { return "node-" + std::to_string(index); };
-  for (int i = 0; i < nodes; ++i) {
-    int layer = i / width;
-    int column = i % width;
-    nlohmann::json deps = nlohmann::json::array();
-    if (layer > 0) {
-      int previous = (layer - 1) * width;
-      deps.push_back(id(previous + column));
-      if (width > 1) deps.push_back(id(previous + (column + 1) % width));
-    }
-    if (!rich) {
-      list.push_back({{"id", id(i)}, {"deps", deps}, {"run", {{"exec", {"true"}}}}});
-      continue;
-    }
-    list.push_back({{"id", id(i)},
-                    {"deps", deps},
-                    {"phase", "layer-" + std::to_string(layer)},
-                    {"risk", kRisks[i % 4]},
-                    {"timeout_ms", 60'000},
-                    {"retry", {{"max_attempts", 3}}},
-                    {"run", {{"exec", {"/usr/bin/true", "--node", id(i)}}}}});
-  }
-  return nlohmann::json{{"name", "layered"}, {"max_parallel", 64}, {"nodes", list}}.dump();
-}
-
 sup::dag::DagSpec parsed_layered(const BenchOptions& opt) {
-  auto spec = sup::dag::parse_dag(layered_spec(opt.nodes, opt.width));
+  auto spec = sup::dag::parse_dag(sup::bench::layered_spec(opt.nodes, opt.width));
   if (!spec) {
     std::fprintf(stderr, "spec refused: %s\n", spec.error().describe().c_str());
     std::exit(1);
@@ -95,7 +65,7 @@ int run_parse(const BenchOptions& opt, bool rich) {
   sup::bench::Reporter out("execution", {{"graph", "layered"},
                                          {"spec", rich ? "rich" : "lean"},
                                          {"nodes", std::to_string(opt.nodes)}});
-  std::string text = layered_spec(opt.nodes, opt.width, rich);
+  std::string text = sup::bench::layered_spec(opt.nodes, opt.width, rich);
   std::vector<double> wall_ms, cpu_ms;
   for (int run = 0; run < opt.runs + 3; ++run) {
     auto start = steady_ns();
