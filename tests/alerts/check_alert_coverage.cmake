@@ -1,0 +1,22 @@
+# Fails unless every `- alert: NAME` of RULES has a case in TESTS
+# (`alertname: NAME`) that expects it to fire (a non-empty `exp_alerts`).
+file(STRINGS ${RULES} rule_lines REGEX "^ *- alert: ")
+file(READ ${TESTS} tests)
+set(untested "")
+set(count 0)
+foreach(line IN LISTS rule_lines)
+  string(REGEX REPLACE "^ *- alert: *([A-Za-z0-9_]+).*" "\\1" name "${line}")
+  math(EXPR count "${count} + 1")
+  # A case: "alertname: NAME" followed by "exp_alerts:" and a list entry.
+  string(REGEX MATCH "alertname: ${name}\n *exp_alerts:\n *- exp_labels" firing "${tests}")
+  if(NOT firing)
+    list(APPEND untested ${name})
+  endif()
+endforeach()
+if(count EQUAL 0)
+  message(FATAL_ERROR "no alert rules found in ${RULES}")
+endif()
+if(untested)
+  message(FATAL_ERROR "alert rules without a firing test case in ${TESTS}: ${untested}")
+endif()
+message(STATUS "${count} alert rules, each with a firing test case")
