@@ -2,7 +2,7 @@
 // (possibly nested) supervisor.
 //
 // A child is an in-process task registered through the C++ API, an external
-// process, a built-in drill, the dashboard relay, or a nested supervisor with
+// process, a built-in drill, the control endpoint, or a nested supervisor with
 // children of its own. Specs are plain values; the daemon builds them from
 // its JSON config, an embedding program builds them in code:
 //
@@ -25,7 +25,8 @@ namespace sup {
 
 enum class Strategy : std::uint8_t { OneForOne, OneForAll, RestForOne };
 enum class RestartType : std::uint8_t { Permanent, Transient, Temporary };
-enum class ChildKind : std::uint8_t { Task, Process, Drill, Relay, Supervisor };
+// Endpoint: the tree's control endpoint (endpoint.hpp), at most one.
+enum class ChildKind : std::uint8_t { Task, Process, Drill, Endpoint, Supervisor };
 enum class DrillKind : std::uint8_t { CrashAfter, Panic, Flaky, BlockForever, IgnoreCancel, Busy };
 
 // Per-child token bucket: a restart spends one token; tokens refill
@@ -106,7 +107,8 @@ struct SupervisorSpec {
 };
 
 // Canonical spellings, used by the config, JSON and logs:
-// "one_for_one", "permanent", "task"/"process"/"drill"/"relay"/"supervisor",
+// "one_for_one", "permanent", "task"/"process"/"drill"/"supervisor" (the
+// Endpoint kind is spelled as the daemon's config names it, docs/config.md),
 // "crash_after"/"panic"/"flaky"/"block_forever"/"ignore_cancel"/"busy".
 std::string_view to_string(Strategy value);
 std::string_view to_string(RestartType value);

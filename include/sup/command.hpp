@@ -60,7 +60,7 @@ struct CommandInfo {
   // Carrying it out twice (with different command_ids) leaves the tree as
   // once would. (A repeated command_id is always answered from the ledger.)
   bool idempotent;
-  // In the seed's dashboard-ipc.v1 vocabulary; false for our extensions.
+  // In the seed protocol's vocabulary (docs/ipc.md); false for our extensions.
   bool seed;
   std::uint32_t timeout_seconds;  // how long a client should wait for the result
   std::string_view summary;       // one line, for help texts

@@ -19,7 +19,7 @@
 //
 //   InvalidConfig (invalid_config)
 //     The daemon's configuration (file, environment, startup paths such as
-//     dashboard.path) is wrong. The daemon exits 78 (EX_CONFIG), whichever
+//     its socket's) is wrong. The daemon exits 78 (EX_CONFIG), whichever
 //     layer finds it.
 //   InvalidArgument (invalid_argument)
 //     A caller's input is wrong: a child spec, a command's fields. field_path

@@ -23,6 +23,7 @@
 
 #include "sup/child_spec.hpp"
 #include "sup/command.hpp"
+#include "sup/endpoint.hpp"
 #include "sup/error.hpp"
 #include "sup/state.hpp"
 
@@ -57,9 +58,6 @@ class EventSubscription {
  private:
   std::function<void()> cancel_;
 };
-
-enum class DashboardLink : std::uint8_t { Disconnected, Listening, Connected };
-std::string_view to_string(DashboardLink link);  // "disconnected", "listening", "connected"
 
 class Handle {
  public:
@@ -106,8 +104,9 @@ class Handle {
   // must stop on an error here, not subscribe after 0 (all history).
   Expected<std::uint64_t> last_event_sequence() const;
 
-  // Reported by the dashboard relay.
-  void report_dashboard_link(DashboardLink link, std::uint32_t clients);
+  // Reported by the tree's control endpoint (see endpoint.hpp) whenever its
+  // link changes; health shows it while that incarnation runs.
+  void report_endpoint_status(EndpointStatus status);
 
  private:
   friend struct detail::TestHooks;

@@ -9,7 +9,7 @@
 // the host's choice: by default text lines on stderr; the daemon sends them
 // to journald with the fields as journal fields, or to stderr as text or
 // JSON (src/common/log_backend.hpp); `set_log_sink` routes them to a
-// callback instead. Subscribers (the dashboard's `logs.tail`) see every
+// callback instead. Subscribers (an IPC client's `logs.tail`) see every
 // record that was not dropped.
 //
 //   sup::log(sup::LogLevel::Warn, "child exited",

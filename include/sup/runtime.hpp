@@ -34,9 +34,9 @@ class Incarnation;
 struct RuntimeOptions {
   SupervisorSpec root;
   TaskRegistry tasks;
-  // Makes the task that runs a child of kind Relay (the daemon's dashboard
-  // relay). Called once, with a Handle to the runtime being started.
-  std::function<TaskDefinition(Handle)> relay_factory;
+  // Makes the task that runs the child of kind Endpoint (endpoint.hpp).
+  // Called once, with a Handle to the runtime being started.
+  std::function<TaskDefinition(Handle)> endpoint_factory;
 
   unsigned worker_threads = 0;  // actor worker pool; 0: max(4, hardware threads)
   std::uint32_t tick_ms = 10;   // control loop period

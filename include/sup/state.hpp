@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sup/child_spec.hpp"
+#include "sup/endpoint.hpp"
 #include "sup/task_exit.hpp"
 
 namespace sup {
@@ -92,10 +93,10 @@ struct Health {
   // stalled loop look busy.
   std::uint64_t control_loop_iterations = 0;
   double iterations_per_sec = 0;
-  std::string dashboard_link = "disconnected";  // "connected" | "listening" | "disconnected"
-  std::vector<std::string> reasons;             // why degraded, one line each
-  std::vector<std::string> suspects;            // child ids blocking a runtime thread or stale
-  std::uint32_t dashboard_clients = 0;
+  // What the control endpoint last reported while it runs (endpoint.hpp).
+  EndpointStatus endpoint;
+  std::vector<std::string> reasons;        // why degraded, one line each
+  std::vector<std::string> suspects;       // child ids blocking a runtime thread or stale
   std::uint64_t audit_write_failures = 0;  // failed writes of the audit log since start
 };
 

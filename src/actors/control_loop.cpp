@@ -18,11 +18,12 @@ constexpr std::size_t kRememberedCommands = 10'000;
 
 }  // namespace
 
-ControlLoop::ControlLoop(const RuntimeOptions& options, SupervisorSpec root, TaskDefinition relay,
-                         TaskRunner& runner, process::ProcessReactor& reactor,
-                         audit::AuditWriter* audit, std::function<void(RunOutcome)> on_stopped)
+ControlLoop::ControlLoop(const RuntimeOptions& options, SupervisorSpec root,
+                         TaskDefinition endpoint, TaskRunner& runner,
+                         process::ProcessReactor& reactor, audit::AuditWriter* audit,
+                         std::function<void(RunOutcome)> on_stopped)
     : options_(options),
-      relay_(std::move(relay)),
+      endpoint_(std::move(endpoint)),
       runner_(runner),
       reactor_(reactor),
       audit_(audit),
@@ -35,12 +36,12 @@ ControlLoop::ControlLoop(const RuntimeOptions& options, SupervisorSpec root, Tas
       journal_(kEventRing),
       health_(mono_now_ms()) {
   tree_.for_each_child([&](core::NodeIndex node) {
-    if (!relay_node_ && tree_.spec(node).kind == ChildKind::Relay) relay_node_ = node;
+    if (!endpoint_node_ && tree_.spec(node).kind == ChildKind::Endpoint) endpoint_node_ = node;
   });
 }
 
-bool ControlLoop::is_relay(std::string_view id) const {
-  return relay_node_ && tree_.id(*relay_node_) == id;
+bool ControlLoop::is_endpoint(std::string_view id) const {
+  return endpoint_node_ && tree_.id(*endpoint_node_) == id;
 }
 
 core::Now ControlLoop::now() const {
@@ -97,8 +98,8 @@ const TaskDefinition* ControlLoop::definition_for(const ChildSpec& spec,
   switch (spec.kind) {
     case ChildKind::Task:
       return options_.tasks.find(spec.task);
-    case ChildKind::Relay:
-      return relay_.start ? &relay_ : nullptr;
+    case ChildKind::Endpoint:
+      return endpoint_.start ? &endpoint_ : nullptr;
     case ChildKind::Drill:
       scratch =
           make_drill_task(spec.drill, options_.jitter_seed ^ std::hash<std::string>{}(spec.id));
@@ -125,7 +126,7 @@ void ControlLoop::start_incarnation(core::NodeIndex node, std::uint64_t generati
     tree_.set_pid(node, generation, *pid);
     return;
   }
-  if (node == relay_node_) dashboard_link_.relay_started();
+  if (node == endpoint_node_) endpoint_status_.endpoint_started();
   TaskDefinition scratch;
   const TaskDefinition* definition = definition_for(spec, scratch);
   if (definition == nullptr) {
@@ -314,10 +315,9 @@ Health ControlLoop::health() {
       }
     });
   }
-  bool relay_up = relay_node_ && tree_.record(*relay_node_, at).state == ChildState::Running;
-  auto [link, clients] = dashboard_link_.seen(relay_up);
-  h.dashboard_link = std::string(link);
-  h.dashboard_clients = clients;
+  bool endpoint_up =
+      endpoint_node_ && tree_.record(*endpoint_node_, at).state == ChildState::Running;
+  h.endpoint = endpoint_status_.seen(endpoint_up);
   if (audit_) h.audit_write_failures = audit_->status().write_failures;
   return h;
 }
@@ -383,15 +383,20 @@ std::optional<CommandResult> ControlLoop::refusal(const CommandRequest& request)
                                    audit_->status().last_error +
                                    "): commands are refused until it can be");
   }
-  if (is_relay(request.target)) {
+  if (is_endpoint(request.target)) {
     switch (request.kind) {
       case CommandKind::RemoveChild:
-        return CommandResult::rejected("the relay cannot be removed (set dashboard.enabled=false)");
+        return CommandResult::rejected(
+            "child " + request.target +
+            " is the control endpoint (the daemon's relay): it cannot "
+            "be removed, only configured away (dashboard.enabled=false)");
       case CommandKind::PauseChild:
       case CommandKind::QuarantineChild:
         return CommandResult::rejected(
-            "the relay serves the socket commands come over: paused or quarantined, nothing "
-            "could bring it back (restart_child or kill_child restart it instead)");
+            "child " + request.target +
+            " is the control endpoint (the daemon's relay), serving the socket commands come "
+            "over: paused or quarantined, nothing could bring it back (restart_child or "
+            "kill_child restart it instead)");
       default:
         break;
     }
@@ -408,9 +413,10 @@ CommandResult ControlLoop::carry_out(const CommandRequest& request, const core::
       if (request.spec->kind == ChildKind::Task && !definition_for(*request.spec, scratch)) {
         return CommandResult::rejected("no task registered under \"" + request.spec->task + "\"");
       }
-      if (request.spec->kind == ChildKind::Relay) {
+      if (request.spec->kind == ChildKind::Endpoint) {
         return CommandResult::rejected(
-            "the relay is configured by dashboard.*, not added at run time");
+            "the control endpoint (the daemon's relay) is configured (dashboard.*), not added "
+            "at run time");
       }
       return tree_.add_child(*request.spec, request.parent, at);
     }

@@ -7,7 +7,7 @@
 // component it drives: HealthWatch (starvation and heartbeat suspects,
 // status, loop rate), EventJournal (sequence, replay, log line per event),
 // the AuditWriter (commands' audit lines, written on a thread of its own)
-// and DashboardLinkView (what the relay reports). It runs on one thread of
+// and EndpointStatusView (what the control endpoint reports). It runs on one thread of
 // its own (a detached actor, see runtime.cpp), so no child can starve it,
 // and every call here is non-blocking.
 //
@@ -22,7 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "actors/dashboard_link.hpp"
+#include "actors/endpoint_status_view.hpp"
 #include "actors/event_journal.hpp"
 #include "actors/health_watch.hpp"
 #include "actors/process_exit.hpp"
@@ -49,7 +49,7 @@ class ControlLoop {
   // `options` must outlive the loop; the tree is built from `root` (moved
   // out of options.root by the caller, so the specs exist once). `audit`
   // (null: commands are audited to the log only) must outlive the loop.
-  ControlLoop(const RuntimeOptions& options, SupervisorSpec root, TaskDefinition relay,
+  ControlLoop(const RuntimeOptions& options, SupervisorSpec root, TaskDefinition endpoint,
               TaskRunner& runner, process::ProcessReactor& reactor, audit::AuditWriter* audit,
               std::function<void(RunOutcome)> on_stopped);
 
@@ -71,9 +71,7 @@ class ControlLoop {
   }
   void unsubscribe(EventHub::SubscriberId id) { journal_.unsubscribe(id); }
   std::uint64_t last_event_sequence() const { return journal_.last_sequence(); }
-  void report_dashboard_link(DashboardLink link, std::uint32_t clients) {
-    dashboard_link_.reported(link, clients);
-  }
+  void report_endpoint_status(EndpointStatus status) { endpoint_status_.reported(status); }
   // Every in-process incarnation still held, the ones killed while blocked
   // included, for the teardown to check whether their threads let go.
   std::vector<std::shared_ptr<Incarnation>> take_incarnations();
@@ -107,7 +105,7 @@ class ControlLoop {
   void update_health_status();
   // Why a command cannot be carried out now, before the tree sees it.
   std::optional<CommandResult> refusal(const CommandRequest& request) const;
-  bool is_relay(std::string_view id) const;
+  bool is_endpoint(std::string_view id) const;
   CommandResult carry_out(const CommandRequest& request, const core::Now& now);
   Slot& slot(core::NodeIndex node);
   // Calls fn(node, probe) for every running in-process child, in node order.
@@ -130,20 +128,21 @@ class ControlLoop {
   void release_ended_tasks();
 
   const RuntimeOptions& options_;
-  TaskDefinition relay_;
+  TaskDefinition endpoint_;
   TaskRunner& runner_;
   process::ProcessReactor& reactor_;
   audit::AuditWriter* audit_;
   std::function<void(RunOutcome)> on_stopped_;
 
   core::SupervisionTree tree_;
-  // The daemon's relay, found by its kind (a library user's child may be
-  // called "relay"); fixed, as a relay is neither added nor removed.
-  std::optional<core::NodeIndex> relay_node_;
+  // The control endpoint (the daemon's relay), found by its kind (a library
+  // user's child may be called "relay"); fixed, as it is neither added nor
+  // removed.
+  std::optional<core::NodeIndex> endpoint_node_;
   core::CommandLedger ledger_;
   EventJournal journal_;
   HealthWatch health_;
-  DashboardLinkView dashboard_link_;
+  EndpointStatusView endpoint_status_;
   std::vector<Slot> slots_;
   // In-process incarnations that ended by themselves, of children waiting
   // for their restart: the restart runs on the same actor (TaskRunner::start).

@@ -69,7 +69,7 @@ caf::behavior control_loop_actor(caf::event_based_actor* self, actors::ControlLo
 }
 
 // What only the runtime can check, after spec::check_supervisor_spec:
-// registered task names, a relay only where a relay factory exists.
+// registered task names, an endpoint only where an endpoint factory exists.
 Status check_runnable(const std::vector<ChildSpec>& children, const RuntimeOptions& options,
                       const std::string& path) {
   for (std::size_t i = 0; i < children.size(); ++i) {
@@ -79,9 +79,9 @@ Status check_runnable(const std::vector<ChildSpec>& children, const RuntimeOptio
       return make_error(ErrorCode::InvalidArgument,
                         "no task registered under \"" + child.task + "\"", at + ".task");
     }
-    if (child.kind == ChildKind::Relay && !options.relay_factory) {
+    if (child.kind == ChildKind::Endpoint && !options.endpoint_factory) {
       return make_error(ErrorCode::InvalidArgument,
-                        "a relay child needs RuntimeOptions::relay_factory", at + ".kind");
+                        "an endpoint child needs RuntimeOptions::endpoint_factory", at + ".kind");
     }
     if (auto nested = check_runnable(child.children, options, at + "."); !nested) return nested;
   }
@@ -258,9 +258,8 @@ Expected<std::uint64_t> Handle::last_event_sequence() const {
       [](actors::ControlLoop& loop) { return loop.last_event_sequence(); });
 }
 
-void Handle::report_dashboard_link(DashboardLink link, std::uint32_t clients) {
-  core_->post(
-      [link, clients](actors::ControlLoop& loop) { loop.report_dashboard_link(link, clients); });
+void Handle::report_endpoint_status(EndpointStatus status) {
+  core_->post([status](actors::ControlLoop& loop) { loop.report_endpoint_status(status); });
 }
 
 // ---- Runtime ---------------------------------------------------------------
@@ -310,15 +309,15 @@ Expected<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {
         raw->post([exit = std::move(exit)](actors::ControlLoop& loop) { loop.on_task_exit(exit); });
       });
 
-  TaskDefinition relay;
-  if (core->options.relay_factory) relay = core->options.relay_factory(Handle(core));
+  TaskDefinition endpoint;
+  if (core->options.endpoint_factory) endpoint = core->options.endpoint_factory(Handle(core));
   if (!core->options.audit_log_path.empty()) {
     core->audit = std::make_unique<audit::AuditWriter>(
         std::make_unique<audit::FileSink>(core->options.audit_log_path),
         audit::AuditWriter::Options{});
   }
   core->loop = std::make_unique<actors::ControlLoop>(
-      core->options, std::exchange(core->options.root, {}), std::move(relay), *core->runner,
+      core->options, std::exchange(core->options.root, {}), std::move(endpoint), *core->runner,
       *core->reactor, core->audit.get(),
       [raw](RunOutcome outcome) { raw->finish(std::move(outcome)); });
   core->loop_actor = core->system->spawn<caf::detached>(

@@ -56,7 +56,7 @@ constexpr NameTable<ChildKind, 5> kChildKindNames{{
     {ChildKind::Task, "task"},
     {ChildKind::Process, "process"},
     {ChildKind::Drill, "drill"},
-    {ChildKind::Relay, "relay"},
+    {ChildKind::Endpoint, "relay"},
     {ChildKind::Supervisor, "supervisor"},
 }};
 
@@ -99,10 +99,10 @@ constexpr NameTable<CommandResult::Kind, 3> kCommandResultNames{{
     {CommandResult::Rejected, "CommandResult::Rejected"},
 }};
 
-constexpr NameTable<DashboardLink, 3> kDashboardLinkNames{{
-    {DashboardLink::Disconnected, "disconnected"},
-    {DashboardLink::Listening, "listening"},
-    {DashboardLink::Connected, "connected"},
+constexpr NameTable<EndpointLink, 3> kEndpointLinkNames{{
+    {EndpointLink::Disconnected, "disconnected"},
+    {EndpointLink::Listening, "listening"},
+    {EndpointLink::Connected, "connected"},
 }};
 
 constexpr NameTable<LogLevel, 6> kLogLevelNames{{
@@ -158,8 +158,8 @@ std::string_view to_string(ShutdownPhase phase) {
 std::string_view to_string(CommandResult::Kind kind) {
   return name_of(kCommandResultNames, kind);
 }
-std::string_view to_string(DashboardLink link) {
-  return name_of(kDashboardLinkNames, link);
+std::string_view to_string(EndpointLink link) {
+  return name_of(kEndpointLinkNames, link);
 }
 std::string_view to_string(LogLevel level) {
   return name_of(kLogLevelNames, level);

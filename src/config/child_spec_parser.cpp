@@ -40,7 +40,7 @@ std::vector<std::string_view> keys_for(ChildKind kind) {
     case ChildKind::Drill:
       add({"drill", "heartbeat_timeout_ms"});
       break;
-    case ChildKind::Relay:
+    case ChildKind::Endpoint:
       add({"heartbeat_timeout_ms"});
       break;
     case ChildKind::Supervisor:
@@ -53,7 +53,7 @@ std::vector<std::string_view> keys_for(ChildKind kind) {
 // The id rules of every entry are spec::check_child_spec's; the relay's
 // name is the config's own.
 void check_relay_id(const ObjectReader& child, const std::string& id, ChildKind kind) {
-  if (id == kRelayId && kind != ChildKind::Relay)
+  if (id == kRelayId && kind != ChildKind::Endpoint)
     child.fail("id", "\"relay\" is reserved for the child of kind \"relay\"");
 }
 
@@ -187,7 +187,7 @@ void read_child(const nlohmann::json& node, const std::string& path, ErrorSlot& 
     case ChildKind::Drill:
       read_drill(child, out.drill, errors);
       break;
-    case ChildKind::Relay:
+    case ChildKind::Endpoint:
       if (out.id != kRelayId) child.fail("id", "a child of kind \"relay\" must have id \"relay\"");
       break;
     case ChildKind::Supervisor:
@@ -202,7 +202,7 @@ void check_single_relay(const std::vector<ChildSpec>& children, const std::strin
                         std::optional<std::string>& relay_path, ErrorSlot& errors) {
   for (std::size_t i = 0; i < children.size() && errors.ok(); ++i) {
     std::string path = index_path(children_path, i);
-    if (children[i].kind == ChildKind::Relay) {
+    if (children[i].kind == ChildKind::Endpoint) {
       if (relay_path)
         return errors.fail(
             join_path(path, "id"),
@@ -242,7 +242,7 @@ Expected<ChildSpec> parse_child_spec(const nlohmann::json& node, const std::stri
   read_child(node, path, errors, spec);
   if (errors.ok()) {
     std::optional<std::string> relay_path;
-    if (spec.kind == ChildKind::Relay) relay_path = path;
+    if (spec.kind == ChildKind::Endpoint) relay_path = path;
     check_single_relay(spec.children, join_path(path, "children"), relay_path, errors);
   }
   if (!errors.ok()) return errors.take();

@@ -182,7 +182,7 @@ std::optional<std::string> find_relay(const std::vector<ChildSpec>& children,
                                       const std::string& children_path) {
   for (std::size_t i = 0; i < children.size(); ++i) {
     std::string path = index_path(children_path, i);
-    if (children[i].kind == ChildKind::Relay) return path;
+    if (children[i].kind == ChildKind::Endpoint) return path;
     if (auto nested = find_relay(children[i].children, join_path(path, "children"))) return nested;
   }
   return std::nullopt;
@@ -207,7 +207,7 @@ std::string lower(std::string_view text) {
 ChildSpec default_relay_child() {
   ChildSpec relay;
   relay.id = "relay";
-  relay.kind = ChildKind::Relay;
+  relay.kind = ChildKind::Endpoint;
   relay.restart = RestartType::Permanent;
   relay.backoff.initial_ms = 5;
   relay.backoff.max_ms = 1000;

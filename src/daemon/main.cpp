@@ -288,7 +288,7 @@ int main(int argc, char** argv) {
     // Created once, so logs.tail keeps its history across relay restarts.
     auto history = std::make_shared<sup::relay::LogHistory>();
     history->attach();
-    options.relay_factory = [dashboard = config->dashboard, history](sup::Handle handle) {
+    options.endpoint_factory = [dashboard = config->dashboard, history](sup::Handle handle) {
       return sup::relay::make_relay_task(dashboard, std::move(handle), history);
     };
   }

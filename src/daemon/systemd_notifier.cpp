@@ -45,8 +45,9 @@ std::string format_status_line(const Health& health, const ChildrenSummary& chil
   line += ": " + std::to_string(children.running) + "/" + std::to_string(children.target_count) +
           " running, " + std::to_string(children.restarting) + " restarting, " +
           std::to_string(children.quarantined) + " quarantined, " +
-          std::to_string(children.failed) + " failed; dashboard " + health.dashboard_link + " (" +
-          std::to_string(health.dashboard_clients) + " clients)";
+          std::to_string(children.failed) + " failed; dashboard " +
+          std::string(to_string(health.endpoint.link)) + " (" +
+          std::to_string(health.endpoint.clients) + " clients)";
   // systemd shows STATUS= on one line; keep it so even if a suspect id had a newline.
   for (char& c : line)
     if (c == '\n' || c == '\r') c = ' ';

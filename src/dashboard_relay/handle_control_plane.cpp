@@ -38,8 +38,8 @@ ipc::Subscription HandleControlPlane::follow_logs(std::optional<std::string> chi
   return history_->follow(std::move(child_id), after_sequence, std::move(fn));
 }
 
-void HandleControlPlane::report_dashboard_link(DashboardLink link, std::uint32_t clients) {
-  handle_.report_dashboard_link(link, clients);
+void HandleControlPlane::report_endpoint_status(EndpointStatus status) {
+  handle_.report_endpoint_status(status);
 }
 
 }  // namespace sup::relay

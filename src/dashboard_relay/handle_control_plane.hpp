@@ -29,7 +29,7 @@ class HandleControlPlane : public ipc::ControlPlane {
   ipc::LogTail tail_logs(const ipc::LogQuery& query) override;
   ipc::Subscription follow_logs(std::optional<std::string> child_id, std::uint64_t after_sequence,
                                 std::function<void(const ipc::LogEntryPtr&)> fn) override;
-  void report_dashboard_link(DashboardLink link, std::uint32_t clients) override;
+  void report_endpoint_status(EndpointStatus status) override;
 
  private:
   Handle handle_;

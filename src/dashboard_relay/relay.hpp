@@ -13,7 +13,7 @@
 //
 //   auto history = std::make_shared<sup::relay::LogHistory>();
 //   history->attach();
-//   options.relay_factory = [dashboard = config.dashboard, history](sup::Handle handle) {
+//   options.endpoint_factory = [dashboard = config.dashboard, history](sup::Handle handle) {
 //     return sup::relay::make_relay_task(dashboard, std::move(handle), history);
 //   };
 #pragma once

@@ -157,7 +157,7 @@ struct SocketServer::Impl {
   std::atomic<bool> draining{false};
   bool reporting = false;  // off once stopping: a newer relay may report by then
   bool report_pending = false;
-  std::optional<std::pair<DashboardLink, std::uint32_t>> last_report;
+  std::optional<EndpointStatus> last_report;
 };
 
 SocketServer::Impl::Impl(ServerOptions server_options,
@@ -284,7 +284,7 @@ RunEnd SocketServer::Impl::run() {
   snapshot_workers.shutdown(WorkerPool::kDefaultGrace);
   shut_down_clients();
   RunEnd why = end.load();
-  if (why == RunEnd::Stopped) plane->report_dashboard_link(DashboardLink::Disconnected, 0);
+  if (why == RunEnd::Stopped) plane->report_endpoint_status({});
   return why;
 }
 
@@ -445,11 +445,11 @@ void SocketServer::Impl::schedule_report() {
 void SocketServer::Impl::report_now() {
   bool any_subscriber = false;
   for (const auto& [raw, session] : sessions) any_subscriber |= session->subscribed_to_events();
-  std::pair report{any_subscriber ? DashboardLink::Connected : DashboardLink::Listening,
-                   static_cast<std::uint32_t>(sessions.size())};
+  EndpointStatus report{any_subscriber ? EndpointLink::Connected : EndpointLink::Listening,
+                        static_cast<std::uint32_t>(sessions.size())};
   if (last_report == report) return;
   last_report = report;
-  plane->report_dashboard_link(report.first, report.second);
+  plane->report_endpoint_status(report);
 }
 
 void SocketServer::Impl::shut_down_clients() {

@@ -53,7 +53,8 @@ class ControlPlane {
                                    std::uint64_t after_sequence,
                                    std::function<void(const LogEntryPtr&)> fn) = 0;
 
-  virtual void report_dashboard_link(DashboardLink link, std::uint32_t clients) = 0;
+  // The relay is the runtime's control endpoint (sup/endpoint.hpp).
+  virtual void report_endpoint_status(EndpointStatus status) = 0;
 };
 
 }  // namespace sup::ipc

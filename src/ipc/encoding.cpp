@@ -174,10 +174,10 @@ void write_health_fields(JsonWriter& w, const Health& health) {
       .field("uptime_secs", health.uptime_secs)
       .field("control_loop_iterations", health.control_loop_iterations)
       .field("iterations_per_sec", health.iterations_per_sec)
-      .field("dashboard_link", health.dashboard_link);
+      .field("dashboard_link", to_string(health.endpoint.link));
   write_string_array(w, "reasons", health.reasons);
   write_string_array(w, "suspects", health.suspects);
-  w.field("dashboard_clients", health.dashboard_clients)
+  w.field("dashboard_clients", health.endpoint.clients)
       .field("audit_write_failures", health.audit_write_failures);
 }
 

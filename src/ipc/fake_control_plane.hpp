@@ -74,15 +74,16 @@ class FakeControlPlane : public ControlPlane {
     std::lock_guard lock(mutex_);
     return subscribers_.size();
   }
-  std::pair<DashboardLink, std::uint32_t> dashboard_link() const {
+  EndpointStatus endpoint_status() const {
     std::lock_guard lock(mutex_);
-    return {link_, clients_};
+    return endpoint_status_;
   }
-  // Waits until `predicate(link, clients)` holds for the latest report.
+  // Waits until `predicate(status)` holds for the latest report.
   template <class Predicate>
-  bool wait_for_link(Predicate predicate, std::chrono::milliseconds timeout) {
+  bool wait_for_endpoint_status(Predicate predicate, std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
-    return link_changed_.wait_for(lock, timeout, [&] { return predicate(link_, clients_); });
+    return endpoint_status_changed_.wait_for(lock, timeout,
+                                             [&] { return predicate(endpoint_status_); });
   }
 
   Expected<SupervisorState> current_state() override {
@@ -123,18 +124,17 @@ class FakeControlPlane : public ControlPlane {
                            std::function<void(const LogEntryPtr&)> fn) override {
     return history_->follow(std::move(child_id), after_sequence, std::move(fn));
   }
-  void report_dashboard_link(DashboardLink link, std::uint32_t clients) override {
+  void report_endpoint_status(EndpointStatus status) override {
     std::lock_guard lock(mutex_);
-    link_ = link;
-    clients_ = clients;
-    link_changed_.notify_all();
+    endpoint_status_ = status;
+    endpoint_status_changed_.notify_all();
   }
 
  private:
   static constexpr std::size_t kReplayCapacity = 4096;
 
   mutable std::mutex mutex_;
-  std::condition_variable link_changed_;
+  std::condition_variable endpoint_status_changed_;
   SupervisorState state_;
   Health health_;
   std::vector<Command> commands_;
@@ -143,8 +143,7 @@ class FakeControlPlane : public ControlPlane {
   std::map<std::uint64_t, std::function<void(const Event&)>> subscribers_;
   std::uint64_t next_subscriber_id_ = 1;
   std::shared_ptr<LogHistory> history_;
-  DashboardLink link_ = DashboardLink::Disconnected;
-  std::uint32_t clients_ = 0;
+  EndpointStatus endpoint_status_;
 };
 
 }  // namespace sup::ipc

@@ -171,7 +171,7 @@ void check_node(Checker& checker, const ChildSpec& spec, std::string_view path,
                     spec.drill.kind == DrillKind::Flaky ? 1 : 0, kMaxPeriodMs);
       checker.range(join(path, "drill.p"), spec.drill.p, 0.0, 1.0);
       break;
-    case ChildKind::Relay:
+    case ChildKind::Endpoint:
       break;
     case ChildKind::Supervisor:
       checker.range(join(path, "intensity"), spec.intensity, 0, kMaxCount);

@@ -69,7 +69,7 @@ TEST_CASE("an empty config gets every default and the relay child first") {
   REQUIRE(config.root.children.size() == 1);
   const sup::ChildSpec& relay = config.root.children[0];
   CHECK(relay.id == "relay");
-  CHECK(relay.kind == sup::ChildKind::Relay);
+  CHECK(relay.kind == sup::ChildKind::Endpoint);
   CHECK(relay.restart == sup::RestartType::Permanent);
   CHECK(relay.backoff.initial_ms == 5);
   CHECK(relay.backoff.max_ms == 1000);
@@ -510,5 +510,5 @@ TEST_CASE("load_config_file reports unreadable files and validates the shipped d
 
   auto shipped = sup::config::load_config_file(SUP_SOURCE_DIR "/config/supervisor.json");
   REQUIRE_MESSAGE(shipped, (shipped ? "" : shipped.error().describe()));
-  CHECK(shipped->root.children.front().kind == sup::ChildKind::Relay);
+  CHECK(shipped->root.children.front().kind == sup::ChildKind::Endpoint);
 }

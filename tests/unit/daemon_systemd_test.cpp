@@ -103,7 +103,7 @@ TEST_CASE("the watchdog pings once per interval, only while the control loop adv
 TEST_CASE("the status line summarizes the tree on one line") {
   sup::Health health;
   health.status = "ready";
-  health.dashboard_link = "listening";
+  health.endpoint.link = sup::EndpointLink::Listening;
   sup::ChildrenSummary children;
   children.running = 5;
   children.target_count = 6;
@@ -115,8 +115,7 @@ TEST_CASE("the status line summarizes the tree on one line") {
 
   health.status = "degraded";
   health.suspects = {"indexer", "evil\nid"};
-  health.dashboard_link = "connected";
-  health.dashboard_clients = 2;
+  health.endpoint = {sup::EndpointLink::Connected, 2};
   CHECK(
       sup::daemon::format_status_line(health, children) ==
       "degraded (suspects: indexer, evil id): 5/6 running, 1 restarting, 1 quarantined, 0 failed; "

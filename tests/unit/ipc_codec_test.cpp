@@ -496,10 +496,9 @@ TEST_CASE("health, event, log and command_result records") {
   health.uptime_secs = 12;
   health.control_loop_iterations = 1200;
   health.iterations_per_sec = 99.5;
-  health.dashboard_link = "connected";
+  health.endpoint = {sup::EndpointLink::Connected, 2};
   health.reasons = {"child blocked"};
   health.suspects = {"stuck"};
-  health.dashboard_clients = 2;
   health.audit_write_failures = 3;
   json h = parse_line(response_line(
       "r", "health", "t", [&](JsonWriter& w) { write_health_fields(w, health); }))["result"];

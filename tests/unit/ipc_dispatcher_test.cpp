@@ -114,7 +114,7 @@ TEST_CASE_FIXTURE(Fixture, "state and health come from the control plane") {
 
   sup::Health health;
   health.status = "ready";
-  health.dashboard_link = "listening";
+  health.endpoint.link = sup::EndpointLink::Listening;
   plane.set_health(health);
   json h = result({{"request_id", "h"}, {"method", "health"}});
   CHECK(h["type"] == "health");

@@ -216,7 +216,8 @@ TEST_CASE("200 clients connecting at once are all served") {
   CHECK(served == kClients);
   CHECK(s.server->counters().accepted == kClients);
   CHECK(s.server->counters().rejected_too_many_clients == 0);
-  CHECK(s.plane->wait_for_link([](auto, std::uint32_t c) { return c == kClients; }, kTimeout));
+  CHECK(s.plane->wait_for_endpoint_status(
+      [](sup::EndpointStatus status) { return status.clients == kClients; }, kTimeout));
 }
 
 sup::Event filler_event() {

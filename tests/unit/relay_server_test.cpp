@@ -8,13 +8,17 @@
 #include "relay_test_support.hpp"
 
 using namespace relay_test;
-using sup::DashboardLink;
+using sup::EndpointLink;
+using sup::EndpointStatus;
 
 namespace {
 
-bool link_is(RunningServer& s, DashboardLink link, std::uint32_t clients) {
-  return s.plane->wait_for_link(
-      [&](DashboardLink l, std::uint32_t c) { return l == link && c == clients; }, kTimeout);
+bool link_is(RunningServer& s, EndpointLink link, std::uint32_t clients) {
+  return s.plane->wait_for_endpoint_status(
+      [&](EndpointStatus status) {
+        return status == EndpointStatus{link, clients};
+      },
+      kTimeout);
 }
 
 json subscribe_request(std::optional<std::uint64_t> after = std::nullopt) {
@@ -71,16 +75,16 @@ TEST_CASE("requests are answered over the socket") {
 TEST_CASE("events stream to subscribers, and a reconnecting client catches up") {
   TempDir dir;
   RunningServer s(test_config(dir));
-  CHECK(link_is(s, DashboardLink::Listening, 0));
+  CHECK(link_is(s, EndpointLink::Listening, 0));
 
   std::uint64_t seen = 0;
   {
     Client dashboard(s.path);
-    CHECK(link_is(s, DashboardLink::Listening, 1));
+    CHECK(link_is(s, EndpointLink::Listening, 1));
     json subscribed = dashboard.request(subscribe_request());
     CHECK(subscribed["result"]["type"] == "subscription");
     CHECK(subscribed["result"]["last_sequence"] == 0);
-    CHECK(link_is(s, DashboardLink::Connected, 1));
+    CHECK(link_is(s, EndpointLink::Connected, 1));
 
     s.plane->emit_event("child_started", "ingest");
     s.plane->emit_event("child_exited", "ingest");
@@ -93,7 +97,7 @@ TEST_CASE("events stream to subscribers, and a reconnecting client catches up") 
       seen = (*event)["sequence"];
     }
   }
-  CHECK(link_is(s, DashboardLink::Listening, 0));
+  CHECK(link_is(s, EndpointLink::Listening, 0));
 
   // Missed while disconnected:
   s.plane->emit_event("child_restarting", "ingest");
@@ -154,7 +158,7 @@ TEST_CASE("stop closes every client promptly and reports the link disconnected")
     clients.emplace_back(s.path);
     clients.back().request(subscribe_request());
   }
-  CHECK(link_is(s, DashboardLink::Connected, 5));
+  CHECK(link_is(s, EndpointLink::Connected, 5));
   // A request still queued when the stop comes must not hold it up.
   REQUIRE(clients[0].send_json({{"request_id", "late"}, {"method", "state"}}));
 
@@ -162,7 +166,7 @@ TEST_CASE("stop closes every client promptly and reports the link disconnected")
   REQUIRE(stopper.wait_for(kTimeout) == std::future_status::ready);
   CHECK(s.end == sup::relay::RunEnd::Stopped);
   for (auto& client : clients) CHECK(client.wait_closed());
-  CHECK(s.plane->dashboard_link() == std::pair{DashboardLink::Disconnected, 0u});
+  CHECK(s.plane->endpoint_status() == EndpointStatus{});
   CHECK_FALSE(std::filesystem::exists(s.path));
   CHECK(s.plane->event_subscribers() == 0);
 }

@@ -13,7 +13,7 @@
 #include "relay_test_support.hpp"
 
 using namespace relay_test;
-using sup::DashboardLink;
+using sup::EndpointLink;
 
 namespace {
 
@@ -92,8 +92,9 @@ bool eventually(const std::function<bool()>& predicate) {
   return true;
 }
 
-bool link_is(sup::ipc::FakeControlPlane& plane, DashboardLink link) {
-  return plane.wait_for_link([&](DashboardLink l, std::uint32_t) { return l == link; }, kTimeout);
+bool link_is(sup::ipc::FakeControlPlane& plane, EndpointLink link) {
+  return plane.wait_for_endpoint_status(
+      [&](sup::EndpointStatus status) { return status.link == link; }, kTimeout);
 }
 
 }  // namespace
@@ -105,18 +106,18 @@ TEST_CASE("the relay task serves until cancelled, reporting readiness and the li
   RunningTask relay(config, plane);
 
   REQUIRE(eventually([&] { return relay.ctx.readiness == sup::Readiness::Ready; }));
-  CHECK(link_is(*plane, DashboardLink::Listening));
+  CHECK(link_is(*plane, EndpointLink::Listening));
   {
     Client dashboard(config.path);
     dashboard.request({{"request_id", "sub"}, {"method", "events.subscribe"}});
-    CHECK(link_is(*plane, DashboardLink::Connected));
+    CHECK(link_is(*plane, EndpointLink::Connected));
     CHECK(eventually([&] { return relay.ctx.heartbeats > 0; }));
 
     relay.ctx.cancel();
     REQUIRE(relay.finished());
     CHECK(dashboard.wait_closed());
   }
-  CHECK(link_is(*plane, DashboardLink::Disconnected));
+  CHECK(link_is(*plane, EndpointLink::Disconnected));
   CHECK_FALSE(relay.ctx.failed());
   CHECK_FALSE(std::filesystem::exists(config.path));
 }
@@ -173,10 +174,10 @@ TEST_CASE("a restarted relay takes over from a killed one still running; dashboa
                                       {"method", "events.subscribe"},
                                       {"params", {{"after_sequence", 0u}}}});
   CHECK(resumed["ok"] == true);
-  CHECK(link_is(*plane, DashboardLink::Connected));
+  CHECK(link_is(*plane, EndpointLink::Connected));
   // The old incarnation's exit removed neither the new socket nor the link.
   killed.reset();
   CHECK(std::filesystem::exists(config.path));
-  CHECK(plane->dashboard_link().first == DashboardLink::Connected);
+  CHECK(plane->endpoint_status().link == EndpointLink::Connected);
   CHECK_FALSE(restarted.ctx.failed());
 }

@@ -270,16 +270,17 @@ TEST_CASE("start refuses an unregistered task name, naming the field") {
   CHECK(runtime.error().field_path == "children[0].task");
 }
 
-TEST_CASE("the relay is known by its kind: a child called relay is any child, the relay is kept") {
+TEST_CASE(
+    "the endpoint is known by its kind: a child called relay is any child, the endpoint is kept") {
   RuntimeOptions options = idle_task_options();
   std::optional<Handle> relay_handle;
-  options.relay_factory = [&](Handle handle) {
+  options.endpoint_factory = [&](Handle handle) {
     relay_handle = handle;
     return TaskDefinition{.start = [](TaskContext& ctx) { ctx.set_readiness(Readiness::Ready); }};
   };
   ChildSpec link;
   link.id = "link";
-  link.kind = ChildKind::Relay;
+  link.kind = ChildKind::Endpoint;
   options.root.children = {link};
   auto runtime = start(std::move(options));
   Handle h = runtime->handle();
@@ -296,26 +297,25 @@ TEST_CASE("the relay is known by its kind: a child called relay is any child, th
   CHECK(h.remove_child("relay", meta("remove")).kind == CommandResult::Accepted);
   CHECK(eventually([&] { return !find_record(state_of(h), "relay"); }));
 
-  // The relay itself (here "link") serves the commands' socket: nothing
+  // The control endpoint (here "link") serves the commands' socket: nothing
   // could resume it once paused or quarantined, so those are refused.
   for (auto refused : {h.pause_child("link", meta("p")), h.quarantine_child("link", meta("q")),
                        h.remove_child("link", meta("r"))}) {
     CHECK(refused.kind == CommandResult::Rejected);
-    CHECK(refused.reason.find("relay") != std::string::npos);
+    CHECK(refused.reason.find("child link is the control endpoint") != std::string::npos);
   }
   REQUIRE(eventually([&] {
     auto record = find_record(state_of(h), "link");
     return record && record->state == ChildState::Running;
   }));
   REQUIRE(relay_handle);
-  relay_handle->report_dashboard_link(DashboardLink::Connected, 2);
+  relay_handle->report_endpoint_status({EndpointLink::Connected, 2});
   CHECK(eventually([&] {
-    Health health = health_of(h);
-    return health.dashboard_link == "connected" && health.dashboard_clients == 2;
+    return health_of(h).endpoint == EndpointStatus{EndpointLink::Connected, 2};
   }));
   CHECK(h.restart_child("link", meta("restart")).kind == CommandResult::Accepted);
   // A new incarnation has said nothing yet.
-  CHECK(eventually([&] { return health_of(h).dashboard_link == "disconnected"; }));
+  CHECK(eventually([&] { return health_of(h).endpoint == EndpointStatus{}; }));
 }
 
 TEST_CASE("health counts control-loop passes (ticks, exits, commands), not queries") {
@@ -434,10 +434,12 @@ TEST_CASE("a blocked control loop: queries answer ErrorCode::Timeout, no subscri
   auto watcher = h.subscribe_events([&seen](const Event& e) { seen = e.sequence; });
   REQUIRE(watcher.has_value());
   REQUIRE(h.restart_child("b", meta("after-1")).kind == CommandResult::Accepted);
-  auto newest = h.last_event_sequence();
-  REQUIRE(newest.has_value());
-  CHECK(*newest > *history);
-  REQUIRE(eventually([&] { return seen.load() == *newest; }));
+  // The restart's events (b stopping, then starting again) come after the
+  // answer, as the task ends: awaited, they reach the new subscriber.
+  REQUIRE(eventually([&] {
+    auto newest = h.last_event_sequence();
+    return newest && *newest > *history && seen.load() == *newest;
+  }));
   CHECK(late_events.load() == 0);
 }
 
