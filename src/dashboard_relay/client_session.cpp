@@ -103,12 +103,15 @@ void ClientSession::dispatch_next() {
     });
   };
   context_.requests->post([backend = context_.backend, snapshots = context_.snapshots->poster(),
-                           answer = std::move(answer), line = std::move(line), peer = peer_] {
+                           state_answers = context_.state_answers, answer = std::move(answer),
+                           line = std::move(line), peer = peer_] {
     auto decoded = ipc::decode_request(line);
     auto* request = std::get_if<ipc::Request>(&decoded);
     if (!request) return answer(backend->dispatcher.handle_line(line, peer));  // the error reply
     if (!takes_snapshot(request->method->kind))
       return answer(backend->dispatcher.dispatch(*request, peer));
+    if (request->method->kind == ipc::MethodKind::State)
+      return state_answers->ask(std::move(*request), peer, std::move(answer));
     snapshots.post([backend, answer, request = std::move(*request), peer] {
       answer(backend->dispatcher.dispatch(request, peer));
     });

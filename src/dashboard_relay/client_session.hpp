@@ -29,6 +29,7 @@
 #include "dashboard_relay/event_feed.hpp"
 #include "dashboard_relay/io_mailbox.hpp"
 #include "dashboard_relay/line_cache.hpp"
+#include "dashboard_relay/shared_answers.hpp"
 #include "dashboard_relay/throttled_log.hpp"
 #include "dashboard_relay/token_bucket.hpp"
 #include "dashboard_relay/worker_pool.hpp"
@@ -74,9 +75,12 @@ struct SessionContext {
   SessionLimits limits;
   std::shared_ptr<RequestBackend> backend;
   // The lanes: every request is read and answered on `requests`, except
-  // snapshots (state, logs.tail), handed on to `snapshots`.
+  // snapshots (state, logs.tail), handed on to `snapshots`; `state`
+  // through `state_answers`, which shares one snapshot among all asking
+  // at the same moment.
   WorkerPool* requests = nullptr;
   WorkerPool* snapshots = nullptr;
+  std::shared_ptr<SharedAnswers> state_answers;
   std::shared_ptr<IoMailbox> mailbox;
   RelayCounters* counters = nullptr;
   const EventFeed* events = nullptr;

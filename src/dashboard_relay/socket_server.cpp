@@ -177,6 +177,11 @@ SocketServer::Impl::Impl(ServerOptions server_options,
       plane, ipc::ServerInfo{target_id, target_id, path, static_cast<std::uint32_t>(::geteuid())});
   context.requests = &request_workers;
   context.snapshots = &snapshot_workers;
+  context.state_answers = std::make_shared<SharedAnswers>(
+      [backend = context.backend](const ipc::Request& request, const ipc::Peer& peer) {
+        return backend->dispatcher.dispatch(request, peer);
+      },
+      snapshot_workers.poster());
   context.mailbox = mailbox;
   context.counters = &counters;
   event_feed = std::make_shared<EventFeed>(mailbox, target_id, options.event_feed, [this] {
