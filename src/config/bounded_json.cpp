@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "config/bounded_json_stream.hpp"
+
 namespace sup::config {
 namespace {
 
@@ -15,7 +17,8 @@ using nlohmann::json;
 // false stops the parse at once.
 class PathTrackingBuilder {
  public:
-  explicit PathTrackingBuilder(const JsonParseOptions& options) : options_(options) {}
+  PathTrackingBuilder(const JsonParseOptions& options, const StreamedArray* streamed)
+      : options_(options), streamed_(streamed) {}
 
   bool null() { return put(json(nullptr)); }
   bool boolean(bool value) { return put(json(value)); }
@@ -54,6 +57,7 @@ class PathTrackingBuilder {
   }
 
   Expected<json> take() && {
+    if (stopped_) return make_error(options_.error_code, "stopped by the streamed array's taker");
     if (error_) return std::move(*error_);
     return std::move(root_);
   }
@@ -63,27 +67,46 @@ class PathTrackingBuilder {
     json* container;
     std::string key;  // objects: the key whose value is being read
     bool has_key = false;
+    bool streamed = false;  // streamed_'s array
   };
 
   bool open(json container) {
     if (frames_.size() >= options_.max_depth)
       return fail(current_path(),
                   "JSON nested deeper than " + std::to_string(options_.max_depth) + " levels");
+    bool streams = streamed_ && frames_.size() == 1 && container.is_array() &&
+                   frames_[0].container->is_object() && frames_[0].has_key &&
+                   frames_[0].key == streamed_->key;
     json* placed = place(std::move(container));
-    frames_.push_back(Frame{placed, {}, false});
+    frames_.push_back(Frame{placed, {}, false, streams});
     return true;
   }
 
   bool close() {
     frames_.pop_back();
-    if (!frames_.empty()) frames_.back().has_key = false;
-    return true;
+    if (frames_.empty()) return true;
+    frames_.back().has_key = false;
+    return hand_over();
   }
 
   bool put(json value) {
     place(std::move(value));
-    if (!frames_.empty()) frames_.back().has_key = false;
-    return true;
+    if (frames_.empty()) return true;
+    frames_.back().has_key = false;
+    return hand_over();
+  }
+
+  // A value just completed in the streamed array goes to its taker.
+  bool hand_over() {
+    Frame& frame = frames_.back();
+    if (!frame.streamed) return true;
+    json& element = frame.container->back();
+    if (streamed_->take(frame.container->size() - 1, std::move(element))) {
+      element = nullptr;
+      return true;
+    }
+    stopped_ = true;
+    return false;
   }
 
   json* place(json value) {
@@ -126,19 +149,31 @@ class PathTrackingBuilder {
   }
 
   const JsonParseOptions& options_;
+  const StreamedArray* streamed_;  // may be null
+  bool stopped_ = false;
   json root_;
   std::vector<Frame> frames_;
   std::optional<Error> error_;
 };
 
+Expected<json> parse(std::string_view text, const JsonParseOptions& options,
+                     const StreamedArray* streamed) {
+  PathTrackingBuilder builder(options, streamed);
+  json::sax_parse(text.begin(), text.end(), &builder, nlohmann::json::input_format_t::json,
+                  /*strict=*/true, options.allow_comments);
+  return std::move(builder).take();
+}
+
 }  // namespace
 
 Expected<nlohmann::json> parse_bounded_json(std::string_view text,
                                             const JsonParseOptions& options) {
-  PathTrackingBuilder builder(options);
-  json::sax_parse(text.begin(), text.end(), &builder, nlohmann::json::input_format_t::json,
-                  /*strict=*/true, options.allow_comments);
-  return std::move(builder).take();
+  return parse(text, options, nullptr);
+}
+
+Expected<nlohmann::json> parse_bounded_json(std::string_view text, const JsonParseOptions& options,
+                                            const StreamedArray& streamed) {
+  return parse(text, options, &streamed);
 }
 
 }  // namespace sup::config

@@ -6,9 +6,9 @@
 #include <utility>
 #include <vector>
 
+#include "config/bounded_json_stream.hpp"
 #include "config/json_fields.hpp"
 #include "dag/limits.hpp"
-#include "dag/strict_json.hpp"
 
 namespace sup::dag {
 namespace {
@@ -96,15 +96,17 @@ class DagBuilder {
   // From text: the nodes are read one by one while the document is parsed,
   // so the whole spec never exists as a DOM.
   Expected<DagSpec> parse(std::string_view text) {
-    StreamedArray nodes{"nodes", [this](std::size_t index, json&& node) {
-                          if (index >= kMaxNodes) {
-                            fail("nodes", "has more than " + std::to_string(kMaxNodes) + " nodes");
-                            return false;
-                          }
-                          read_node(node, index);
-                          return errors_.ok();
-                        }};
-    auto document = parse_strict_json(text, kMaxJsonDepth, kSpecErrorCode, &nodes);
+    config::StreamedArray nodes{"nodes", [this](std::size_t index, json&& node) {
+                                  if (index >= kMaxNodes) {
+                                    fail("nodes",
+                                         "has more than " + std::to_string(kMaxNodes) + " nodes");
+                                    return false;
+                                  }
+                                  read_node(node, index);
+                                  return errors_.ok();
+                                }};
+    auto document = config::parse_bounded_json(
+        text, {.max_depth = kMaxJsonDepth, .error_code = kSpecErrorCode, .root_path = "$"}, nodes);
     if (errors_.ok() && !document) return document.error();
     if (errors_.ok()) read_document(*document, /*nodes_read=*/true);
     return finish();
