@@ -37,7 +37,10 @@ constexpr std::string_view kDashboardKeys[] = {"enabled",
                                                "max_clients_per_uid",
                                                "reserved_clients",
                                                "line_timeout_ms",
-                                               "idle_timeout_ms"};
+                                               "idle_timeout_ms",
+                                               "registration"};
+constexpr std::string_view kRegistrationKeys[] = {"enabled", "path", "display_name",
+                                                  "lease_seconds", "heartbeat_ms"};
 constexpr std::string_view kLogKeys[] = {"level", "format"};
 constexpr std::string_view kRuntimeKeys[] = {"worker_threads", "tick_ms", "blocking_threshold_ms",
                                              "jitter_seed"};
@@ -84,17 +87,45 @@ void read_mode(const ObjectReader& dashboard, std::uint32_t& out) {
   out = mode;
 }
 
+// A Unix socket path: absolute, and short enough for sun_path.
+void read_socket_path(const ObjectReader& object, std::string& out, ErrorSlot& errors) {
+  object.read("path", out);
+  if (errors.ok() && (out.front() != '/' || out.size() > kMaxSocketPathBytes))
+    object.fail("path", "must be an absolute path of at most " +
+                            std::to_string(kMaxSocketPathBytes) + " bytes, got \"" + out + "\"");
+}
+
+void read_registration(const ObjectReader& dashboard, const DashboardConfig& config,
+                       RegistrationConfig& out, ErrorSlot& errors) {
+  const nlohmann::json* node = dashboard.find("registration");
+  if (!node) return;
+  ObjectReader registration(*node, dashboard.field_path("registration"), errors);
+  registration.allow_only(kRegistrationKeys);
+  registration.read("enabled", out.enabled);
+  read_socket_path(registration, out.path, errors);
+  if (errors.ok() && out.path == config.path)
+    registration.fail("path",
+                      "is dashboard.path, the daemon's own socket; the relay's "
+                      "registration socket is another one");
+  registration.read("display_name", out.display_name);
+  registration.read("lease_seconds", out.lease_seconds, Range<std::uint32_t>{1, 86'400});
+  registration.read("heartbeat_ms", out.heartbeat_ms, Range<std::uint32_t>{100, 3'600'000});
+  if (errors.ok() && std::uint64_t{out.heartbeat_ms} >= std::uint64_t{out.lease_seconds} * 1000)
+    registration.fail("heartbeat_ms", "must be shorter than lease_seconds (" +
+                                          std::to_string(out.lease_seconds) +
+                                          " s), so the lease is renewed before it runs out");
+  if (errors.ok() && out.enabled && !config.enabled)
+    registration.fail("enabled",
+                      "needs dashboard.enabled = true: the relay connects to dashboard.path");
+}
+
 void read_dashboard(const ObjectReader& root, DashboardConfig& out, ErrorSlot& errors) {
   const nlohmann::json* node = root.find("dashboard");
   if (!node) return;
   ObjectReader dashboard(*node, "dashboard", errors);
   dashboard.allow_only(kDashboardKeys);
   dashboard.read("enabled", out.enabled);
-  dashboard.read("path", out.path);
-  if (errors.ok() && (out.path.front() != '/' || out.path.size() > kMaxSocketPathBytes))
-    dashboard.fail("path", "must be an absolute path of at most " +
-                               std::to_string(kMaxSocketPathBytes) + " bytes, got \"" + out.path +
-                               "\"");
+  read_socket_path(dashboard, out.path, errors);
   read_mode(dashboard, out.mode);
   dashboard.read("max_clients", out.max_clients, Range<std::uint32_t>{1, 4096});
   dashboard.read("max_line_bytes", out.max_line_bytes, Range<std::uint32_t>{1024, 64u << 20});
@@ -114,6 +145,7 @@ void read_dashboard(const ObjectReader& root, DashboardConfig& out, ErrorSlot& e
                    "must be less than max_clients (" + std::to_string(out.max_clients) + ")");
   dashboard.read("line_timeout_ms", out.line_timeout_ms, Range<std::uint32_t>{100, 3'600'000});
   dashboard.read("idle_timeout_ms", out.idle_timeout_ms, Range<std::uint32_t>{0, 86'400'000});
+  read_registration(dashboard, out, out.registration, errors);
 }
 
 void read_log(const ObjectReader& root, LogConfig& out, ErrorSlot& errors) {
@@ -251,6 +283,8 @@ Expected<DaemonConfig> parse_config(std::string_view json_text) {
   if (!relay_path && config.dashboard.enabled)
     config.root.children.insert(config.root.children.begin(), default_relay_child());
   if (config.dashboard.target_id.empty()) config.dashboard.target_id = default_target_id();
+  if (config.dashboard.registration.display_name.empty())
+    config.dashboard.registration.display_name = config.dashboard.target_id;
   return config;
 }
 

@@ -28,6 +28,17 @@
 
 namespace sup::config {
 
+// dashboard.registration: the daemon registers its dashboard socket with a
+// seed relay's registration socket and renews the lease (docs/ipc.md,
+// "Registration with a relay"). Off unless enabled.
+struct RegistrationConfig {
+  bool enabled = false;
+  std::string path = "/run/rust-supervisor/dashboard-relay-registration.sock";
+  std::string display_name;  // default: dashboard.target_id
+  std::uint32_t lease_seconds = 30;
+  std::uint32_t heartbeat_ms = 10'000;  // renewal interval; shorter than the lease
+};
+
 struct DashboardConfig {
   bool enabled = true;
   std::string path = "/tmp/supervisor.sock";
@@ -47,6 +58,7 @@ struct DashboardConfig {
   // for this long is closed; 0: never.
   std::uint32_t idle_timeout_ms = 60000;
   std::string target_id;  // identity in the protocol; default "supervisor@<hostname>"
+  RegistrationConfig registration;
 };
 
 struct LogConfig {

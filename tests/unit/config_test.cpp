@@ -512,3 +512,52 @@ TEST_CASE("load_config_file reports unreadable files and validates the shipped d
   REQUIRE_MESSAGE(shipped, (shipped ? "" : shipped.error().describe()));
   CHECK(shipped->root.children.front().kind == sup::ChildKind::Endpoint);
 }
+
+TEST_CASE("dashboard.registration: off by default, every key read, each refusal with its path") {
+  DaemonConfig defaults = config_ok(R"({"dashboard": {"target_id": "sup-a"}})");
+  const auto& off = defaults.dashboard.registration;
+  CHECK_FALSE(off.enabled);
+  CHECK(off.path == "/run/rust-supervisor/dashboard-relay-registration.sock");
+  CHECK(off.display_name == "sup-a");  // the target id unless given
+  CHECK(off.lease_seconds == 30);
+  CHECK(off.heartbeat_ms == 10'000);
+
+  DaemonConfig given = config_ok(R"({"dashboard": {"registration": {
+      "enabled": true, "path": "/run/relay/reg.sock", "display_name": "payments host",
+      "lease_seconds": 5, "heartbeat_ms": 1500}}})");
+  const auto& on = given.dashboard.registration;
+  CHECK(on.enabled);
+  CHECK(on.path == "/run/relay/reg.sock");
+  CHECK(on.display_name == "payments host");
+  CHECK(on.lease_seconds == 5);
+  CHECK(on.heartbeat_ms == 1500);
+
+  struct Case {
+    std::string registration;
+    std::string field_path;
+    std::string message_part;
+  };
+  const Case cases[] = {
+      {R"({"enabled": "yes"})", "dashboard.registration.enabled", "true or false"},
+      {R"({"path": "relay.sock"})", "dashboard.registration.path", "absolute path"},
+      {R"({"path": "/tmp/supervisor.sock"})", "dashboard.registration.path", "dashboard.path"},
+      {R"({"display_name": " "})", "dashboard.registration.display_name", "blank"},
+      {R"({"lease_seconds": 0})", "dashboard.registration.lease_seconds", "between 1 and"},
+      {R"({"heartbeat_ms": 10})", "dashboard.registration.heartbeat_ms", "between 100 and"},
+      {R"({"lease_seconds": 2, "heartbeat_ms": 2000})", "dashboard.registration.heartbeat_ms",
+       "shorter than lease_seconds"},
+      {R"({"leases": 2})", "dashboard.registration.leases", "unknown"},
+      {R"([])", "dashboard.registration", "object"},
+  };
+  for (const auto& c : cases) {
+    std::string json = R"({"dashboard": {"registration": )" + c.registration + "}}";
+    CAPTURE(json);
+    sup::Error error = config_error(json);
+    CHECK(error.field_path == c.field_path);
+    CHECK_MESSAGE(error.message.find(c.message_part) != std::string::npos, error.message);
+  }
+  sup::Error no_socket =
+      config_error(R"({"dashboard": {"enabled": false, "registration": {"enabled": true}}})");
+  CHECK(no_socket.field_path == "dashboard.registration.enabled");
+  CHECK(no_socket.message.find("dashboard.enabled") != std::string::npos);
+}
