@@ -58,7 +58,7 @@ struct DashboardConfig {
   // for this long is closed; 0: never.
   std::uint32_t idle_timeout_ms = 60000;
   std::string target_id;  // identity in the protocol; default "supervisor@<hostname>"
-  RegistrationConfig registration;
+  RegistrationConfig registration = {};
 };
 
 struct LogConfig {
