@@ -108,6 +108,14 @@ class Handle {
   // link changes; health shows it while that incarnation runs.
   void report_endpoint_status(EndpointStatus status);
 
+  // For what runs beside the tree (DAG executions). Both return at once.
+  // An event joins the one numbered stream (sequence and time are set
+  // here); a command carried out elsewhere is audited and logged as the
+  // tree's own commands are (`command` names it, e.g. "executions.cancel").
+  void publish_event(Event event);
+  void record_command(const CommandMeta& meta, std::string_view command, std::string_view target,
+                      const CommandResult& result);
+
  private:
   friend struct detail::TestHooks;
   std::shared_ptr<detail::RuntimeCore> core_;

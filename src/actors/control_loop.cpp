@@ -360,17 +360,28 @@ CommandResult ControlLoop::command(const CommandRequest& request) {
   std::optional<CommandResult> refused = refusal(request);
   CommandResult result = refused ? std::move(*refused) : carry_out(request, at);
   apply_effects();
-  std::string line =
-      ledger_.record(request.meta, to_string(request.kind), request.target, result, at.unix_ms);
-  if (audit_) audit_->append(line);
-  log(result.kind == CommandResult::Accepted ? LogLevel::Info : LogLevel::Warn, "command " + line,
-      {{"COMMAND", std::string(to_string(request.kind))},
-       {"COMMAND_ID", request.meta.command_id},
-       {"REQUESTED_BY", request.meta.requested_by},
-       {"CHILD_ID", request.target},
-       {"COMMAND_RESULT", std::string(to_string(result.kind))}});
+  audit(request.meta, to_string(request.kind), request.target, result, at.unix_ms,
+        {"CHILD_ID", request.target});
   update_health_status();
   return result;
+}
+
+void ControlLoop::record_external_command(const CommandMeta& meta, std::string_view command,
+                                          std::string_view target, const CommandResult& result) {
+  audit(meta, command, target, result, now().unix_ms, {"TARGET", std::string(target)});
+}
+
+void ControlLoop::audit(const CommandMeta& meta, std::string_view command, std::string_view target,
+                        const CommandResult& result, std::int64_t at_unix_ms,
+                        LogField target_field) {
+  std::string line = ledger_.record(meta, command, target, result, at_unix_ms);
+  if (audit_) audit_->append(line);
+  log(result.kind == CommandResult::Accepted ? LogLevel::Info : LogLevel::Warn, "command " + line,
+      {{"COMMAND", std::string(command)},
+       {"COMMAND_ID", meta.command_id},
+       {"REQUESTED_BY", meta.requested_by},
+       std::move(target_field),
+       {"COMMAND_RESULT", std::string(to_string(result.kind))}});
 }
 
 std::optional<CommandResult> ControlLoop::refusal(const CommandRequest& request) const {

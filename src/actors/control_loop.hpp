@@ -72,6 +72,11 @@ class ControlLoop {
   void unsubscribe(EventHub::SubscriberId id) { journal_.unsubscribe(id); }
   std::uint64_t last_event_sequence() const { return journal_.last_sequence(); }
   void report_endpoint_status(EndpointStatus status) { endpoint_status_.reported(status); }
+  // What runs beside the tree (DAG executions): its events join the one
+  // numbered stream, its commands the one audit log.
+  void publish_external(Event event) { journal_.publish(std::move(event)); }
+  void record_external_command(const CommandMeta& meta, std::string_view command,
+                               std::string_view target, const CommandResult& result);
   // Every in-process incarnation still held, the ones killed while blocked
   // included, for the teardown to check whether their threads let go.
   std::vector<std::shared_ptr<Incarnation>> take_incarnations();
@@ -103,6 +108,9 @@ class ControlLoop {
   const TaskDefinition* definition_for(const ChildSpec& spec, TaskDefinition& scratch) const;
   void watch_children(std::int64_t now_mono_ms);
   void update_health_status();
+  // One audit line and log record per command.
+  void audit(const CommandMeta& meta, std::string_view command, std::string_view target,
+             const CommandResult& result, std::int64_t at_unix_ms, LogField target_field);
   // Why a command cannot be carried out now, before the tree sees it.
   std::optional<CommandResult> refusal(const CommandRequest& request) const;
   bool is_endpoint(std::string_view id) const;

@@ -262,6 +262,20 @@ void Handle::report_endpoint_status(EndpointStatus status) {
   core_->post([status](actors::ControlLoop& loop) { loop.report_endpoint_status(status); });
 }
 
+void Handle::publish_event(Event event) {
+  core_->post([event = std::move(event)](actors::ControlLoop& loop) mutable {
+    loop.publish_external(std::move(event));
+  });
+}
+
+void Handle::record_command(const CommandMeta& meta, std::string_view command,
+                            std::string_view target, const CommandResult& result) {
+  core_->post([meta, command = std::string(command), target = std::string(target),
+               result](actors::ControlLoop& loop) {
+    loop.record_external_command(meta, command, target, result);
+  });
+}
+
 // ---- Runtime ---------------------------------------------------------------
 
 Expected<std::unique_ptr<Runtime>> Runtime::start(RuntimeOptions options) {

@@ -21,6 +21,7 @@
 #include "daemon/builtin_tasks.hpp"
 #include "daemon/crash_handler.hpp"
 #include "daemon/daemon_setup.hpp"
+#include "daemon/execution_link.hpp"
 #include "daemon/log_setup.hpp"
 #include "daemon/shutdown_deadline.hpp"
 #include "daemon/systemd_notifier.hpp"
@@ -272,7 +273,12 @@ int main(int argc, char** argv) {
   std::int64_t started_at_ms = sup::mono_now_ms();
   // Resumes every unfinished execution before the runtime starts, so
   // health.status is `ready` only after that resume.
-  auto executions = sup::executions::ExecutionService::start(execution_options(*config));
+  // Transitions committed before the runtime exists (the resume) become
+  // events once it does.
+  sup::daemon::ExecutionLink execution_link;
+  sup::executions::ExecutionServiceOptions service_options = execution_options(*config);
+  execution_link.install(service_options);
+  auto executions = sup::executions::ExecutionService::start(std::move(service_options));
   if (!executions) {
     sup::log(sup::LogLevel::Error,
              "the execution store could not be opened: " + executions.error().describe(),
@@ -288,8 +294,10 @@ int main(int argc, char** argv) {
     // Created once, so logs.tail keeps its history across relay restarts.
     auto history = std::make_shared<sup::relay::LogHistory>();
     history->attach();
-    options.endpoint_factory = [dashboard = config->dashboard, history](sup::Handle handle) {
-      return sup::relay::make_relay_task(dashboard, std::move(handle), history);
+    options.endpoint_factory = [dashboard = config->dashboard, history,
+                                service = executions->get()](sup::Handle handle) {
+      auto plane = sup::daemon::ExecutionLink::plane(*service, handle);
+      return sup::relay::make_relay_task(dashboard, std::move(handle), history, std::move(plane));
     };
   }
   auto runtime = sup::Runtime::start(std::move(options));
@@ -300,7 +308,10 @@ int main(int argc, char** argv) {
     return sup::daemon::exit_code_for(runtime.error());
   }
 
+  execution_link.attach((*runtime)->handle());
   Stop stop = supervise(**runtime, signals, started_at_ms);
+  // No event is handed to a runtime that is going away.
+  execution_link.detach();
   if (stop.cause == Stop::Fused)
     return exit_after_fuse(std::move(*runtime), stop.reason, config->shutdown_timeout_ms);
   if (stop.cause == Stop::TreeShutDown)

@@ -14,8 +14,16 @@ constexpr std::size_t kMaxBuffersPerWrite = 64;
 
 // Requests whose answer copies a large part of the runtime's state: they
 // take their own lane.
-bool takes_snapshot(ipc::MethodKind kind) {
-  return kind == ipc::MethodKind::State || kind == ipc::MethodKind::LogsTail;
+bool takes_snapshot(const ipc::MethodInfo& method) {
+  if (method.execution) return method.execution->reads_history;
+  return method.kind == ipc::MethodKind::State || method.kind == ipc::MethodKind::LogsTail;
+}
+
+// An answer that comes later (an executions.* method waiting for a
+// commit) is handed where it goes; the lane thread does not wait for it.
+void send(ipc::Reply reply, const ipc::ReplyCallback& answer) {
+  if (reply.deferred) return reply.deferred(answer);
+  answer(std::move(reply));
 }
 
 bool is_blank(std::string_view line) {
@@ -108,12 +116,12 @@ void ClientSession::dispatch_next() {
     auto decoded = ipc::decode_request(line);
     auto* request = std::get_if<ipc::Request>(&decoded);
     if (!request) return answer(backend->dispatcher.handle_line(line, peer));  // the error reply
-    if (!takes_snapshot(request->method->kind))
-      return answer(backend->dispatcher.dispatch(*request, peer));
+    if (!takes_snapshot(*request->method))
+      return send(backend->dispatcher.dispatch(*request, peer), answer);
     if (request->method->kind == ipc::MethodKind::State)
       return state_answers->ask(std::move(*request), peer, std::move(answer));
     snapshots.post([backend, answer, request = std::move(*request), peer] {
-      answer(backend->dispatcher.dispatch(request, peer));
+      send(backend->dispatcher.dispatch(request, peer), answer);
     });
   });
 }

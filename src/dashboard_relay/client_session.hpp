@@ -54,9 +54,13 @@ struct RelayCounters {
 // The control plane and the dispatcher over it, shared with request jobs
 // (which may outlive the server, see WorkerPool).
 struct RequestBackend {
-  RequestBackend(std::shared_ptr<ipc::ControlPlane> control_plane, ipc::ServerInfo info)
-      : plane(std::move(control_plane)), dispatcher(*plane, std::move(info)) {}
+  RequestBackend(std::shared_ptr<ipc::ControlPlane> control_plane, ipc::ServerInfo info,
+                 std::shared_ptr<ipc::ExecutionPlane> execution_plane = nullptr)
+      : plane(std::move(control_plane)),
+        executions(std::move(execution_plane)),
+        dispatcher(*plane, std::move(info), executions.get()) {}
   std::shared_ptr<ipc::ControlPlane> plane;
+  std::shared_ptr<ipc::ExecutionPlane> executions;  // may be null
   ipc::Dispatcher dispatcher;
 };
 

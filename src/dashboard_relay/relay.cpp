@@ -6,9 +6,12 @@
 namespace sup::relay {
 
 TaskDefinition make_relay_task(config::DashboardConfig config, Handle handle,
-                               std::shared_ptr<LogHistory> history) {
-  return make_relay_task(std::move(config), std::make_shared<HandleControlPlane>(
-                                                std::move(handle), std::move(history)));
+                               std::shared_ptr<LogHistory> history,
+                               std::shared_ptr<ipc::ExecutionPlane> executions) {
+  return make_relay_task(
+      std::move(config),
+      std::make_shared<HandleControlPlane>(std::move(handle), std::move(history)),
+      std::move(executions));
 }
 
 }  // namespace sup::relay

@@ -21,6 +21,7 @@
 #include <memory>
 
 #include "config/daemon_config.hpp"
+#include "ipc/execution_plane.hpp"
 #include "ipc/log_history.hpp"
 #include "sup/handle.hpp"
 #include "sup/task.hpp"
@@ -29,7 +30,9 @@ namespace sup::relay {
 
 using LogHistory = ipc::LogHistory;
 
+// `executions` serves the executions.* methods (null: not served).
 TaskDefinition make_relay_task(config::DashboardConfig config, Handle handle,
-                               std::shared_ptr<LogHistory> history);
+                               std::shared_ptr<LogHistory> history,
+                               std::shared_ptr<ipc::ExecutionPlane> executions = nullptr);
 
 }  // namespace sup::relay

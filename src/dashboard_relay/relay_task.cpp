@@ -7,9 +7,11 @@ namespace sup::relay {
 namespace {
 
 void run_relay(TaskContext& ctx, const config::DashboardConfig& config,
-               const std::shared_ptr<ipc::ControlPlane>& plane) {
+               const std::shared_ptr<ipc::ControlPlane>& plane,
+               const std::shared_ptr<ipc::ExecutionPlane>& executions) {
   ServerOptions options;
   options.dashboard = config;
+  options.executions = executions;
   options.on_tick = [&ctx] {
     ctx.heartbeat();
     return !ctx.cancel_requested();
@@ -38,9 +40,11 @@ void run_relay(TaskContext& ctx, const config::DashboardConfig& config,
 }  // namespace
 
 TaskDefinition make_relay_task(config::DashboardConfig config,
-                               std::shared_ptr<ipc::ControlPlane> plane) {
-  return {.start = [config = std::move(config),
-                    plane = std::move(plane)](TaskContext& ctx) { run_relay(ctx, config, plane); },
+                               std::shared_ptr<ipc::ControlPlane> plane,
+                               std::shared_ptr<ipc::ExecutionPlane> executions) {
+  return {.start = [config = std::move(config), plane = std::move(plane),
+                    executions = std::move(executions)](
+                       TaskContext& ctx) { run_relay(ctx, config, plane, executions); },
           .blocking = true};
 }
 

@@ -10,6 +10,7 @@
 
 #include "config/daemon_config.hpp"
 #include "ipc/control_plane.hpp"
+#include "ipc/execution_plane.hpp"
 #include "sup/task.hpp"
 
 namespace sup::relay {
@@ -20,6 +21,7 @@ namespace sup::relay {
 // Failed when its socket file was removed or taken by a newer relay, so
 // the supervisor restarts it.
 TaskDefinition make_relay_task(config::DashboardConfig config,
-                               std::shared_ptr<ipc::ControlPlane> plane);
+                               std::shared_ptr<ipc::ControlPlane> plane,
+                               std::shared_ptr<ipc::ExecutionPlane> executions = nullptr);
 
 }  // namespace sup::relay

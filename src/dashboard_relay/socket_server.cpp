@@ -174,7 +174,8 @@ SocketServer::Impl::Impl(ServerOptions server_options,
                     std::chrono::milliseconds(dashboard.line_timeout_ms),
                     std::chrono::milliseconds(dashboard.idle_timeout_ms)};
   context.backend = std::make_shared<RequestBackend>(
-      plane, ipc::ServerInfo{target_id, target_id, path, static_cast<std::uint32_t>(::geteuid())});
+      plane, ipc::ServerInfo{target_id, target_id, path, static_cast<std::uint32_t>(::geteuid())},
+      options.executions);
   context.requests = &request_workers;
   context.snapshots = &snapshot_workers;
   context.state_answers = std::make_shared<SharedAnswers>(

@@ -38,6 +38,8 @@ struct ServerOptions {
   // calls on_tick (on the serving thread); on_tick returning false stops it.
   std::chrono::milliseconds maintenance_interval{100};
   std::function<bool()> on_tick;
+  // Serves the executions.* methods; null: they answer unsupported_method.
+  std::shared_ptr<ipc::ExecutionPlane> executions;
 };
 
 struct CountersSnapshot {

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <fstream>
@@ -20,6 +21,8 @@
 #include "dag/limits.hpp"
 #include "dag/parser.hpp"
 #include "dag/record_codec.hpp"
+#include "dag/states.hpp"
+#include "executions/execution_view.hpp"
 #include "process/process_reactor.hpp"
 #include "store/lmdb_store.hpp"
 #include "sup/log.hpp"
@@ -66,6 +69,13 @@ Expected<std::string> read_node_output(const std::filesystem::path& path) {
   return value.dump();
 }
 
+// "<node>.<attempt>.log" in the execution's directory: stdout lines as
+// "O <text>", stderr lines as "E <text>", and "D <count>" when lines over
+// kMaxAttemptOutputBytes were not kept.
+std::string output_file_name(const std::string& node_id, std::uint32_t attempt) {
+  return node_id + "." + std::to_string(attempt) + ".log";
+}
+
 }  // namespace
 
 struct ExecutionService::Impl {
@@ -88,6 +98,19 @@ struct ExecutionService::Impl {
     // The store refused a record: no further progress until a restart
     // rebuilds the execution from what was committed.
     bool stalled = false;
+    // control() callers, answered once the record with this core sequence
+    // is committed.
+    std::vector<std::pair<std::uint64_t, std::function<void(Expected<ControlAck>)>>> waiters;
+  };
+
+  // Where one running attempt's output goes (reactor thread, under
+  // output_mutex).
+  struct OutputFile {
+    std::string execution_id;
+    std::string node_id;
+    std::ofstream out;
+    std::size_t bytes = 0;
+    std::uint64_t dropped_lines = 0;
   };
 
   explicit Impl(ExecutionServiceOptions opts) : options(std::move(opts)) {
@@ -203,24 +226,66 @@ struct ExecutionService::Impl {
         store::ExecutionStatus{std::string(dag::to_string(state)), !dag::is_unfinished(state)};
     request.expected_first_seq = records.front().sequence + kSubmittedRecords;
     std::uint64_t last = records.back().sequence;
-    Status handed = store->append(std::move(request), [this, id = e.id, last,
-                                                       state](Expected<store::AppendAck> ack) {
-      post([this, id, last, state, ack = std::move(ack)] { on_committed(id, last, state, ack); });
-    });
+    auto transitions = std::make_shared<std::vector<TransitionEvent>>();
+    if (options.on_transition) {
+      transitions->reserve(records.size());
+      for (const dag::Record& record : records) transitions->push_back(transition_event(e, record));
+    }
+    Status handed =
+        store->append(std::move(request),
+                      [this, id = e.id, last, state, transitions](Expected<store::AppendAck> ack) {
+                        post([this, id, last, state, transitions, ack = std::move(ack)] {
+                          on_committed(id, last, state, *transitions, ack);
+                        });
+                      });
     if (!handed) stall(e, handed.error());
   }
 
+  static TransitionEvent transition_event(const Execution& e, const dag::Record& record) {
+    if (!record.node)
+      return {e.id,
+              {},
+              std::string(dag::to_string(record.execution_from)),
+              std::string(dag::to_string(record.execution_to)),
+              0,
+              record.reason};
+    return {e.id,
+            e.spec->nodes[*record.node].id,
+            std::string(dag::to_string(record.node_from)),
+            std::string(dag::to_string(record.node_to)),
+            record.attempt,
+            record.reason};
+  }
+
   void on_committed(const std::string& id, std::uint64_t last, dag::ExecutionState state,
+                    const std::vector<TransitionEvent>& transitions,
                     const Expected<store::AppendAck>& ack) {
     Execution* e = find(id);
     if (e == nullptr || e->stalled) return;
     if (!ack) return stall(*e, ack.error());
+    for (const TransitionEvent& transition : transitions) options.on_transition(transition);
     if (options.on_state_durable)
       options.on_state_durable(id, dag::to_string(state), !dag::is_unfinished(state));
+    answer_waiters(*e, last, state);
     apply(*e, e->core->on_durable(last));
   }
 
+  // control() callers whose transition is now committed.
+  void answer_waiters(Execution& e, std::uint64_t committed, dag::ExecutionState now) {
+    auto due = std::stable_partition(e.waiters.begin(), e.waiters.end(),
+                                     [committed](const auto& w) { return w.first > committed; });
+    std::vector<std::function<void(Expected<ControlAck>)>> answers;
+    for (auto it = due; it != e.waiters.end(); ++it) answers.push_back(std::move(it->second));
+    e.waiters.erase(due, e.waiters.end());
+    std::string state(dag::to_string(now));
+    for (auto& answer : answers) answer(ControlAck{state, true, {}});
+  }
+
   void stall(Execution& e, const Error& error) {
+    for (auto& waiter : e.waiters)
+      waiter.second(make_error(ErrorCode::FailedPrecondition,
+                               "the execution's records were not committed: " + error.describe()));
+    e.waiters.clear();
     e.stalled = true;
     sup::log(LogLevel::Error, "execution stalled: its records were not committed",
              {{"EXECUTION_ID", e.id},
@@ -276,8 +341,12 @@ struct ExecutionService::Impl {
     process.env[std::string(dag::kEnvInputs)] = inputs_path.string();
     process.env[std::string(dag::kEnvParams)] = params_path.string();
 
+    open_output(key, e.id, node.id, e.dir / output_file_name(node.id, start.attempt));
     Expected<pid_t> pid = reactor->spawn(key, process);
-    if (!pid) return attempt_failed(key, std::move(attempt), pid.error().describe());
+    if (!pid) {
+      close_output(key);
+      return attempt_failed(key, std::move(attempt), pid.error().describe());
+    }
     attempt.pid = *pid;
     attempts[key] = std::move(attempt);
     if (node.timeout_ms > 0) {
@@ -288,6 +357,48 @@ struct ExecutionService::Impl {
         terminate(key);
       });
     }
+  }
+
+  // ---- captured output: one file per attempt, beside its other files ----
+  void open_output(const std::string& key, const std::string& execution_id,
+                   const std::string& node_id, const std::filesystem::path& path) {
+    std::lock_guard lock(output_mutex);
+    OutputFile& file = outputs[key];
+    file.execution_id = execution_id;
+    file.node_id = node_id;
+    file.out.open(path, std::ios::binary | std::ios::trunc);
+  }
+
+  // Reactor thread.
+  void write_output(const std::string& key, process::OutputStream stream, std::string_view line) {
+    std::lock_guard lock(output_mutex);
+    auto it = outputs.find(key);
+    if (it == outputs.end()) return;
+    OutputFile& file = it->second;
+    if (file.bytes + line.size() + 3 > kMaxAttemptOutputBytes) {
+      ++file.dropped_lines;
+      return;
+    }
+    file.bytes += line.size() + 3;
+    file.out << (stream == process::OutputStream::Stdout ? "O " : "E ") << line << '\n';
+  }
+
+  // Reactor thread (on_exit comes after all of the process's output).
+  void close_output(const std::string& key) {
+    std::lock_guard lock(output_mutex);
+    auto it = outputs.find(key);
+    if (it == outputs.end()) return;
+    if (it->second.dropped_lines > 0) it->second.out << "D " << it->second.dropped_lines << '\n';
+    outputs.erase(it);
+  }
+
+  // Which execution and node an attempt's line belongs to, for its log
+  // fields.
+  std::pair<std::string, std::string> output_owner(const std::string& key) {
+    std::lock_guard lock(output_mutex);
+    auto it = outputs.find(key);
+    if (it == outputs.end()) return {};
+    return {it->second.execution_id, it->second.node_id};
   }
 
   // The attempt could not start: it ends as a failed attempt (retried as
@@ -414,6 +525,41 @@ struct ExecutionService::Impl {
     if (!handed) done(handed.error());
   }
 
+  // ---- operator control ----
+  void control(const std::string& id, ControlAction action, const std::string& reason,
+               std::function<void(Expected<ControlAck>)> done) {
+    Execution* e = find(id);
+    if (e == nullptr || !e->core) {
+      // Not loaded: unknown, or finished before this daemon started.
+      auto summary = store->get_execution(id);
+      if (!summary) return done(summary.error());
+      return done(ControlAck{summary->status.state, false,
+                             "the execution is " + summary->status.state + ": nothing to " +
+                                 std::string(to_string(action))});
+    }
+    if (e->stalled)
+      return done(make_error(ErrorCode::FailedPrecondition,
+                             "the execution is stalled (its records could not be committed); "
+                             "a restart of the daemon resumes it from what was committed"));
+    dag::Effects fx;
+    switch (action) {
+      case ControlAction::Pause:
+        fx = e->core->pause(reason);
+        break;
+      case ControlAction::Resume:
+        fx = e->core->resume(free_slots);
+        break;
+      case ControlAction::Cancel:
+        fx = e->core->cancel(reason);
+        break;
+    }
+    std::string state(dag::to_string(e->core->state()));
+    if (fx.ignored) return done(ControlAck{state, false, fx.ignored_reason});
+    if (fx.records.empty()) return done(ControlAck{state, true, {}});
+    e->waiters.emplace_back(fx.records.back().sequence, std::move(done));
+    apply(*e, std::move(fx));
+  }
+
   Status resume_one(const std::string& id) {
     auto records = store->read_execution(id);
     if (!records) return records.error();
@@ -484,6 +630,9 @@ struct ExecutionService::Impl {
   std::unordered_map<std::string, Attempt> attempts;  // by attempt key
   std::uint32_t free_slots = 0;
 
+  std::mutex output_mutex;
+  std::unordered_map<std::string, OutputFile> outputs;  // by attempt key
+
   std::unique_ptr<store::LmdbCheckpointStore> store;
   std::unique_ptr<process::ProcessReactor> reactor;
   std::thread thread;
@@ -513,9 +662,14 @@ Expected<std::unique_ptr<ExecutionService>> ExecutionService::start(
   // anything runs again.
   auto reactor = process::ProcessReactor::start(
       {.on_line =
-           [](const std::string& key, pid_t, process::OutputStream stream, std::string_view line) {
+           [raw](const std::string& key, pid_t, process::OutputStream stream,
+                 std::string_view line) {
+             raw->write_output(key, stream, line);
+             auto [execution_id, node_id] = raw->output_owner(key);
              sup::log(LogLevel::Info, line,
-                      {{"ATTEMPT", key},
+                      {{"EXECUTION_ID", execution_id},
+                       {"NODE_ID", node_id},
+                       {"ATTEMPT", key},
                        {"STREAM", stream == process::OutputStream::Stdout ? "stdout" : "stderr"}});
            },
        .on_dropped =
@@ -525,6 +679,7 @@ Expected<std::unique_ptr<ExecutionService>> ExecutionService::start(
            },
        .on_exit =
            [raw](const std::string& key, const process::ProcessExit& exit) {
+             raw->close_output(key);
              raw->post([raw, key, exit] { raw->on_exit(key, exit); });
            }},
       {.output_limit = {},
@@ -550,6 +705,85 @@ Expected<ExecutionInfo> ExecutionService::get(std::string_view execution_id) con
   auto summary = impl_->store->get_execution(execution_id);
   if (!summary) return summary.error();
   return ExecutionInfo{summary->execution_id, summary->status.state, summary->status.finished};
+}
+
+Expected<ExecutionView> ExecutionService::describe(std::string_view execution_id) const {
+  auto records = impl_->store->read_execution(execution_id);
+  if (!records) return records.error();
+  if (records->empty())
+    return make_error(ErrorCode::NotFound, "no execution \"" + std::string(execution_id) + "\"",
+                      "execution_id");
+  return fold_history(execution_id, *records);
+}
+
+Expected<std::vector<ExecutionInfo>> ExecutionService::list(const ListFilter& filter) const {
+  auto listed = impl_->store->list_executions({.state = filter.state, .limit = filter.limit});
+  if (!listed) return listed.error();
+  for (const store::BadRecord& bad : listed->bad)
+    sup::log(LogLevel::Error, "execution summary refused: not listed",
+             {{"EXECUTION_ID", bad.execution_id}, {"RECORD_ID", bad.id}, {"ERROR", bad.reason}});
+  std::vector<ExecutionInfo> out;
+  out.reserve(listed->executions.size());
+  for (const store::ExecutionSummary& summary : listed->executions)
+    out.push_back({summary.execution_id, summary.status.state, summary.status.finished,
+                   summary.created_at_ns, summary.updated_at_ns});
+  return out;
+}
+
+void ExecutionService::control(std::string execution_id, ControlAction action, std::string reason,
+                               std::function<void(Expected<ControlAck>)> done) {
+  Impl* impl = impl_.get();
+  impl->post(
+      [impl, id = std::move(execution_id), action, reason = std::move(reason),
+       done = std::move(done)]() mutable { impl->control(id, action, reason, std::move(done)); });
+}
+
+Expected<NodeOutput> ExecutionService::node_output(std::string_view execution_id,
+                                                   std::string_view node_id,
+                                                   std::size_t max_lines) const {
+  auto view = describe(execution_id);
+  if (!view) return view.error();
+  auto node = std::find_if(view->nodes.begin(), view->nodes.end(),
+                           [&](const NodeView& n) { return n.node_id == node_id; });
+  if (node == view->nodes.end())
+    return make_error(ErrorCode::NotFound,
+                      "execution \"" + std::string(execution_id) + "\" has no node \"" +
+                          std::string(node_id) + "\"",
+                      "node_id");
+  NodeOutput output;
+  std::deque<OutputLine> newest;
+  std::filesystem::path dir = impl_->options.state_dir / "executions" / std::string(execution_id);
+  for (std::uint32_t attempt = 1; attempt <= node->attempt; ++attempt) {
+    std::ifstream in(dir / output_file_name(node->node_id, attempt), std::ios::binary);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.size() < 2) continue;
+      if (line[0] == 'D') {
+        output.truncated = true;
+        continue;
+      }
+      newest.push_back({attempt, line[0] == 'E', line.substr(2)});
+      if (newest.size() > max_lines) {
+        newest.pop_front();
+        output.truncated = true;
+      }
+    }
+  }
+  output.lines.assign(std::make_move_iterator(newest.begin()),
+                      std::make_move_iterator(newest.end()));
+  return output;
+}
+
+std::string_view to_string(ControlAction action) {
+  switch (action) {
+    case ControlAction::Pause:
+      return "pause";
+    case ControlAction::Resume:
+      return "resume";
+    case ControlAction::Cancel:
+      return "cancel";
+  }
+  return "unknown";
 }
 
 const ResumeReport& ExecutionService::resume_report() const {

@@ -26,9 +26,12 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "executions/execution_types.hpp"
 #include "sup/error.hpp"
 
 namespace sup::executions {
@@ -50,27 +53,9 @@ struct ExecutionServiceOptions {
   // committed: its state as of those records. Keep it short.
   std::function<void(const std::string& execution_id, std::string_view state, bool finished)>
       on_state_durable{};
-};
-
-struct SubmitRequest {
-  std::string spec{};  // the DAG spec, JSON text (docs/dag.md)
-  // Override the spec's params (merged key by key).
-  nlohmann::json params = nlohmann::json::object();
-  // Client-chosen id: a repeated submission returns the first execution.
-  // Empty: one is generated.
-  std::string execution_id{};
-};
-
-struct SubmitAck {
-  std::string execution_id;
-  // The id was submitted before: this is that execution, nothing started.
-  bool existing = false;
-};
-
-struct ExecutionInfo {
-  std::string execution_id;
-  std::string state;  // PENDING, RUNNING, ... (as last committed)
-  bool finished = false;
+  // Called on the service thread for every transition, in order, once its
+  // record is committed (never before). Keep it short and non-blocking.
+  std::function<void(const TransitionEvent&)> on_transition{};
 };
 
 struct ResumeReport {
@@ -94,6 +79,22 @@ class ExecutionService {
   void submit(SubmitRequest request, std::function<void(Expected<SubmitAck>)> done);
   // The execution's state as committed (store summary). Thread-safe.
   Expected<ExecutionInfo> get(std::string_view execution_id) const;
+  // Per node states, attempts and results as committed (fold_history).
+  // NotFound for an unknown id. Thread-safe; reads the whole history.
+  Expected<ExecutionView> describe(std::string_view execution_id) const;
+  // Summaries in execution id order. Thread-safe.
+  Expected<std::vector<ExecutionInfo>> list(const ListFilter& filter) const;
+  // Pause (running nodes finish, nothing new starts), resume, or cancel
+  // (running nodes are stopped, the execution ends FAILED). `done` is
+  // called once on the service thread: after the transition's record is
+  // committed, at once when there is nothing to do, or with the error
+  // (NotFound, FailedPrecondition for a stalled execution).
+  void control(std::string execution_id, ControlAction action, std::string reason,
+               std::function<void(Expected<ControlAck>)> done);
+  // The newest `max_lines` captured lines of a node (stdout and stderr of
+  // every attempt). NotFound for an unknown execution or node. Thread-safe.
+  Expected<NodeOutput> node_output(std::string_view execution_id, std::string_view node_id,
+                                   std::size_t max_lines) const;
   const ResumeReport& resume_report() const;
 
   struct Impl;

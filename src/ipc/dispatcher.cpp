@@ -29,8 +29,8 @@ bool peer_may_mutate(const Peer& peer, std::uint32_t daemon_uid) {
   return peer.uid == 0 || peer.uid == daemon_uid;
 }
 
-Dispatcher::Dispatcher(ControlPlane& plane, ServerInfo info)
-    : plane_(plane), info_(std::move(info)) {}
+Dispatcher::Dispatcher(ControlPlane& plane, ServerInfo info, ExecutionPlane* executions)
+    : plane_(plane), info_(std::move(info)), executions_(executions) {}
 
 Reply Dispatcher::handle_line(std::string_view line, const Peer& peer) const {
   auto decoded = decode_request(line);
@@ -53,6 +53,8 @@ Reply Dispatcher::dispatch(const Request& request, const Peer& peer) const {
         return tail(request);
       case MethodKind::Command:
         return command(request, peer);
+      case MethodKind::Executions:
+        return executions(request, peer);
     }
     return error(request.request_id, {ErrorCode::Internal, "unhandled method kind"});
   } catch (const std::exception& e) {
@@ -82,7 +84,10 @@ Reply Dispatcher::hello(const Request& request, const Peer& peer) const {
     }
     w.end_array().end_object();
     w.key("methods").begin_array();
-    for (const auto& method : methods()) w.value(method.name);
+    for (const auto& method : methods()) {
+      if (method.kind == MethodKind::Executions && executions_ == nullptr) continue;
+      w.value(method.name);
+    }
     w.end_array();
     w.field("read_only", !peer_may_mutate(peer, info_.daemon_uid));
   }));

@@ -13,11 +13,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "ipc/control_plane.hpp"
+#include "ipc/execution_plane.hpp"
 #include "ipc/protocol.hpp"
 
 namespace sup::ipc {
@@ -43,6 +45,10 @@ struct LogFollow {
   std::uint64_t after_sequence = 0;
 };
 
+struct Reply;
+// Takes the reply once it is known; callable from any thread, once.
+using ReplyCallback = std::function<void(Reply)>;
+
 struct Reply {
   explicit Reply(std::string response) : line(std::move(response)) {}
 
@@ -52,11 +58,17 @@ struct Reply {
   std::optional<std::uint64_t> subscribe_events_after;
   // logs.tail with follow: stream matching log records after the tail.
   std::optional<LogFollow> follow_logs;
+  // Set (and `line` empty) when the answer comes later, from another
+  // thread (an executions.* method waiting for a commit): call it with
+  // where the reply goes. It returns at once.
+  std::function<void(ReplyCallback)> deferred;
 };
 
 class Dispatcher {
  public:
-  Dispatcher(ControlPlane& plane, ServerInfo info);
+  // `executions` may be null: the executions.* methods then answer
+  // unsupported_method.
+  Dispatcher(ControlPlane& plane, ServerInfo info, ExecutionPlane* executions = nullptr);
 
   // `line` without its '\n'. Never throws.
   Reply handle_line(std::string_view line, const Peer& peer) const;
@@ -71,10 +83,12 @@ class Dispatcher {
   Reply subscribe(const Request& request) const;
   Reply tail(const Request& request) const;
   Reply command(const Request& request, const Peer& peer) const;
+  Reply executions(const Request& request, const Peer& peer) const;  // execution_dispatch.cpp
   Reply error(const std::optional<std::string>& request_id, const ProtocolError& error) const;
 
   ControlPlane& plane_;
   ServerInfo info_;
+  ExecutionPlane* executions_;
 };
 
 }  // namespace sup::ipc

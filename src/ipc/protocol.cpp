@@ -17,7 +17,7 @@ struct ErrorCodeInfo {
   bool retryable;
 };
 
-constexpr std::array<ErrorCodeInfo, 14> kErrorCodes{{
+constexpr std::array<ErrorCodeInfo, 15> kErrorCodes{{
     {ErrorCode::InvalidJson, "invalid_json", "protocol_parse", false},
     {ErrorCode::InvalidRequest, "invalid_request", "protocol_parse", false},
     {ErrorCode::LineTooLong, "line_too_long", "protocol_parse", false},
@@ -32,6 +32,7 @@ constexpr std::array<ErrorCodeInfo, 14> kErrorCodes{{
     {ErrorCode::Timeout, "timeout", "dispatch", true},
     {ErrorCode::IdleTimeout, "idle_timeout", "admission", true},
     {ErrorCode::Internal, "internal", "dispatch", false},
+    {ErrorCode::NotFound, "not_found", "dispatch", false},
 }};
 
 const ErrorCodeInfo& info_of(ErrorCode code) {
@@ -39,6 +40,7 @@ const ErrorCodeInfo& info_of(ErrorCode code) {
 }
 
 constexpr std::string_view kCommandMethodPrefix = "command.";
+constexpr std::string_view kExecutionMethodPrefix = "executions.";
 
 std::vector<MethodInfo> build_method_table() {
   std::vector<MethodInfo> table{
@@ -49,6 +51,9 @@ std::vector<MethodInfo> build_method_table() {
   for (const CommandInfo& command : commands())
     table.push_back({std::string(kCommandMethodPrefix) + std::string(command.name),
                      MethodKind::Command, &command});
+  for (const ExecutionOpInfo& op : execution_ops())
+    table.push_back({std::string(kExecutionMethodPrefix) + std::string(op.name),
+                     MethodKind::Executions, nullptr, &op});
   return table;
 }
 

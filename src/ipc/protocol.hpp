@@ -20,6 +20,7 @@
 
 #include "config/bounded_json.hpp"
 #include "ipc/control_plane.hpp"
+#include "sup/execution_command.hpp"
 
 namespace sup::ipc {
 
@@ -40,6 +41,7 @@ enum class ErrorCode : std::uint8_t {
   Timeout,               // dispatch, retryable: the runtime did not answer in time
   IdleTimeout,           // admission: a half-sent line or an idle connection; then closed
   Internal,              // dispatch
+  NotFound,              // dispatch: an executions.* method named an unknown execution or node
 };
 std::string_view code_name(ErrorCode code);  // "invalid_json", ...
 std::string_view stage_of(ErrorCode code);   // "protocol_parse", ...
@@ -55,14 +57,23 @@ struct ProtocolError {
   std::string field_path;  // empty when the error is not about one field
 };
 
-enum class MethodKind : std::uint8_t { Hello, State, Health, EventsSubscribe, LogsTail, Command };
+enum class MethodKind : std::uint8_t {
+  Hello,
+  State,
+  Health,
+  EventsSubscribe,
+  LogsTail,
+  Command,
+  Executions,  // executions.<op> (sup/execution_command.hpp)
+};
 
 // The queries, then one "command.<name>" per command of the vocabulary
 // (sup/command.hpp), which is where a command's properties live.
 struct MethodInfo {
   std::string name;  // "state", "command.restart_child", ...
   MethodKind kind;
-  const CommandInfo* command = nullptr;  // kind Command only
+  const CommandInfo* command = nullptr;        // kind Command only
+  const ExecutionOpInfo* execution = nullptr;  // kind Executions only
 };
 
 std::span<const MethodInfo> methods();

@@ -152,6 +152,9 @@ Status validate_execution_id(std::string_view execution_id, std::string_view fie
   if (execution_id.empty()) return invalid("is empty");
   if (execution_id.size() > kMaxExecutionIdBytes)
     return invalid("is longer than " + std::to_string(kMaxExecutionIdBytes) + " bytes");
+  // It names a directory under STATE_DIR/executions/: never "." or "..".
+  if (execution_id.front() == '.')
+    return invalid("\"" + std::string(execution_id) + "\" starts with '.'");
   for (char c : execution_id) {
     bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                    c == '.' || c == '_' || c == '-';

@@ -43,7 +43,7 @@ inline constexpr std::size_t kMaxExecutionIdBytes = 128;
 inline constexpr std::size_t kMaxPayloadBytes = 8u << 20;
 inline constexpr std::size_t kMaxStateBytes = 64;
 
-// 1..128 bytes of [A-Za-z0-9._-]: printable in checkpoint ids, file names
+// 1..128 bytes of [A-Za-z0-9._-], not starting with '.': printable in checkpoint ids, file names
 // and logs, and never containing the key separator. `field_path` names the
 // input field in the error.
 Status validate_execution_id(std::string_view execution_id, std::string_view field_path);

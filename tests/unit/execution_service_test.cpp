@@ -11,6 +11,8 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -237,4 +239,126 @@ TEST_CASE("a failed attempt is retried; a timed-out one is killed and fails the 
   CHECK(watch.await_finished("slow") == "FAILED");
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
   CHECK(lines_of(dir.path / "log").size() == 2);  // `after` was skipped
+}
+
+namespace {
+
+template <class T>
+sup::Expected<T> await_callback(
+    const std::function<void(std::function<void(sup::Expected<T>)>)>& call) {
+  std::promise<sup::Expected<T>> promise;
+  auto future = promise.get_future();
+  call([&promise](sup::Expected<T> value) { promise.set_value(std::move(value)); });
+  REQUIRE(future.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  return future.get();
+}
+
+sup::Expected<ControlAck> control_and_wait(ExecutionService& service, const std::string& id,
+                                           ControlAction action) {
+  return await_callback<ControlAck>(
+      [&](auto done) { service.control(id, action, "operator test", std::move(done)); });
+}
+
+}  // namespace
+
+TEST_CASE("pause, resume, cancel; transitions reported after commit; describe and node output") {
+  TempDir dir;
+  StateWatch watch;
+  ExecutionServiceOptions options = options_for(dir, watch);
+  std::mutex mutex;
+  std::vector<TransitionEvent> transitions;
+  options.on_transition = [&](const TransitionEvent& t) {
+    std::lock_guard lock(mutex);
+    transitions.push_back(t);
+  };
+  auto service = ExecutionService::start(options);
+  REQUIRE_MESSAGE(service, service.error().describe());
+  json spec = {{"nodes",
+                {shell_node("a", {}, "echo out-a; echo err-a >&2; sleep 0.3"),
+                 shell_node("b", {"a"}, "echo out-b")}}};
+  auto ack = submit_and_wait(**service, {.spec = spec.dump(), .execution_id = "ctl-1"});
+  REQUIRE_MESSAGE(ack, ack.error().describe());
+
+  auto paused = control_and_wait(**service, "ctl-1", ControlAction::Pause);
+  REQUIRE_MESSAGE(paused, paused.error().describe());
+  CHECK(paused->changed);
+  CHECK(paused->state == "PAUSED");
+  // Acknowledged after commit: the store already says PAUSED.
+  CHECK((*service)->get("ctl-1")->state == "PAUSED");
+  auto again = control_and_wait(**service, "ctl-1", ControlAction::Pause);
+  REQUIRE(again);
+  CHECK_FALSE(again->changed);
+  CHECK(!again->reason.empty());
+
+  // Paused: a finishes, b does not start.
+  for (int i = 0; i < 300; ++i) {
+    auto view = (*service)->describe("ctl-1");
+    REQUIRE(view);
+    if (view->nodes[0].state == "COMPLETED") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto view = (*service)->describe("ctl-1");
+  REQUIRE(view);
+  CHECK(view->nodes[0].state == "COMPLETED");
+  CHECK(view->nodes[0].attempt == 1);
+  CHECK(view->nodes[1].state != "RUNNING");
+  CHECK(view->nodes[1].state != "COMPLETED");
+
+  auto resumed = control_and_wait(**service, "ctl-1", ControlAction::Resume);
+  REQUIRE(resumed);
+  CHECK(resumed->changed);
+  CHECK(watch.await_finished("ctl-1") == "COMPLETED");
+
+  auto output = (*service)->node_output("ctl-1", "a", 10);
+  REQUIRE_MESSAGE(output, output.error().describe());
+  REQUIRE(output->lines.size() == 2);
+  bool saw_out = false, saw_err = false;
+  for (const OutputLine& line : output->lines) {
+    CHECK(line.attempt == 1);
+    saw_out |= !line.stderr_stream && line.text == "out-a";
+    saw_err |= line.stderr_stream && line.text == "err-a";
+  }
+  CHECK(saw_out);
+  CHECK(saw_err);
+  CHECK((*service)->node_output("ctl-1", "zz", 10).error().code == sup::ErrorCode::NotFound);
+  CHECK((*service)->describe("nope").error().code == sup::ErrorCode::NotFound);
+
+  // Cancel: the running node is stopped, the execution ends FAILED.
+  json slow = {
+      {"nodes", {shell_node("long", {}, "sleep 30"), shell_node("after", {"long"}, "true")}}};
+  REQUIRE(submit_and_wait(**service, {.spec = slow.dump(), .execution_id = "ctl-2"}));
+  auto cancelled = control_and_wait(**service, "ctl-2", ControlAction::Cancel);
+  REQUIRE_MESSAGE(cancelled, cancelled.error().describe());
+  CHECK(cancelled->state == "FAILED");
+  CHECK(watch.await_finished("ctl-2") == "FAILED");
+  auto unknown = control_and_wait(**service, "ctl-9", ControlAction::Cancel);
+  CHECK(unknown.error().code == sup::ErrorCode::NotFound);
+
+  auto listed = (*service)->list({.state = "FAILED"});
+  REQUIRE(listed);
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->front().execution_id == "ctl-2");
+  CHECK((*service)->list({})->size() == 2);
+
+  // Every committed transition was reported, in order, the first the start.
+  std::lock_guard lock(mutex);
+  REQUIRE(!transitions.empty());
+  CHECK(transitions.front().execution_id == "ctl-1");
+  CHECK(transitions.front().node_id.empty());
+  CHECK(transitions.front().to_state == "RUNNING");
+  bool paused_seen = false;
+  for (const TransitionEvent& t : transitions)
+    paused_seen |= t.execution_id == "ctl-1" && t.node_id.empty() && t.to_state == "PAUSED";
+  CHECK(paused_seen);
+}
+
+TEST_CASE("execution ids starting with '.' are refused (they name directories)") {
+  TempDir dir;
+  StateWatch watch;
+  auto service = ExecutionService::start(options_for(dir, watch));
+  REQUIRE(service);
+  json spec = {{"nodes", {shell_node("a", {}, "true")}}};
+  auto refused = submit_and_wait(**service, {.spec = spec.dump(), .execution_id = ".."});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().field_path == "execution_id");
 }

@@ -86,6 +86,7 @@ TEST_CASE("error codes have their documented stage and retryability") {
       {ErrorCode::Timeout, "timeout", "dispatch", true},
       {ErrorCode::IdleTimeout, "idle_timeout", "admission", true},
       {ErrorCode::Internal, "internal", "dispatch", false},
+      {ErrorCode::NotFound, "not_found", "dispatch", false},
   };
   for (const auto& row : table) {
     CAPTURE(row.name);

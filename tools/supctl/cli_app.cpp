@@ -1,11 +1,13 @@
 #include "supctl/cli_app.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <functional>
 #include <ostream>
 #include <vector>
 
 #include "supctl/dashboard_app.hpp"
+#include "supctl/execution_commands.hpp"
 #include "supctl/identity.hpp"
 #include "supctl/query_commands.hpp"
 #include "supctl/stream_commands.hpp"
@@ -38,7 +40,27 @@ struct Parsed {
   EventsOptions events;
   std::uint64_t since = 0;
   bool once = false;
+  ExecuteOptions execute;
+  std::string execution_id;
+  std::string node;
+  std::string status_filter;
 };
+
+std::string op_summary(ExecutionOp op) {
+  return std::string(execution_op_info(op).summary);
+}
+
+// pause/resume take a child's id or an execution's: an id the daemon knows
+// as an execution is the execution.
+ExitCode pause_or_resume(CommandContext& context, const TreeCommand& command,
+                         const std::string& id) {
+  auto execution = is_execution(context, id);
+  if (!execution) return context.failure();
+  if (!*execution) return run_tree_command(context, command, id);
+  return control_execution(
+      context,
+      command.info->kind == CommandKind::PauseChild ? ExecutionOp::Pause : ExecutionOp::Resume, id);
+}
 
 // The subcommands that ask y/N first: "add, remove, kill, shutdown-tree".
 std::string confirmed_commands() {
@@ -80,19 +102,74 @@ void add_subcommands(CLI::App& app, Parsed& parsed, std::function<ExitCode(Comma
   });
 
   for (const TreeCommand& command : tree_commands()) {
-    CLI::App* sub = app.add_subcommand(command.name, std::string(command.info->summary));
+    const bool also_execution = command.info->kind == CommandKind::PauseChild ||
+                                command.info->kind == CommandKind::ResumeChild;
+    std::string summary(command.info->summary);
+    if (also_execution)
+      summary += "; given an execution's id: " +
+                 op_summary(command.info->kind == CommandKind::PauseChild ? ExecutionOp::Pause
+                                                                          : ExecutionOp::Resume);
+    CLI::App* sub = app.add_subcommand(command.name, summary);
     if (command.info->subject == CommandSubject::Child)
-      sub->add_option("child", parsed.child, "The child's id")->required();
-    on(sub, [&parsed, &command](CommandContext& context) {
+      sub->add_option("child", parsed.child,
+                      also_execution ? "The child's id, or an execution's" : "The child's id")
+          ->required();
+    on(sub, [&parsed, &command, also_execution](CommandContext& context) {
+      if (also_execution) return pause_or_resume(context, command, parsed.child);
       return run_tree_command(context, command, parsed.child);
     });
   }
 
-  CLI::App* logs = app.add_subcommand("logs", "Log records, a child's output among them");
-  logs->add_option("child", parsed.logs.child, "Only this child's records (default: all)");
+  CLI::App* execute = app.add_subcommand(
+      "execute", op_summary(ExecutionOp::Submit) +
+                     "; with --wait, a line per node transition and the execution's outcome as "
+                     "exit code (0 COMPLETED, 1 FAILED)");
+  execute->add_option("file", parsed.execute.file, "The DAG, JSON (docs/dag.md); - reads stdin")
+      ->required();
+  execute->add_flag("--wait", parsed.execute.wait, "Follow the execution to its end");
+  execute->add_option("--param", parsed.execute.params,
+                      "KEY=VALUE, a param of the execution (string), repeatable");
+  execute->add_option("--id", parsed.execute.execution_id,
+                      "The execution's id (default: generated); submitting an id again "
+                      "returns that execution instead of starting a second");
+  on(execute, [&parsed](CommandContext& context) { return execute_dag(context, parsed.execute); });
+
+  CLI::App* status = app.add_subcommand("status", op_summary(ExecutionOp::Get));
+  status->add_option("execution", parsed.execution_id, "The execution's id")->required();
+  on(status,
+     [&parsed](CommandContext& context) { return show_execution(context, parsed.execution_id); });
+
+  CLI::App* executions = app.add_subcommand("executions", op_summary(ExecutionOp::List));
+  executions->add_option("--status", parsed.status_filter,
+                         "Only executions in this state (PENDING, RUNNING, PAUSED, RESUMED, "
+                         "COMPLETED, FAILED, ...)");
+  on(executions,
+     [&parsed](CommandContext& context) { return list_executions(context, parsed.status_filter); });
+
+  CLI::App* cancel = app.add_subcommand("cancel", op_summary(ExecutionOp::Cancel));
+  cancel->add_option("execution", parsed.execution_id, "The execution's id")->required();
+  on(cancel, [&parsed](CommandContext& context) {
+    return control_execution(context, ExecutionOp::Cancel, parsed.execution_id);
+  });
+
+  CLI::App* logs =
+      app.add_subcommand("logs", "Log records, a child's output among them; with ID NODE: " +
+                                     op_summary(ExecutionOp::Logs));
+  logs->add_option("child", parsed.logs.child,
+                   "Only this child's records (default: all); or an execution's id, with NODE");
+  logs->add_option("node", parsed.node, "A node of the execution named first: its output");
   logs->add_flag("-f,--follow", parsed.logs.follow, "Keep printing new records");
   logs->add_option("-n,--lines", parsed.logs.lines, "How many past records")->capture_default_str();
-  on(logs, [&parsed](CommandContext& context) { return show_logs(context, parsed.logs); });
+  on(logs, [&parsed](CommandContext& context) {
+    if (!parsed.node.empty()) {
+      if (parsed.logs.follow)
+        return context.fail(ExitCode::Usage, "--follow is for a child's logs, not a node's");
+      return show_node_output(context, parsed.logs.child, parsed.node,
+                              static_cast<std::uint32_t>(std::min<std::uint64_t>(
+                                  parsed.logs.lines, std::uint64_t{10000})));
+    }
+    return show_logs(context, parsed.logs);
+  });
 
   CLI::App* events = app.add_subcommand("events", "The event stream, one line per event");
   events->add_flag("-f,--follow", parsed.events.follow, "Keep printing new events");

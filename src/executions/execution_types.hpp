@@ -1,0 +1,101 @@
+// The plain values the execution service takes and answers: what the IPC
+// and HTTP layers encode, without the service's dependencies (store,
+// processes, threads).
+//
+//   sup::executions::SubmitRequest request{.spec = text, .execution_id = "deploy-42"};
+//   sup::executions::ControlAck ack{.state = "PAUSED", .changed = true};
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sup::executions {
+
+// One committed transition, of the execution (node_id empty) or of a node.
+struct TransitionEvent {
+  std::string execution_id{};
+  std::string node_id{};
+  std::string from_state{};
+  std::string to_state{};
+  std::uint32_t attempt = 0;  // node transitions from RUNNING on
+  std::string reason{};
+};
+
+struct SubmitRequest {
+  std::string spec{};  // the DAG spec, JSON text (docs/dag.md)
+  // Override the spec's params (merged key by key).
+  nlohmann::json params = nlohmann::json::object();
+  // Client-chosen id: a repeated submission returns the first execution.
+  // Empty: one is generated.
+  std::string execution_id{};
+};
+
+struct SubmitAck {
+  std::string execution_id{};
+  // The id was submitted before: this is that execution, nothing started.
+  bool existing = false;
+};
+
+struct ExecutionInfo {
+  std::string execution_id{};
+  std::string state{};  // PENDING, RUNNING, ... (as last committed)
+  bool finished = false;
+  std::int64_t created_at_ns = 0;  // Unix ns
+  std::int64_t updated_at_ns = 0;
+};
+
+enum class ControlAction : std::uint8_t { Pause, Resume, Cancel };
+std::string_view to_string(ControlAction action);  // "pause", "resume", "cancel"
+
+struct ControlAck {
+  std::string state{};   // the execution's state afterwards
+  bool changed = false;  // false: nothing to do (already paused, finished, ...)
+  std::string reason{};  // why not, when unchanged
+};
+
+struct ListFilter {
+  std::optional<std::string> state{};  // exact state name (PENDING, RUNNING, ...)
+  std::size_t limit = 0;               // 0: all
+};
+
+struct OutputLine {
+  std::uint32_t attempt = 0;
+  bool stderr_stream = false;
+  std::string text{};
+};
+
+struct NodeOutput {
+  std::vector<OutputLine> lines{};  // oldest first, over every attempt
+  bool truncated = false;           // older lines (or an attempt's excess) left out
+};
+
+// Captured output kept per attempt (beyond it the attempt's lines are
+// counted, not kept).
+inline constexpr std::size_t kMaxAttemptOutputBytes = 1u << 20;
+
+struct NodeView {
+  std::string node_id{};
+  std::string state = "PENDING";
+  std::uint32_t attempt = 0;       // the latest attempt (0: never started)
+  std::string reason{};            // of its latest transition
+  std::string result{};            // JSON text published with COMPLETED; empty if none
+  std::int64_t updated_at_ns = 0;  // Unix ns of its latest transition (0: none)
+};
+
+struct ExecutionView {
+  std::string execution_id{};
+  std::string name{};  // the spec's `name` (may be empty)
+  std::string state = "PENDING";
+  bool finished = false;
+  std::string reason{};  // of the execution's latest transition
+  std::int64_t submitted_at_ns = 0;
+  std::int64_t updated_at_ns = 0;
+  std::uint64_t records = 0;
+  std::vector<NodeView> nodes{};  // in spec order
+};
+
+}  // namespace sup::executions

@@ -1,0 +1,148 @@
+// The executions.* methods of the Dispatcher (docs/ipc.md, "Executions"):
+// validated once here, then handed to the ExecutionPlane. Submissions and
+// control answer later (deferred replies), once the execution service has
+// committed what they did, so no lane thread waits for a commit.
+#include <utility>
+
+#include "common/clock.hpp"
+#include "ipc/dispatcher.hpp"
+#include "ipc/encoding.hpp"
+#include "ipc/execution_encoding.hpp"
+#include "ipc/execution_params.hpp"
+
+namespace sup::ipc {
+namespace {
+
+using enum ExecutionOp;
+
+// A service error as the protocol reports it. Field paths of the DAG
+// (`nodes[3].deps[0]`) sit under params.spec; the service's own fields
+// (`execution_id`, `node_id`) under params.
+ProtocolError protocol_error(const Error& failure, bool mutating) {
+  std::string path = failure.field_path;
+  bool own_field = path == "execution_id" || path == "node_id";
+  switch (failure.code) {
+    case sup::ErrorCode::NotFound:
+      return {ErrorCode::NotFound, failure.message, path.empty() ? "" : "params." + path};
+    case sup::ErrorCode::InvalidArgument:
+      if (!own_field) path = path.empty() ? "spec" : "spec." + path;
+      return {mutating ? ErrorCode::InvalidCommandParams : ErrorCode::InvalidRequest,
+              failure.message, "params." + path};
+    case sup::ErrorCode::Timeout:
+      return {ErrorCode::Timeout, failure.message};
+    default:
+      return {ErrorCode::Internal, failure.describe()};
+  }
+}
+
+std::string command_result_line(std::string_view request_id, std::string_view target_id,
+                                const ExecutionCommandOutcome& outcome) {
+  return response_line(request_id, "command_result", target_id, [&](JsonWriter& w) {
+    write_execution_command_result(w, outcome, target_id, unix_now_nanos());
+  });
+}
+
+}  // namespace
+
+Reply Dispatcher::executions(const Request& request, const Peer& peer) const {
+  const ExecutionOpInfo& op = *request.method->execution;
+  if (executions_ == nullptr)
+    return error(request.request_id,
+                 {ErrorCode::UnsupportedMethod, "this server does not run executions", "method"});
+  if (op.mutating && !peer_may_mutate(peer, info_.daemon_uid))
+    return error(request.request_id,
+                 {ErrorCode::PermissionDenied,
+                  std::string(request.method->name) + " is refused to uid " +
+                      std::to_string(peer.uid) + ": only root and the daemon's uid (" +
+                      std::to_string(info_.daemon_uid) + ") may run commands"});
+  auto parsed = parse_execution_params(op, request.params, info_.target_id);
+  if (auto* bad = std::get_if<ProtocolError>(&parsed)) return error(request.request_id, *bad);
+  ExecutionParams params = std::move(std::get<ExecutionParams>(parsed));
+  const std::string& target_id = info_.target_id;
+
+  switch (op.op) {
+    case Submit: {
+      Reply reply{std::string()};
+      reply.deferred = [plane = executions_, request_id = request.request_id, target_id,
+                        params = std::move(params)](ReplyCallback answer) mutable {
+        executions::SubmitRequest submit{std::move(params.spec), std::move(params.params),
+                                         params.execution_id};
+        plane->submit(std::move(submit), params.meta,
+                      [request_id, target_id, command_id = params.meta.command_id,
+                       answer = std::move(answer)](Expected<executions::SubmitAck> ack) {
+                        if (!ack)
+                          return answer(Reply(error_response_line(
+                              request_id, protocol_error(ack.error(), true), target_id)));
+                        answer(Reply(command_result_line(
+                            request_id, target_id,
+                            {.command_id = command_id,
+                             .status = "accepted",
+                             .execution_id = ack->execution_id,
+                             .state = ack->existing ? "" : "PENDING",
+                             .reason = ack->existing ? "the execution_id was submitted before: "
+                                                       "this is that execution, nothing started"
+                                                     : "",
+                             .existing = ack->existing})));
+                      });
+      };
+      return reply;
+    }
+    case Pause:
+    case Resume:
+    case Cancel: {
+      executions::ControlAction action = op.op == Pause    ? executions::ControlAction::Pause
+                                         : op.op == Resume ? executions::ControlAction::Resume
+                                                           : executions::ControlAction::Cancel;
+      Reply reply{std::string()};
+      reply.deferred = [plane = executions_, request_id = request.request_id, target_id, action,
+                        params = std::move(params)](ReplyCallback answer) mutable {
+        std::string id = params.execution_id;
+        plane->control(
+            std::move(id), action, params.meta,
+            [request_id, target_id, execution_id = params.execution_id,
+             command_id = params.meta.command_id,
+             answer = std::move(answer)](Expected<executions::ControlAck> ack) {
+              if (!ack)
+                return answer(Reply(
+                    error_response_line(request_id, protocol_error(ack.error(), true), target_id)));
+              answer(Reply(command_result_line(request_id, target_id,
+                                               {.command_id = command_id,
+                                                .status = ack->changed ? "completed" : "rejected",
+                                                .execution_id = execution_id,
+                                                .state = ack->state,
+                                                .reason = ack->reason})));
+            });
+      };
+      return reply;
+    }
+    case List: {
+      auto listed = executions_->list({params.state, params.limit});
+      if (!listed) return error(request.request_id, protocol_error(listed.error(), false));
+      return Reply(response_line(request.request_id, "executions", target_id, [&](JsonWriter& w) {
+        w.key("executions").begin_array();
+        for (const auto& info : *listed) write_execution_info(w, info);
+        w.end_array();
+      }));
+    }
+    case Get: {
+      auto view = executions_->describe(params.execution_id);
+      if (!view) return error(request.request_id, protocol_error(view.error(), false));
+      return Reply(response_line(request.request_id, "execution", target_id, [&](JsonWriter& w) {
+        w.key("execution");
+        write_execution_view(w, *view);
+      }));
+    }
+    case Logs: {
+      auto output = executions_->node_output(params.execution_id, params.node_id, params.lines);
+      if (!output) return error(request.request_id, protocol_error(output.error(), false));
+      return Reply(
+          response_line(request.request_id, "execution_logs", target_id, [&](JsonWriter& w) {
+            w.field("execution_id", params.execution_id).field("node_id", params.node_id);
+            write_node_output(w, *output);
+          }));
+    }
+  }
+  return error(request.request_id, {ErrorCode::Internal, "unhandled executions method"});
+}
+
+}  // namespace sup::ipc
