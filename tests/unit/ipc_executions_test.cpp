@@ -82,6 +82,7 @@ struct Fixture {
 };
 
 json request(const std::string& op, json params = json::object(), bool command = false) {
+  if (params.is_null()) params = json::object();
   if (command) {
     json meta = {{"command_id", "c-1"}, {"requested_by", "alice"}, {"reason", "test"}};
     meta.update(params);
