@@ -54,7 +54,7 @@ class LiveDashboard {
   }
 
  private:
-  enum class Asked : unsigned char { Hello, State, Health, Subscription };
+  enum class Asked : unsigned char { Hello, State, Health, Subscription, Executions };
   struct InFlight {
     Asked what;
     std::string method;
@@ -99,6 +99,8 @@ class LiveDashboard {
     refresh_wanted_ = false;
     ask(Asked::State, "state", json::object());
     ask(Asked::Health, "health", json::object());
+    if (executions_served_ && !asked(Asked::Executions))
+      ask(Asked::Executions, "executions.list", json::object());
   }
 
   Clock::time_point refresh_due() const {
@@ -202,6 +204,11 @@ class LiveDashboard {
       // A refused subscription leaves nothing live to show: start over.
       if (answered.what == Asked::Subscription)
         return drop_link(daemon_error_text(answered.method, parse_daemon_error(message.body)));
+      // A daemon without executions: no pane, and no note about it.
+      if (answered.what == Asked::Executions) {
+        executions_served_ = false;
+        return;
+      }
       if (answered.what != Asked::Hello) note_refusal(answered.method, message.body);
       return;
     }
@@ -215,6 +222,9 @@ class LiveDashboard {
         break;
       case Asked::Health:
         model_.set_health(message.body);
+        break;
+      case Asked::Executions:
+        model_.set_executions(message.body);
         break;
       case Asked::Subscription:
         model_.subscribed(parse_subscription(message.body).last_sequence, unix_now_ms());
@@ -252,6 +262,7 @@ class LiveDashboard {
   Clock::time_point next_attempt_{};
   std::map<std::string, InFlight> in_flight_;
   bool refresh_wanted_ = false;
+  bool executions_served_ = true;
   Clock::time_point last_refresh_{};
   bool dirty_ = true;
   bool more_buffered_ = false;
@@ -275,6 +286,10 @@ ExitCode print_once(CommandContext& context) {
   auto health = context.ask(*client, "health", json::object(), "health");
   if (!health) return context.failure();
   model.set_health(*health);
+  // A daemon without executions has no pane.
+  if (auto executions = client->call("executions.list", json::object(), context.deadline());
+      executions && executions->ok)
+    model.set_executions(executions->body);
   auto subscription =
       context.ask(*client, "events.subscribe", {{"after_sequence", 0}}, "subscription");
   if (!subscription) return context.failure();

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "supctl/sequence_tracker.hpp"
 #include "supctl/wire_view.hpp"
@@ -28,6 +29,14 @@ struct LinkStatus {
   unsigned attempt = 0;          // Reconnecting: the attempt scheduled next (1, 2, ...)
   std::uint64_t next_in_ms = 0;  // Reconnecting: its delay
   std::string last_error;        // Reconnecting: why the link is down
+};
+
+// One execution as the executions pane shows it (executions.list).
+struct ExecutionRow {
+  std::string execution_id;
+  std::string state;
+  bool finished = false;
+  std::int64_t updated_at_unix_nanos = 0;
 };
 
 // One line of "recent events": an event, or a note about the stream itself.
@@ -46,6 +55,8 @@ class DashboardModel {
   void set_hello(const nlohmann::json& result);
   void set_state(const nlohmann::json& result, std::int64_t now_ms);
   void set_health(const nlohmann::json& result);
+  // The executions.list result; the pane shows nothing until there is one.
+  void set_executions(const nlohmann::json& result);
   // The daemon confirmed a subscription; a `last_sequence` below what was
   // already seen means a new daemon counting from scratch.
   void subscribed(std::uint64_t last_sequence, std::int64_t now_ms);
@@ -64,6 +75,7 @@ class DashboardModel {
   const std::string& target_name() const { return target_name_; }
   const std::optional<StateView>& state() const { return state_; }
   const std::optional<HealthView>& health() const { return health_; }
+  const std::vector<ExecutionRow>& executions() const { return executions_; }
   std::int64_t state_at_ms() const { return state_at_ms_; }
   const std::deque<RecentEntry>& recent() const { return recent_; }
   const LinkStatus& link() const { return link_; }
@@ -77,6 +89,7 @@ class DashboardModel {
   std::optional<StateView> state_;
   std::int64_t state_at_ms_ = 0;
   std::optional<HealthView> health_;
+  std::vector<ExecutionRow> executions_;
   std::deque<RecentEntry> recent_;
   SequenceTracker sequence_;
   LinkStatus link_;

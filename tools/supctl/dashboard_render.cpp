@@ -1,6 +1,7 @@
 #include "supctl/dashboard_render.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "supctl/report_format.hpp"
 #include "supctl/text_format.hpp"
@@ -12,6 +13,8 @@ namespace {
 constexpr std::size_t kHeaderRows = 5;  // title, health, children, link, warnings
 constexpr std::size_t kMinEventRows = 3;
 constexpr std::string_view kKeys = "q quit  r retry";
+// Unfinished executions listed in the executions pane, at most.
+constexpr std::size_t kMaxExecutionRows = 3;
 
 class FrameBuilder {
  public:
@@ -154,6 +157,39 @@ FrameLine recent_line(const RecentEntry& entry) {
   return {event_line(*entry.event, TimeStyle::Clock), style};
 }
 
+// The executions pane: a counts line, then the unfinished executions (at
+// most kMaxExecutionRows). Empty when the daemon has none.
+std::vector<FrameLine> executions_pane(const DashboardModel& model, std::int64_t now_ms) {
+  const auto& executions = model.executions();
+  if (executions.empty()) return {};
+  std::map<std::string, std::size_t> counts;
+  std::vector<const ExecutionRow*> unfinished;
+  for (const ExecutionRow& row : executions) {
+    ++counts[row.state];
+    if (!row.finished) unfinished.push_back(&row);
+  }
+  std::string summary = "EXECUTIONS";
+  for (const auto& [state, count] : counts) summary += "  " + std::to_string(count) + " " + state;
+  std::vector<FrameLine> lines{{summary, LineStyle::Bold}};
+  // The most recently changed first.
+  std::sort(unfinished.begin(), unfinished.end(), [](const ExecutionRow* a, const ExecutionRow* b) {
+    return a->updated_at_unix_nanos > b->updated_at_unix_nanos;
+  });
+  for (std::size_t i = 0; i < unfinished.size() && i < kMaxExecutionRows; ++i) {
+    const ExecutionRow& row = *unfinished[i];
+    std::string age = row.updated_at_unix_nanos == 0
+                          ? "-"
+                          : format_age(now_ms, row.updated_at_unix_nanos / 1'000'000) + " ago";
+    lines.push_back({sanitize(row.execution_id) + "  " + sanitize(row.state) + "  updated " + age +
+                         "  (supctl status " + sanitize(row.execution_id) + ")",
+                     row.state == "PAUSED" ? LineStyle::Warning : LineStyle::Plain});
+  }
+  if (unfinished.size() > kMaxExecutionRows)
+    lines.push_back({"... " + std::to_string(unfinished.size() - kMaxExecutionRows) +
+                     " more unfinished (`supctl executions` lists all)"});
+  return lines;
+}
+
 }  // namespace
 
 std::vector<FrameLine> render_dashboard(const DashboardModel& model, ScreenSize size,
@@ -164,8 +200,10 @@ std::vector<FrameLine> render_dashboard(const DashboardModel& model, ScreenSize 
        {health_line(model), children_line(model), link_line(model), warnings_line(model, now_ms)})
     frame.add(line.text, line.style);
 
-  // Rows left below the header, the table's header and the events heading.
-  const std::size_t fixed = kHeaderRows + 2;
+  const std::vector<FrameLine> executions = executions_pane(model, now_ms);
+  // Rows left below the header, the table's header, the executions pane and
+  // the events heading.
+  const std::size_t fixed = kHeaderRows + 2 + executions.size();
   const std::size_t room = size.rows > fixed ? size.rows - fixed : 0;
   const std::size_t children = model.state() ? model.state()->records.size() : 0;
   const auto& recent = model.recent();
@@ -186,6 +224,7 @@ std::vector<FrameLine> render_dashboard(const DashboardModel& model, ScreenSize 
     frame.add("... " + std::to_string(children - children_shown) +
               " more (a taller pane shows them; `supctl children` lists all)");
 
+  for (const FrameLine& line : executions) frame.add(line.text, line.style);
   frame.add("RECENT EVENTS", LineStyle::Bold);
   const std::size_t event_rows = std::min(events_wanted, room - std::min(room, tree_rows));
   if (recent.empty() && event_rows > 0) frame.add("(none yet)");

@@ -7,7 +7,10 @@
 //   this dashboard's link ("link: reconnecting (attempt 3, next in 400 ms)") ·
 //   what needs attention (how old the data is and why the link is down,
 //   degraded reasons, suspects, quarantined children; blank when nothing) ·
-//   the tree table · "RECENT EVENTS" and up to 8 of them.
+//   the tree table · the executions pane when the daemon has executions
+//   ("EXECUTIONS  1 PAUSED  2 RUNNING  5 COMPLETED", then up to 3 unfinished
+//   ones, the most recently changed first) · "RECENT EVENTS" and up to 8 of
+//   them.
 // The tree gets the rows first, keeping at least 3 for events; what does
 // not fit is summed up in a "... N more" row. An 80x24 screen shows 9
 // children with 8 events, or up to 14 children with 3.

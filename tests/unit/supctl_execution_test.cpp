@@ -1,0 +1,107 @@
+// What supctl prints about executions, from the socket's records: progress
+// lines of `execute --wait`, its outcome, and the `status` report.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "supctl/dashboard_model.hpp"
+#include "supctl/dashboard_render.hpp"
+#include "supctl/execution_format.hpp"
+
+using nlohmann::json;
+using namespace sup::cli;
+
+namespace {
+
+json snapshot() {
+  return {{"execution_id", "e-1"},
+          {"name", "demo"},
+          {"state", "RUNNING"},
+          {"finished", false},
+          {"reason", ""},
+          {"submitted_at_unix_nanos", 1'000'000'000},
+          {"updated_at_unix_nanos", 2'000'000'000},
+          {"nodes",
+           {{{"node_id", "a"}, {"state", "COMPLETED"}, {"attempt", 1}, {"result", {{"n", 1}}}},
+            {{"node_id", "b"}, {"state", "RUNNING"}, {"attempt", 2}, {"result", nullptr}},
+            {{"node_id", "c"}, {"state", "PENDING"}, {"attempt", 0}, {"result", nullptr}}}}};
+}
+
+json transition(std::string node, std::string to, std::string attempt = "1",
+                std::string reason = "") {
+  json payload = {
+      {"execution_id", "e-1"}, {"from_state", "RUNNING"}, {"to_state", to}, {"reason", reason}};
+  std::string type = "execution_state_changed";
+  if (!node.empty()) {
+    payload["node_id"] = node;
+    payload["attempt"] = attempt;
+    type = "node_state_changed";
+  }
+  return {{"type", "event"}, {"sequence", 9}, {"event_type", type}, {"payload", payload}};
+}
+
+}  // namespace
+
+TEST_CASE("transitions are read from flat and nested event pushes, others ignored") {
+  auto flat = parse_transition(transition("b", "COMPLETED", "2"));
+  REQUIRE(flat);
+  CHECK(flat->node_id == "b");
+  CHECK(flat->attempt == 2);
+  json nested = {{"type", "event"}, {"event", transition("b", "FAILED")}};
+  auto inner = parse_transition(nested);
+  REQUIRE(inner);
+  CHECK(inner->to_state == "FAILED");
+  CHECK_FALSE(parse_transition({{"type", "event"}, {"event_type", "child_started"}}));
+  CHECK_FALSE(parse_transition({{"type", "event"}, {"event_type", "node_state_changed"}}));
+}
+
+TEST_CASE("progress: a line per node transition, the outcome at the end") {
+  ExecutionProgress progress(parse_execution(snapshot()));
+  CHECK(progress.total() == 3);
+  CHECK(progress.completed() == 1);
+  CHECK_FALSE(progress.finished());
+  CHECK(*progress.apply(*parse_transition(transition("b", "COMPLETED", "2"))) ==
+        "[2/3] b COMPLETED (attempt 2)");
+  CHECK(*progress.apply(*parse_transition(transition("c", "RETRY_WAIT", "1", "exit status 3"))) ==
+        "[2/3] c RETRY_WAIT (attempt 1): exit status 3");
+  json other = transition("c", "COMPLETED");
+  other["payload"]["execution_id"] = "e-2";
+  CHECK_FALSE(progress.apply(*parse_transition(other)));
+  CHECK(*progress.apply(*parse_transition(transition("", "FAILED", "", "node c failed"))) ==
+        "execution e-1 FAILED: node c failed");
+  CHECK(progress.finished());
+  CHECK(progress.summary() == "FAILED: 2/3 nodes completed (node c failed)");
+}
+
+TEST_CASE("status: a summary line and the node table with results and reasons") {
+  auto lines = execution_report(parse_execution(snapshot()), 3'000, std::nullopt);
+  REQUIRE(lines.size() == 5);
+  CHECK(lines[0] ==
+        "execution e-1 (demo): RUNNING, 1/3 nodes completed, submitted 2.0s ago, updated 1.0s ago");
+  CHECK(lines[1].find("NODE") == 0);
+  CHECK(lines[2].find("{\"n\":1}") != std::string::npos);
+  CHECK(lines[4].find("PENDING") != std::string::npos);
+  CHECK(lines[4].find(" - ") != std::string::npos);  // no attempt yet
+}
+
+TEST_CASE("the dashboard's executions pane: counts, then the unfinished ones") {
+  DashboardModel model("/tmp/x.sock");
+  auto text_of = [&] {
+    std::string all;
+    for (const FrameLine& line : render_dashboard(model, {100, 30}, 10'000))
+      all += line.text + "\n";
+    return all;
+  };
+  CHECK(text_of().find("EXECUTIONS") == std::string::npos);  // none: no pane
+  model.set_executions({{"type", "executions"},
+                        {"executions",
+                         {{{"execution_id", "e-1"}, {"state", "COMPLETED"}, {"finished", true}},
+                          {{"execution_id", "e-2"},
+                           {"state", "RUNNING"},
+                           {"finished", false},
+                           {"updated_at_unix_nanos", 8'000'000'000}}}}});
+  std::string frame = text_of();
+  CHECK_MESSAGE(frame.find("EXECUTIONS  1 COMPLETED  1 RUNNING") != std::string::npos, frame);
+  CHECK_MESSAGE(frame.find("e-2  RUNNING  updated 2.0s ago") != std::string::npos, frame);
+  CHECK(frame.find("e-1  COMPLETED") == std::string::npos);
+}
