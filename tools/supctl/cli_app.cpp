@@ -6,6 +6,7 @@
 #include <ostream>
 #include <vector>
 
+#include "supctl/checkpoint_commands.hpp"
 #include "supctl/dashboard_app.hpp"
 #include "supctl/execution_commands.hpp"
 #include "supctl/identity.hpp"
@@ -44,6 +45,7 @@ struct Parsed {
   std::string execution_id;
   std::string node;
   std::string status_filter;
+  CheckpointOptions checkpoint;
 };
 
 std::string op_summary(ExecutionOp op) {
@@ -68,6 +70,52 @@ std::string confirmed_commands() {
   for (const TreeCommand& command : tree_commands())
     if (command.info->needs_confirmation) names += (names.empty() ? "" : ", ") + command.name;
   return names;
+}
+
+// `checkpoint list|inspect|validate`, on a state dir's store (no daemon needed).
+template <class On>
+void add_checkpoint_subcommands(CLI::App& app, Parsed& parsed, On& on) {
+  CheckpointOptions& options = parsed.checkpoint;
+  CLI::App* checkpoint = app.add_subcommand(
+      "checkpoint",
+      "Read and check the execution store of a state dir (works while the daemon "
+      "is down)");
+  checkpoint->require_subcommand(1);
+  auto add_store_options = [&options](CLI::App* verb) {
+    auto* state_dir = verb->add_option("--state-dir", options.state_dir,
+                                       "The daemon's state dir (store: DIR/store)");
+    auto* store = verb->add_option("--store", options.store_path,
+                                   "The store directory itself (the daemon's store.path)");
+    state_dir->excludes(store);
+  };
+
+  CLI::App* list = checkpoint->add_subcommand(
+      "list", "Executions (id, state, records, last update); with --execution its checkpoints");
+  add_store_options(list);
+  list->add_option("--execution", options.execution, "List this execution's checkpoints");
+  list->add_option("--recent", options.recent, "Only the N most recent")
+      ->check(CLI::PositiveNumber);
+  on(list, [&options](CommandContext& context) { return list_checkpoints(context, options); });
+
+  CLI::App* inspect = checkpoint->add_subcommand(
+      "inspect", "One checkpoint (EXECUTION:SEQ) with its payload, or one execution (ID) with all");
+  add_store_options(inspect);
+  inspect->add_option("id", options.id, "EXECUTION_ID:SEQ or EXECUTION_ID")->required();
+  on(inspect, [&options](CommandContext& context) { return inspect_checkpoint(context, options); });
+
+  CLI::App* validate = checkpoint->add_subcommand(
+      "validate", "Check checksums, keys and summaries; exit 1 naming every bad record");
+  add_store_options(validate);
+  auto* all = validate->add_flag("--all", options.all, "Every execution (the default)");
+  auto* recent =
+      validate
+          ->add_option("--recent", options.recent, "Only the N most recently updated executions")
+          ->check(CLI::PositiveNumber);
+  auto* execution = validate->add_option("--execution", options.execution, "Only this execution");
+  all->excludes(recent)->excludes(execution);
+  recent->excludes(execution);
+  on(validate,
+     [&options](CommandContext& context) { return validate_checkpoints(context, options); });
 }
 
 // Adds the subcommands; `run` is set to the chosen command once parsed.
@@ -184,6 +232,8 @@ void add_subcommands(CLI::App& app, Parsed& parsed, std::function<ExitCode(Comma
   CLI::App* dashboard = app.add_subcommand("dashboard", "Live view of the tree (q quits)");
   dashboard->add_flag("--once", parsed.once, "Print one frame as plain text and exit");
   on(dashboard, [&parsed](CommandContext& context) { return run_dashboard(context, parsed.once); });
+
+  add_checkpoint_subcommands(app, parsed, on);
 }
 
 }  // namespace

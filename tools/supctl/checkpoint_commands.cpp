@@ -1,0 +1,238 @@
+#include "supctl/checkpoint_commands.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <memory>
+#include <ostream>
+#include <vector>
+
+#include "store/lmdb_store.hpp"
+#include "supctl/text_table.hpp"
+
+namespace sup::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using store::LmdbCheckpointStore;
+
+fs::path store_path_of(const CheckpointOptions& options) {
+  if (!options.store_path.empty()) return options.store_path;
+  return fs::path(options.state_dir) / "store";
+}
+
+// The store, opened for reading; nullptr once the failure was reported.
+// A missing store is an error: opening would create an empty one.
+std::unique_ptr<LmdbCheckpointStore> open_store(CommandContext& context,
+                                                const CheckpointOptions& options) {
+  if (options.state_dir.empty() && options.store_path.empty()) {
+    context.fail(ExitCode::Usage, "checkpoint: give --state-dir DIR (or --store DIR)");
+    return nullptr;
+  }
+  const fs::path path = store_path_of(options);
+  std::error_code ec;
+  if (!fs::exists(path / "data.mdb", ec)) {
+    context.fail(ExitCode::NotDone, "no store at " + path.string() +
+                                        " (give the daemon's state dir with --state-dir, or "
+                                        "its store.path with --store)");
+    return nullptr;
+  }
+  auto opened = LmdbCheckpointStore::open({.path = path});
+  if (!opened) {
+    context.fail(ExitCode::NotDone,
+                 "cannot open the store at " + path.string() + ": " + opened.error().describe());
+    return nullptr;
+  }
+  return std::move(opened).value();
+}
+
+std::string rfc3339(std::int64_t unix_ns) {
+  const std::time_t seconds = static_cast<std::time_t>(unix_ns / 1'000'000'000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+nlohmann::json summary_json(const store::ExecutionSummary& summary) {
+  return {{"execution_id", summary.execution_id},
+          {"state", summary.status.state},
+          {"finished", summary.status.finished},
+          {"records", summary.record_count},
+          {"last_seq", summary.last_seq},
+          {"created_at", rfc3339(summary.created_at_ns)},
+          {"updated_at", rfc3339(summary.updated_at_ns)}};
+}
+
+// The payload as JSON when it is JSON (the engine's records are), else text.
+nlohmann::json payload_json(const std::string& payload) {
+  auto parsed = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  return parsed.is_discarded() ? nlohmann::json(payload) : parsed;
+}
+
+nlohmann::json record_json(const store::Record& record, bool with_payload) {
+  nlohmann::json json = {{"checkpoint_id", record.id().to_string()},
+                         {"execution_id", record.execution_id},
+                         {"seq", record.seq},
+                         {"kind", std::string(store::to_string(record.kind))},
+                         {"timestamp", rfc3339(record.timestamp_ns)},
+                         {"payload_bytes", record.payload.size()}};
+  if (with_payload) json["payload"] = payload_json(record.payload);
+  return json;
+}
+
+nlohmann::json bad_json(const std::vector<store::BadRecord>& bad) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& record : bad)
+    list.push_back(
+        {{"id", record.id}, {"execution_id", record.execution_id}, {"reason", record.reason}});
+  return list;
+}
+
+// Executions in scope: one (--execution), the N most recently updated
+// (--recent), or all; plus the summaries that failed their checks.
+std::optional<store::ExecutionList> executions_in_scope(CommandContext& context,
+                                                        const LmdbCheckpointStore& store,
+                                                        const CheckpointOptions& options) {
+  if (!options.execution.empty()) {
+    auto summary = store.get_execution(options.execution);
+    if (!summary) {
+      context.fail(ExitCode::NotDone, summary.error().describe());
+      return std::nullopt;
+    }
+    return store::ExecutionList{{*summary}, {}};
+  }
+  auto list = store.list_executions({});
+  if (!list) {
+    context.fail(ExitCode::NotDone, list.error().describe());
+    return std::nullopt;
+  }
+  if (options.recent > 0 && list->executions.size() > options.recent) {
+    std::stable_sort(
+        list->executions.begin(), list->executions.end(),
+        [](const auto& a, const auto& b) { return a.updated_at_ns > b.updated_at_ns; });
+    list->executions.resize(options.recent);
+  }
+  return std::move(list).value();
+}
+
+void print_table(std::ostream& out, const TextTable& table, CommandContext& context) {
+  for (const std::string& line : table.render(context.io().out_columns)) out << line << "\n";
+}
+
+void print_bad(std::ostream& out, const std::vector<store::BadRecord>& bad) {
+  for (const auto& record : bad) out << "BAD " << record.id << ": " << record.reason << "\n";
+}
+
+ExitCode list_records(CommandContext& context, const LmdbCheckpointStore& store,
+                      const CheckpointOptions& options) {
+  auto records = store.read_execution(options.execution);
+  if (!records) return context.fail(ExitCode::NotDone, records.error().describe());
+  std::size_t first = 0;
+  if (options.recent > 0 && records->size() > options.recent)
+    first = records->size() - options.recent;
+  std::ostream& out = context.io().out;
+  if (context.options().json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (std::size_t i = first; i < records->size(); ++i)
+      list.push_back(record_json((*records)[i], false));
+    out << nlohmann::json{{"checkpoints", list}}.dump() << "\n";
+    return ExitCode::Ok;
+  }
+  TextTable table({{"CHECKPOINT"}, {"KIND"}, {"TIME"}, {"BYTES", Align::Right}});
+  for (std::size_t i = first; i < records->size(); ++i) {
+    const auto& record = (*records)[i];
+    table.add_row({record.id().to_string(), std::string(store::to_string(record.kind)),
+                   rfc3339(record.timestamp_ns), std::to_string(record.payload.size())});
+  }
+  print_table(out, table, context);
+  return ExitCode::Ok;
+}
+
+}  // namespace
+
+ExitCode list_checkpoints(CommandContext& context, const CheckpointOptions& options) {
+  auto store = open_store(context, options);
+  if (!store) return context.failure();
+  if (!options.execution.empty()) return list_records(context, *store, options);
+  auto list = executions_in_scope(context, *store, options);
+  if (!list) return context.failure();
+  std::ostream& out = context.io().out;
+  if (context.options().json) {
+    nlohmann::json executions = nlohmann::json::array();
+    for (const auto& summary : list->executions) executions.push_back(summary_json(summary));
+    out << nlohmann::json{{"executions", executions}, {"bad", bad_json(list->bad)}}.dump() << "\n";
+  } else {
+    TextTable table({{"EXECUTION"}, {"STATE"}, {"RECORDS", Align::Right}, {"UPDATED"}});
+    for (const auto& summary : list->executions)
+      table.add_row({summary.execution_id, summary.status.state,
+                     std::to_string(summary.record_count), rfc3339(summary.updated_at_ns)});
+    print_table(out, table, context);
+    print_bad(out, list->bad);
+  }
+  return list->bad.empty() ? ExitCode::Ok : ExitCode::NotDone;
+}
+
+ExitCode inspect_checkpoint(CommandContext& context, const CheckpointOptions& options) {
+  auto store = open_store(context, options);
+  if (!store) return context.failure();
+  std::ostream& out = context.io().out;
+  if (options.id.find(':') == std::string::npos) {
+    auto summary = store->get_execution(options.id);
+    if (!summary) return context.fail(ExitCode::NotDone, summary.error().describe());
+    auto records = store->read_execution(options.id);
+    if (!records) return context.fail(ExitCode::NotDone, records.error().describe());
+    nlohmann::json json = summary_json(*summary);
+    json["checkpoints"] = nlohmann::json::array();
+    for (const auto& record : *records) json["checkpoints"].push_back(record_json(record, true));
+    out << json.dump(context.options().json ? -1 : 2) << "\n";
+    return ExitCode::Ok;
+  }
+  auto id = store::CheckpointId::parse(options.id);
+  if (!id) return context.fail(ExitCode::Usage, "checkpoint id: " + id.error().describe());
+  auto records = store->read_execution(id->execution_id, id->seq);
+  if (!records) return context.fail(ExitCode::NotDone, records.error().describe());
+  if (records->empty() || records->front().seq != id->seq)
+    return context.fail(ExitCode::NotDone, "no checkpoint " + options.id);
+  out << record_json(records->front(), true).dump(context.options().json ? -1 : 2) << "\n";
+  return ExitCode::Ok;
+}
+
+ExitCode validate_checkpoints(CommandContext& context, const CheckpointOptions& options) {
+  auto store = open_store(context, options);
+  if (!store) return context.failure();
+  store::ScanScope scope;
+  std::vector<store::BadRecord> bad_summaries;
+  if (!options.execution.empty() || options.recent > 0) {
+    auto list = executions_in_scope(context, *store, options);
+    if (!list) return context.failure();
+    for (const auto& summary : list->executions)
+      scope.execution_ids.push_back(summary.execution_id);
+    bad_summaries = list->bad;
+  }
+  auto report = store->validate(scope);
+  if (!report) return context.fail(ExitCode::NotDone, report.error().describe());
+  for (auto& bad : bad_summaries) {
+    const bool known = std::any_of(report->bad.begin(), report->bad.end(),
+                                   [&](const auto& other) { return other.id == bad.id; });
+    if (!known) report->bad.push_back(std::move(bad));
+  }
+  std::ostream& out = context.io().out;
+  if (context.options().json) {
+    out << nlohmann::json{{"executions_checked", report->executions_checked},
+                          {"records_checked", report->records_checked},
+                          {"clean", report->clean()},
+                          {"bad", bad_json(report->bad)}}
+               .dump()
+        << "\n";
+  } else {
+    print_bad(out, report->bad);
+    out << report->executions_checked << " executions, " << report->records_checked
+        << " records checked: "
+        << (report->clean() ? "clean" : std::to_string(report->bad.size()) + " bad") << "\n";
+  }
+  return report->clean() ? ExitCode::Ok : ExitCode::NotDone;
+}
+
+}  // namespace sup::cli

@@ -1,0 +1,38 @@
+// `supctl checkpoint list|inspect|validate`: the read-only checkpoint tools,
+// run on a state dir's store directly (--state-dir), so that they work
+// while the daemon is down, which is when a 3 a.m. operator needs them
+// most. LMDB lets them read while a daemon writes the same store.
+//
+//   supctl checkpoint validate --state-dir /var/lib/supervisor
+//   supctl checkpoint list --state-dir /var/lib/supervisor --recent 20
+//   supctl checkpoint inspect exec-42:7 --state-dir /var/lib/supervisor --json
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "supctl/command_context.hpp"
+
+namespace sup::cli {
+
+struct CheckpointOptions {
+  std::string state_dir;   // the store is <state_dir>/store ...
+  std::string store_path;  // ... unless given (the daemon's store.path)
+  std::string execution;   // only this execution
+  std::size_t recent = 0;  // only the N most recently updated executions (0: all)
+  bool all = false;        // validate --all, the runbooks' spelling of the default
+  std::string id;          // inspect: "<execution_id>:<seq>" or an execution id
+};
+
+// Executions (id, state, records, last update); with --execution, that
+// execution's checkpoints (records) instead.
+ExitCode list_checkpoints(CommandContext& context, const CheckpointOptions& options);
+// One checkpoint (record) with its payload, or one execution's summary and
+// records.
+ExitCode inspect_checkpoint(CommandContext& context, const CheckpointOptions& options);
+// Checks every record and summary in scope (checksums, keys, summaries
+// against records). NotDone (exit 1) naming every bad record id when one
+// fails.
+ExitCode validate_checkpoints(CommandContext& context, const CheckpointOptions& options);
+
+}  // namespace sup::cli
