@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/bounded_json.hpp"
+#include "config/http_config.hpp"
 
 namespace sup::config {
 namespace {
@@ -20,7 +21,7 @@ namespace {
 constexpr std::string_view kRootKeys[] = {
     "strategy",  "intensity", "period_ms",           "children",       "dashboard", "log",
     "runtime",   "state_dir", "shutdown_timeout_ms", "process_output", "audit",     "store",
-    "executions"};
+    "executions", "http",      "metrics"};
 constexpr std::string_view kStoreKeys[] = {"path", "max_bytes"};
 constexpr std::string_view kExecutionsKeys[] = {"max_parallel_nodes"};
 // Below this an LMDB map cannot hold a useful store (and its cleanup reserve).
@@ -268,6 +269,8 @@ Expected<DaemonConfig> parse_config(std::string_view json_text) {
   read_audit(root, config.audit, errors);
   read_store(root, config.store, errors);
   read_executions(root, config.executions, errors);
+  read_http(root, config.http, errors);
+  read_metrics(root, config.metrics, errors);
   root.read("state_dir", config.state_dir);
   root.read("shutdown_timeout_ms", config.shutdown_timeout_ms,
             Range<std::uint32_t>{100, 3'600'000});

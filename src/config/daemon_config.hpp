@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "config/child_spec_parser.hpp"
+#include "config/http_config.hpp"
 #include "sup/child_spec.hpp"
 #include "sup/error.hpp"
 #include "sup/log.hpp"
@@ -99,6 +100,8 @@ struct DaemonConfig {
   AuditConfig audit;
   StoreConfig store;
   ExecutionsConfig executions;
+  HttpConfig http;
+  MetricsConfig metrics;
   std::string state_dir = "/var/lib/supervisor";
   std::uint32_t shutdown_timeout_ms = 30000;  // whole shutdown bound
 };

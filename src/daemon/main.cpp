@@ -23,6 +23,7 @@
 #include "daemon/daemon_setup.hpp"
 #include "daemon/execution_link.hpp"
 #include "daemon/log_setup.hpp"
+#include "daemon/serving.hpp"
 #include "daemon/shutdown_deadline.hpp"
 #include "daemon/systemd_notifier.hpp"
 #include "dashboard_relay/relay.hpp"
@@ -271,12 +272,18 @@ int main(int argc, char** argv) {
             {"STATE_DIR", config->state_dir},
             {"DASHBOARD_PATH", config->dashboard.enabled ? config->dashboard.path : "disabled"}});
   std::int64_t started_at_ms = sup::mono_now_ms();
+  // HTTP and metrics first: probes answer during the resume below, and a
+  // port in use stops the daemon before anything runs. It outlives the
+  // execution service (answers queued there hold its connections).
+  auto serving = sup::daemon::Serving::start(*config);
+  if (!serving) return fail_config(source, serving.error());
+  sup::executions::ExecutionServiceOptions service_options = execution_options(*config);
+  (*serving)->hook(service_options);
   // Resumes every unfinished execution before the runtime starts, so
   // health.status is `ready` only after that resume.
   // Transitions committed before the runtime exists (the resume) become
   // events once it does.
   sup::daemon::ExecutionLink execution_link;
-  sup::executions::ExecutionServiceOptions service_options = execution_options(*config);
   execution_link.install(service_options);
   auto executions = sup::executions::ExecutionService::start(std::move(service_options));
   if (!executions) {
@@ -286,6 +293,12 @@ int main(int argc, char** argv) {
               {"ERROR_CODE", std::string(sup::to_string(executions.error().code))}});
     return sup::daemon::kExitCantCreate;
   }
+  // Declared after the service, so destroyed before it on every path.
+  struct StopServing {
+    sup::daemon::Serving& serving;
+    ~StopServing() { serving.stop(); }
+  } stop_serving{**serving};
+  (*serving)->attach_executions(**executions);
   sup::log(sup::LogLevel::Info, "executions resumed",
            {{"RESUMED", std::to_string((*executions)->resume_report().resumed)},
             {"NOT_RESUMED", std::to_string((*executions)->resume_report().failed)}});
@@ -309,9 +322,12 @@ int main(int argc, char** argv) {
   }
 
   execution_link.attach((*runtime)->handle());
+  (*serving)->attach_runtime((*runtime)->handle());
   Stop stop = supervise(**runtime, signals, started_at_ms);
-  // No event is handed to a runtime that is going away.
+  // No event is handed to a runtime that is going away; the tree and the
+  // service are about to go: nothing may call into them.
   execution_link.detach();
+  (*serving)->stop();
   if (stop.cause == Stop::Fused)
     return exit_after_fuse(std::move(*runtime), stop.reason, config->shutdown_timeout_ms);
   if (stop.cause == Stop::TreeShutDown)

@@ -231,13 +231,15 @@ struct ExecutionService::Impl {
       transitions->reserve(records.size());
       for (const dag::Record& record : records) transitions->push_back(transition_event(e, record));
     }
-    Status handed =
-        store->append(std::move(request),
-                      [this, id = e.id, last, state, transitions](Expected<store::AppendAck> ack) {
-                        post([this, id, last, state, transitions, ack = std::move(ack)] {
-                          on_committed(id, last, state, *transitions, ack);
-                        });
-                      });
+    Status handed = store->append(
+        std::move(request), [this, id = e.id, last, state, transitions, count = records.size(),
+                             handed_at = Clock::now()](Expected<store::AppendAck> ack) {
+          if (ack && options.on_checkpoint_durable)
+            options.on_checkpoint_durable(count, Clock::now() - handed_at);
+          post([this, id, last, state, transitions, ack = std::move(ack)] {
+            on_committed(id, last, state, *transitions, ack);
+          });
+        });
     if (!handed) stall(e, handed.error());
   }
 
@@ -616,6 +618,7 @@ struct ExecutionService::Impl {
   ExecutionServiceOptions options;
   std::mt19937_64 random{std::random_device{}()};
   ResumeReport report;
+  std::chrono::nanoseconds resume_took{0};
 
   // Declared before the store and the reactor: their callbacks post here
   // until they are destroyed.
@@ -653,8 +656,9 @@ Expected<std::unique_ptr<ExecutionService>> ExecutionService::start(
   auto impl = std::make_unique<Impl>(std::move(options));
   Impl* raw = impl.get();
 
-  auto store = store::LmdbCheckpointStore::open(
-      {.path = raw->options.store_path, .max_bytes = raw->options.store_max_bytes});
+  auto store = store::LmdbCheckpointStore::open({.path = raw->options.store_path,
+                                                 .max_bytes = raw->options.store_max_bytes,
+                                                 .on_commit = raw->options.on_store_commit});
   if (!store) return store.error();
   raw->store = std::move(store).value();
 
@@ -688,7 +692,9 @@ Expected<std::unique_ptr<ExecutionService>> ExecutionService::start(
   raw->reactor = std::move(reactor).value();
 
   // Before the thread runs: every event this posts waits in the queue.
+  auto resume_started = Clock::now();
   if (Status resumed = raw->resume_unfinished(); !resumed) return resumed.error();
+  raw->resume_took = Clock::now() - resume_started;
   raw->thread = std::thread([raw] { raw->run(); });
   return std::unique_ptr<ExecutionService>(new ExecutionService(std::move(impl)));
 }
@@ -788,6 +794,78 @@ std::string_view to_string(ControlAction action) {
 
 const ResumeReport& ExecutionService::resume_report() const {
   return impl_->report;
+}
+
+std::chrono::nanoseconds ExecutionService::resume_duration() const {
+  return impl_->resume_took;
+}
+
+Expected<StoreUsage> ExecutionService::store_usage() const {
+  auto space = impl_->store->space();
+  if (!space) return space.error();
+  auto list = impl_->store->list_executions({});
+  if (!list) return list.error();
+  store::StoreStats stats = impl_->store->stats();
+  StoreUsage usage{.map_bytes = space->map_bytes,
+                   .used_bytes = space->used_bytes,
+                   .free_pages = space->free_pages,
+                   .commits = stats.commits,
+                   .appends_failed = stats.appends_failed,
+                   .executions_by_state = {},
+                   .bad_summaries = list->bad.size()};
+  for (const store::ExecutionSummary& summary : list->executions)
+    ++usage.executions_by_state[summary.status.state];
+  return usage;
+}
+
+void ExecutionService::count_nodes(
+    std::function<void(std::map<std::string, std::uint64_t>)> done) const {
+  Impl* impl = impl_.get();
+  impl->post([impl, done = std::move(done)] {
+    std::map<std::string, std::uint64_t> counts;
+    for (const auto& [id, e] : impl->executions) {
+      if (!e.core || !dag::is_unfinished(e.core->state())) continue;
+      for (NodeIndex node = 0; node < e.spec->nodes.size(); ++node)
+        ++counts[std::string(dag::to_string(e.core->node_state(node)))];
+    }
+    done(std::move(counts));
+  });
+}
+
+Expected<std::vector<ExecutionInfo>> ExecutionService::list_summaries(std::string_view state,
+                                                                      std::size_t limit) const {
+  store::ExecutionFilter filter;
+  if (!state.empty()) filter.state = std::string(state);
+  filter.limit = limit;
+  auto list = impl_->store->list_executions(filter);
+  if (!list) return list.error();
+  std::vector<ExecutionInfo> out;
+  out.reserve(list->executions.size());
+  for (const store::ExecutionSummary& summary : list->executions)
+    out.push_back({summary.execution_id, summary.status.state, summary.status.finished});
+  return out;
+}
+
+Expected<RecentValidation> ExecutionService::validate_recent(std::size_t executions) const {
+  auto list = impl_->store->list_executions({});
+  if (!list) return list.error();
+  std::vector<const store::ExecutionSummary*> newest;
+  for (const store::ExecutionSummary& summary : list->executions) newest.push_back(&summary);
+  std::size_t keep = std::min(executions, newest.size());
+  std::partial_sort(
+      newest.begin(), newest.begin() + static_cast<std::ptrdiff_t>(keep), newest.end(),
+      [](const auto* a, const auto* b) { return a->updated_at_ns > b->updated_at_ns; });
+  store::ScanScope scope;
+  for (std::size_t i = 0; i < keep; ++i) scope.execution_ids.push_back(newest[i]->execution_id);
+  RecentValidation result;
+  for (const store::BadRecord& bad : list->bad) result.bad.push_back(bad.id + ": " + bad.reason);
+  if (scope.execution_ids.empty()) return result;
+  auto report = impl_->store->validate(scope);
+  if (!report) return report.error();
+  result.executions_checked = report->executions_checked;
+  result.records_checked = report->records_checked;
+  for (const store::BadRecord& bad : report->bad) result.bad.push_back(bad.id + ": " + bad.reason);
+  return result;
 }
 
 Expected<SubmitAck> submit_and_wait(ExecutionService& service, SubmitRequest request) {

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -47,6 +48,15 @@ struct ExecutionServiceOptions {
   // Node attempts running at once over all executions
   // (executions.max_parallel_nodes).
   std::uint32_t max_parallel_nodes = 16;
+
+  // Metrics hooks (src/metrics); each must be short and never block.
+  // On the store's writer thread after each commit: append requests it
+  // held and how long the transaction took.
+  std::function<void(std::size_t appends, std::chrono::nanoseconds took)> on_store_commit{};
+  // On the service thread when a checkpoint is acknowledged: the
+  // transitions it held and how long from hand-over to acknowledgement.
+  std::function<void(std::size_t transitions, std::chrono::nanoseconds latency)>
+      on_checkpoint_durable{};
   // Between SIGTERM and SIGKILL when an attempt times out or is stopped.
   std::chrono::milliseconds stop_grace{2000};
   // Called on the service thread each time an execution's records are
@@ -56,6 +66,24 @@ struct ExecutionServiceOptions {
   // Called on the service thread for every transition, in order, once its
   // record is committed (never before). Keep it short and non-blocking.
   std::function<void(const TransitionEvent&)> on_transition{};
+};
+
+// The store as the metrics and probes see it (store_usage()).
+struct StoreUsage {
+  std::uint64_t map_bytes = 0;
+  std::uint64_t used_bytes = 0;
+  std::uint64_t free_pages = 0;
+  std::uint64_t commits = 0;
+  std::uint64_t appends_failed = 0;  // append requests answered with an error
+  std::map<std::string, std::uint64_t> executions_by_state;  // every stored execution
+  std::uint64_t bad_summaries = 0;                           // summaries that failed their checks
+};
+
+// Checksums and structure of recent executions' records (/healthz/deep).
+struct RecentValidation {
+  std::uint64_t executions_checked = 0;
+  std::uint64_t records_checked = 0;
+  std::vector<std::string> bad;  // "<execution_id>:<seq>: reason"
 };
 
 struct ResumeReport {
@@ -96,6 +124,23 @@ class ExecutionService {
   Expected<NodeOutput> node_output(std::string_view execution_id, std::string_view node_id,
                                    std::size_t max_lines) const;
   const ResumeReport& resume_report() const;
+  // How long start() took to rebuild and resume unfinished executions.
+  std::chrono::nanoseconds resume_duration() const;
+
+  // Space, counters and executions by state, read from the store (one
+  // short read transaction each; reads every summary). Thread-safe; an
+  // error when the store does not answer.
+  Expected<StoreUsage> store_usage() const;
+  // Nodes of unfinished executions by state ("RUNNING": 3, ...), counted on
+  // the service thread; `done` is called there. Thread-safe.
+  void count_nodes(std::function<void(std::map<std::string, std::uint64_t>)> done) const;
+  // Stored executions (summaries) in id order: those in `state` when
+  // given, at most `limit` (0: all). Thread-safe; reads from disk.
+  Expected<std::vector<ExecutionInfo>> list_summaries(std::string_view state,
+                                                      std::size_t limit) const;
+  // Checks every record of the `executions` most recently updated ones.
+  // Thread-safe; reads from disk.
+  Expected<RecentValidation> validate_recent(std::size_t executions) const;
 
   struct Impl;
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -603,6 +604,7 @@ struct LmdbCheckpointStore::Impl {
   void acknowledge(std::vector<PendingAppend>& batch, std::vector<Outcome>& outcomes,
                    std::uint64_t commit_ns, std::uint64_t sync_ns) {
     ++commit_number;
+    if (options.on_commit) options.on_commit(batch.size(), std::chrono::nanoseconds(commit_ns));
     {
       std::lock_guard lock(stats_mutex);
       ++counters.commits;
@@ -982,6 +984,34 @@ StoreStats LmdbCheckpointStore::stats() const {
   std::lock_guard lock(impl_->queue_mutex);
   copy.queue_depth = impl_->queue.size();
   return copy;
+}
+
+Expected<StoreSpace> LmdbCheckpointStore::space() const {
+  Impl::Txn txn(*impl_, MDB_RDONLY);
+  if (auto begun = txn.begin_read(); !begun) return begun.error();
+  MDB_envinfo info{};
+  mdb_env_info(impl_->env.get(), &info);
+  MDB_stat stat{};
+  mdb_env_stat(impl_->env.get(), &stat);
+  StoreSpace space;
+  space.map_bytes = info.me_mapsize;
+  space.page_bytes = stat.ms_psize;
+  space.used_bytes = (info.me_last_pgno + 1) * std::uint64_t{stat.ms_psize};
+  // The free list (dbi 0): each value is an IDL, its first word the count.
+  MDB_cursor* cursor = nullptr;
+  if (int rc = mdb_cursor_open(txn.get(), 0, &cursor); rc != 0)
+    return lmdb_error(rc, "opening the free list");
+  MDB_val key{}, value{};
+  int rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+  for (; rc == 0; rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+    if (value.mv_size < sizeof(std::size_t)) continue;
+    std::size_t count = 0;
+    std::memcpy(&count, value.mv_data, sizeof count);
+    space.free_pages += count;
+  }
+  mdb_cursor_close(cursor);
+  if (rc != MDB_NOTFOUND) return lmdb_error(rc, "reading the free list");
+  return space;
 }
 
 // ---- export / import ------------------------------------------------------------------

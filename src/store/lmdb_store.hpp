@@ -36,6 +36,18 @@ struct LmdbStoreOptions {
   unsigned max_readers = 126;
   // Unix nanoseconds stamped on records; empty: the system clock.
   std::function<std::int64_t()> clock{};
+  // Called on the writer thread after each commit (before its
+  // acknowledgements): append requests it held and how long the whole
+  // transaction took. For metrics; keep it short.
+  std::function<void(std::size_t appends, std::chrono::nanoseconds took)> on_commit{};
+};
+
+// Space of the environment (mdb_env_info, mdb_stat and the free list).
+struct StoreSpace {
+  std::uint64_t map_bytes = 0;   // the map's current size
+  std::uint64_t used_bytes = 0;  // pages up to the last one in use × page size
+  std::uint64_t free_pages = 0;  // pages on the free list, reusable
+  std::uint64_t page_bytes = 0;
 };
 
 // Space appends leave free for cleanup: deleting from LMDB needs new pages
@@ -68,6 +80,8 @@ class LmdbCheckpointStore final : public CheckpointStore {
   Expected<ScanReport> validate(const ScanScope& scope) const override;
   Status export_copy(const std::filesystem::path& directory) const override;
   StoreStats stats() const override;
+  // A short read transaction; thread-safe.
+  Expected<StoreSpace> space() const;
 
   struct Impl;
 

@@ -108,6 +108,9 @@ Json base_config(const TempDir& dir) {
           {"log", {{"level", "info"}, {"format", "json"}}},
           {"dashboard", {{"path", socket_path_in(dir)}}},
           {"runtime", {{"jitter_seed", 20'261'123}}},
+          // Any free port: tests run side by side (Daemon::http_port() finds it).
+          {"http", {{"listen", "127.0.0.1:0"}, {"admin_listen", "127.0.0.1:0"}}},
+          {"metrics", {{"listen", "127.0.0.1:0"}}},
           {"children", Json::array()}};
 }
 

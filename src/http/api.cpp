@@ -1,0 +1,335 @@
+#include "http/api.hpp"
+
+#include <atomic>
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <nlohmann/json.hpp>
+#include <shared_mutex>
+
+#include "common/clock.hpp"
+#include "config/bounded_json.hpp"
+#include "executions/execution_service.hpp"
+#include "http/probes.hpp"
+#include "sup/log.hpp"
+
+namespace sup::http {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Response json_response(unsigned status, const Json& body) {
+  return Response{status, "application/json", body.dump() + "\n"};
+}
+
+Response error_response(const ApiError& error) {
+  Response response{error.status, "application/json", error_body(error) + "\n"};
+  if (!error.allow.empty()) response.headers.emplace_back("Allow", error.allow);
+  if (error.status == 401) response.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return response;
+}
+
+ApiError not_yet(std::string_view what, std::string_view issue) {
+  return api_error(501, "not_implemented",
+                   std::string(what) + " is not implemented yet (" + std::string(issue) +
+                       "); docs/http.md lists what is");
+}
+
+Json execution_json(const executions::ExecutionInfo& info) {
+  return {{"execution_id", info.execution_id}, {"state", info.state}, {"finished", info.finished}};
+}
+
+}  // namespace
+
+struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
+  Impl(ApiOptions o, const metrics::Sampler& s, std::shared_ptr<metrics::DaemonMetrics> m)
+      : options(std::move(o)), sampler(s), metrics(std::move(m)) {}
+
+  ApiOptions options;
+  const metrics::Sampler& sampler;
+  std::shared_ptr<metrics::DaemonMetrics> metrics;
+  boost::asio::thread_pool lane{1};  // store reads, validation, rendering
+  std::atomic<std::size_t> queued{0};
+  std::shared_mutex service_mutex;
+  executions::ExecutionService* service = nullptr;
+
+  // ---- request flow ----
+  void handle(Request request, Respond respond) {
+    std::int64_t started_ms = mono_now_ms();
+    RouteResult routed = route(request.port, request.method, request.target);
+    std::string endpoint = std::holds_alternative<Route>(routed)
+                               ? std::string(to_string(std::get<Route>(routed).endpoint))
+                               : "unrouted";
+    bool mutation = request.method == "POST";
+    // Every answer is counted; every mutation is logged, with its fields.
+    auto requested_by = std::make_shared<std::string>("loopback");
+    auto subject = std::make_shared<std::string>();
+    Respond answer = [this, respond = std::move(respond), endpoint, mutation, requested_by, subject,
+                      method = request.method, target = request.target, peer = request.peer,
+                      started_ms](Response response) {
+      metrics->on_http_request(endpoint, response.status);
+      if (mutation)
+        log_mutation(method, target, peer, *requested_by, *subject, response,
+                     mono_now_ms() - started_ms);
+      respond(std::move(response));
+    };
+    if (auto* error = std::get_if<ApiError>(&routed)) return answer(error_response(*error));
+    const Route& r = std::get<Route>(routed);
+    bool loopback = request.port == Port::Api ? options.api_loopback : options.admin_loopback;
+    if (needs_token(r, loopback)) {
+      if (request.authorization.empty())
+        return answer(error_response(
+            api_error(401, "unauthorized",
+                      "this endpoint needs Authorization: Bearer <token> off loopback")));
+      if (!options.tokens)
+        return answer(error_response(api_error(403, "permission_denied", "no token file")));
+      auto who = options.tokens->check(request.authorization);
+      if (!who)
+        return answer(error_response(api_error(403, "permission_denied", who.error().message)));
+      *requested_by = *who;
+    }
+    *subject = r.id;
+    dispatch(r, std::move(request), std::move(answer));
+  }
+
+  void dispatch(const Route& r, Request request, Respond answer) {
+    auto sample = sampler.latest();
+    std::int64_t now = mono_now_ms();
+    std::int64_t stale = options.loop_stale_after.count();
+    switch (r.endpoint) {
+      case Endpoint::HealthLive: {
+        ProbeAnswer probe = probe_live(*sample, now, stale);
+        return answer(json_response(probe.status(), probe.body));
+      }
+      case Endpoint::HealthReady: {
+        ProbeAnswer probe = probe_ready(*sample, now, stale);
+        return answer(json_response(probe.status(), probe.body));
+      }
+      case Endpoint::HealthStartup: {
+        ProbeAnswer probe = probe_startup(*sample);
+        return answer(json_response(probe.status(), probe.body));
+      }
+      case Endpoint::Healthz:
+        return answer(healthz(*sample, now));
+      case Endpoint::HealthzDeep:
+        return on_lane(std::move(answer), [this, sample, now](executions::ExecutionService* s) {
+          return healthz_deep(*sample, now, s);
+        });
+      case Endpoint::Metrics:
+        return on_lane(std::move(answer), [this](executions::ExecutionService*) {
+          return Response{200, "text/plain; version=0.0.4; charset=utf-8", metrics->render()};
+        });
+      case Endpoint::Execute:
+        return execute(std::move(request), std::move(answer));
+      case Endpoint::StatusOne:
+      case Endpoint::AdminExecutionStatus:
+        return on_lane(std::move(answer), [id = r.id](executions::ExecutionService* s) {
+          if (s == nullptr) return unavailable();
+          auto info = s->get(id);
+          if (!info) return error_response(api_error(info.error()));
+          return json_response(200, execution_json(*info));
+        });
+      case Endpoint::StatusList:
+      case Endpoint::AdminExecutions:
+        return list_executions(r, std::move(answer));
+      case Endpoint::Rollback:
+        return answer(error_response(not_yet("POST /rollback", "issue 10, rollback")));
+      case Endpoint::AdminResumeAll:
+        return answer(error_response(not_yet("resume-all", "issue 10")));
+      case Endpoint::AdminMaintenance:
+        return answer(error_response(not_yet("maintenance mode", "issue 10")));
+      case Endpoint::AdminCircuitBreaker:
+        return answer(error_response(not_yet("circuit breakers", "issue 10")));
+      case Endpoint::AdminFeatureFlags:
+        return answer(error_response(not_yet("feature flags", "issue 10")));
+    }
+    answer(error_response(api_error(500, "internal", "unhandled endpoint")));
+  }
+
+  static Response unavailable() {
+    return error_response(api_error(503, "unavailable",
+                                    "the execution service is not running (starting or stopping)"));
+  }
+
+  // Runs `work` on the store lane with the service (or nullptr), then answers.
+  template <class Work>
+  void on_lane(Respond answer, Work work) {
+    if (queued.fetch_add(1) >= options.max_queued) {
+      --queued;
+      return answer(error_response(api_error(503, "busy", "too many requests waiting; retry")));
+    }
+    boost::asio::post(lane, [self = shared_from_this(), answer = std::move(answer),
+                             work = std::move(work)]() mutable {
+      Response response;
+      {
+        std::shared_lock lock(self->service_mutex);
+        response = work(self->service);
+      }
+      --self->queued;
+      answer(std::move(response));
+    });
+  }
+
+  // GET /status and /admin/executions: ?status=STATE&limit=N.
+  void list_executions(const Route& r, Respond answer) {
+    std::string state = r.query.count("status") ? r.query.at("status") : "";
+    if (state == "STUCK")
+      return answer(error_response(not_yet("stuck detection (status=STUCK)", "issue 10")));
+    std::size_t limit = r.query.count("limit") ? std::stoul(r.query.at("limit")) : 1000;
+    on_lane(std::move(answer), [state, limit](executions::ExecutionService* s) {
+      if (s == nullptr) return unavailable();
+      auto list = s->list_summaries(state, limit);
+      if (!list) return error_response(api_error(list.error()));
+      Json items = Json::array();
+      for (const auto& info : *list) items.push_back(execution_json(info));
+      Json body = {{"executions", items}, {"count", list->size()}};
+      if (!state.empty()) body["status"] = state;
+      return json_response(200, body);
+    });
+  }
+
+  Response healthz(const metrics::DaemonSample& sample, std::int64_t now) {
+    ProbeAnswer ready = probe_ready(sample, now, options.loop_stale_after.count());
+    Json body = ready.body;
+    if (sample.health) {
+      body["health"] = {{"status", sample.health->status},
+                        {"uptime_secs", sample.health->uptime_secs},
+                        {"dashboard_link", sample.health->dashboard_link},
+                        {"reasons", sample.health->reasons},
+                        {"suspects", sample.health->suspects}};
+    }
+    return json_response(ready.status(), body);
+  }
+
+  Response healthz_deep(const metrics::DaemonSample& sample, std::int64_t now,
+                        executions::ExecutionService* s) {
+    ProbeAnswer ready = probe_ready(sample, now, options.loop_stale_after.count());
+    Json body = ready.body;
+    bool ok = ready.ok;
+    Json store = {{"checked", false}};
+    if (s != nullptr) {
+      auto checked = s->validate_recent(options.deep_check_executions);
+      if (checked) {
+        store = {{"checked", true},
+                 {"executions_checked", checked->executions_checked},
+                 {"records_checked", checked->records_checked},
+                 {"bad", checked->bad}};
+        ok = ok && checked->bad.empty();
+      } else {
+        store = {{"checked", false}, {"error", checked.error().describe()}};
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    body["store_validation"] = store;
+    body["circuit_breakers"] = Json::object();  // none exist yet (issue 10)
+    body["status"] = ok ? "ok" : "failing";
+    return json_response(ok ? 200 : 503, body);
+  }
+
+  // POST /execute: the DAG spec itself, or {"spec": {...}, "params": {...},
+  // "execution_id": "..."}. 202 once the PENDING record is committed.
+  void execute(Request request, Respond answer) {
+    if (!request.content_type.empty() && request.content_type.rfind("application/json", 0) != 0)
+      return answer(error_response(
+          api_error(415, "unsupported_media_type", "the body must be application/json")));
+    auto document = config::parse_bounded_json(request.body, {.root_path = "body"});
+    if (!document) {
+      ApiError error = api_error(document.error());
+      error.code = "invalid_json";
+      return answer(error_response(error));
+    }
+    executions::SubmitRequest submit;
+    if (document->is_object() && document->contains("spec")) {
+      for (const auto& [key, value] : document->items()) {
+        if (key != "spec" && key != "params" && key != "execution_id")
+          return answer(error_response(api_error(400, "invalid_argument",
+                                                 "unknown field; expected spec, params, "
+                                                 "execution_id",
+                                                 key)));
+      }
+      const auto& spec = (*document)["spec"];
+      if (!spec.is_object())
+        return answer(
+            error_response(api_error(400, "invalid_argument", "must be an object", "spec")));
+      submit.spec = spec.dump();
+      if (document->contains("params")) {
+        if (!(*document)["params"].is_object())
+          return answer(
+              error_response(api_error(400, "invalid_argument", "must be an object", "params")));
+        submit.params = (*document)["params"];
+      }
+      if (document->contains("execution_id")) {
+        if (!(*document)["execution_id"].is_string())
+          return answer(error_response(
+              api_error(400, "invalid_argument", "must be a string", "execution_id")));
+        submit.execution_id = (*document)["execution_id"].get<std::string>();
+      }
+    } else if (document->is_object()) {
+      submit.spec = request.body;
+    } else {
+      return answer(error_response(
+          api_error(400, "invalid_argument", "the body must be a JSON object", "body")));
+    }
+    std::shared_lock lock(service_mutex);
+    if (service == nullptr) return answer(unavailable());
+    // Answered on the service thread once committed; nothing waits here.
+    service->submit(std::move(submit), [answer](Expected<executions::SubmitAck> ack) {
+      if (!ack) return answer(error_response(api_error(ack.error())));
+      answer(json_response(ack->existing ? 200 : 202,
+                           {{"execution_id", ack->execution_id},
+                            {"existing", ack->existing},
+                            {"status_url", "/status/" + ack->execution_id}}));
+    });
+  }
+
+  static void log_mutation(const std::string& method, const std::string& target,
+                           const std::string& peer, const std::string& requested_by,
+                           const std::string& subject, const Response& response,
+                           std::int64_t took_ms) {
+    std::vector<LogField> fields = {{"HTTP_METHOD", method},
+                                    {"HTTP_TARGET", target},
+                                    {"HTTP_STATUS", std::to_string(response.status)},
+                                    {"PEER", peer},
+                                    {"REQUESTED_BY", requested_by},
+                                    {"DURATION_MS", std::to_string(took_ms)}};
+    auto body = nlohmann::json::parse(response.body, nullptr, false);
+    if (body.is_object()) {
+      if (body.contains("execution_id") && body["execution_id"].is_string())
+        fields.emplace_back("EXECUTION_ID", body["execution_id"].get<std::string>());
+      if (body.contains("error") && body["error"].is_object())
+        fields.emplace_back("ERROR_CODE", body["error"].value("code", ""));
+    }
+    if (!subject.empty()) fields.emplace_back("SUBJECT", subject);
+    sup::log(response.status < 400 ? LogLevel::Info : LogLevel::Warn,
+             "http " + method + " " + target + " -> " + std::to_string(response.status),
+             std::span<const LogField>(fields));
+  }
+};
+
+Api::Api(ApiOptions options, const metrics::Sampler& sampler,
+         std::shared_ptr<metrics::DaemonMetrics> metrics)
+    : impl_(std::make_shared<Impl>(std::move(options), sampler, std::move(metrics))) {}
+
+Api::~Api() {
+  detach_executions();
+  impl_->lane.join();
+}
+
+Handler Api::handler() {
+  return [impl = impl_](Request request, Respond respond) {
+    impl->handle(std::move(request), std::move(respond));
+  };
+}
+
+void Api::attach_executions(executions::ExecutionService* service) {
+  std::unique_lock lock(impl_->service_mutex);
+  impl_->service = service;
+}
+
+void Api::detach_executions() {
+  std::unique_lock lock(impl_->service_mutex);
+  impl_->service = nullptr;
+}
+
+}  // namespace sup::http
