@@ -267,6 +267,8 @@ struct DaemonMetrics::Impl {
 #define SUP_METRICS_STATE(name, text) nodes.Add({{"state", text}});
     SUP_DAG_NODE_STATES(SUP_METRICS_STATE)
 #undef SUP_METRICS_STATE
+    // Stuck detection does not exist yet (issue 10): 0 until it does.
+    executions.Add({{"state", "STUCK"}});
     recovery_duration.Add({{"failure_type", "daemon_restart"}});
   }
 

@@ -57,6 +57,7 @@ TEST_CASE("every series of docs/metrics.md is exposed from the start") {
   CHECK(first.value("supervisor_child_exits_total", {{"kind", "Panicked"}}) == 0.0);
   CHECK(first.value("hlp_executor_circuit_breaker_state_changes", {{"state", "OPEN"}}) == 0.0);
   CHECK(first.value("supervisor_executions", {{"state", "RUNNING"}}) == 0.0);
+  CHECK(first.value("supervisor_executions", {{"state", "STUCK"}}) == 0.0);
   CHECK(first.value("supervisor_execution_nodes", {{"state", "RETRY_WAIT"}}) == 0.0);
   CHECK(first.value("hlp_executor_recovery_duration_seconds",
                     {{"failure_type", "daemon_restart"}}) == 0.0);
