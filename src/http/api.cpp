@@ -193,7 +193,7 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
     if (sample.health) {
       body["health"] = {{"status", sample.health->status},
                         {"uptime_secs", sample.health->uptime_secs},
-                        {"dashboard_link", sample.health->dashboard_link},
+                        {"dashboard_link", std::string(to_string(sample.health->endpoint.link))},
                         {"reasons", sample.health->reasons},
                         {"suspects", sample.health->suspects}};
     }

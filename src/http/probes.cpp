@@ -59,7 +59,7 @@ ProbeAnswer probe_ready(const metrics::DaemonSample& sample, std::int64_t now_ms
     std::string relay = "ok";
     if (!sample.health) {
       relay = "unknown";
-    } else if (sample.health->dashboard_link == "disconnected") {
+    } else if (sample.health->endpoint.link == EndpointLink::Disconnected) {
       relay = "the dashboard relay is down (dashboard_link disconnected)";
     }
     checks.emplace_back("relay", relay);

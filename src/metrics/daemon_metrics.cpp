@@ -308,11 +308,12 @@ void DaemonMetrics::on_sample(const DaemonSample& sample) {
     Impl::count_delta(m.loop_iterations, health.control_loop_iterations, m.last_iterations);
     m.loop_rate.Set(health.iterations_per_sec);
     m.uptime.Set(static_cast<double>(health.uptime_secs));
-    m.relay_clients.Set(health.dashboard_clients);
+    m.relay_clients.Set(health.endpoint.clients);
     for (std::string_view s : kHealthStatuses)
       m.health_status.Add({{"status", std::string(s)}}).Set(health.status == s ? 1 : 0);
     for (std::string_view s : kLinkStates)
-      m.dashboard_link.Add({{"state", std::string(s)}}).Set(health.dashboard_link == s ? 1 : 0);
+      m.dashboard_link.Add({{"state", std::string(s)}})
+          .Set(to_string(health.endpoint.link) == s ? 1 : 0);
     Impl::count_delta(m.audit_failures, health.audit_write_failures, m.last_audit_failures);
   }
   const StoreSample& store = sample.store;

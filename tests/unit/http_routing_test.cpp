@@ -35,7 +35,7 @@ sup::metrics::DaemonSample healthy_sample() {
   sup::metrics::DaemonSample sample;
   sample.health = sup::Health{};
   sample.health->status = "ready";
-  sample.health->dashboard_link = "listening";
+  sample.health->endpoint.link = sup::EndpointLink::Listening;
   sample.health_at_ms = 1000;
   sample.store.open = true;
   sample.store.answering = true;
@@ -182,7 +182,7 @@ TEST_CASE("probes: live, ready naming the failing part, startup") {
   CHECK(stale.failing == std::vector<std::string>{"control_loop"});
 
   auto relay_down = sample;
-  relay_down.health->dashboard_link = "disconnected";
+  relay_down.health->endpoint.link = sup::EndpointLink::Disconnected;
   auto ready = sup::http::probe_ready(relay_down, 2000, 5000);
   CHECK(ready.status() == 503);
   CHECK(ready.failing == std::vector<std::string>{"relay"});

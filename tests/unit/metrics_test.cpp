@@ -79,7 +79,7 @@ TEST_CASE("events, samples and commits move their series") {
   sup::metrics::DaemonSample sample;
   sample.health = sup::Health{};
   sample.health->control_loop_iterations = 40;
-  sample.health->dashboard_clients = 3;
+  sample.health->endpoint.clients = 3;
   sample.health->status = "degraded";
   sample.store = {.open = true,
                   .answering = true,
