@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 #include "daemon/daemon_setup.hpp"
 #include "daemon/execution_link.hpp"
 #include "daemon/log_setup.hpp"
+#include "daemon/relay_registrar.hpp"
 #include "daemon/serving.hpp"
 #include "daemon/shutdown_deadline.hpp"
 #include "daemon/systemd_notifier.hpp"
@@ -89,7 +91,8 @@ struct Stop {
 
 // The main thread's loop: signals, the runtime's end, and systemd's
 // READY/STATUS/WATCHDOG, until something asks us to stop.
-Stop supervise(sup::Runtime& runtime, const sigset_t& signals, std::int64_t started_at_ms) {
+Stop supervise(sup::Runtime& runtime, const sigset_t& signals, std::int64_t started_at_ms,
+               const std::function<void()>& on_ready) {
   sup::daemon::SystemdNotifier notifier;
   sup::Handle handle = runtime.handle();
   std::optional<sup::daemon::WatchdogGate> watchdog;
@@ -106,6 +109,7 @@ Stop supervise(sup::Runtime& runtime, const sigset_t& signals, std::int64_t star
       notifier.ready();
       sup::log(sup::LogLevel::Info, "supervisor ready",
                {{"STARTUP_MS", std::to_string(now_ms - started_at_ms)}, {"STATUS", health.status}});
+      on_ready();
     }
     if (now_ms >= next_status_ms && sup::daemon::SystemdNotifier::enabled()) {
       if (auto state = handle.current_state()) {
@@ -303,14 +307,24 @@ int main(int argc, char** argv) {
            {{"RESUMED", std::to_string((*executions)->resume_report().resumed)},
             {"NOT_RESUMED", std::to_string((*executions)->resume_report().failed)}});
   sup::RuntimeOptions options = sup::daemon::make_runtime_options(*config, std::move(tasks));
+  // Registers our dashboard socket with a seed relay once the tree is ready
+  // (the relay then connects to it); its status is in health and state.
+  std::shared_ptr<sup::daemon::RelayRegistrar> registrar;
+  if (config->dashboard.registration.enabled)
+    registrar = std::make_shared<sup::daemon::RelayRegistrar>(sup::daemon::RelayRegistrar::Options{
+        config->dashboard.registration, config->dashboard.target_id, config->dashboard.path,
+        config->runtime.jitter_seed});
   if (config->dashboard.enabled) {
     // Created once, so logs.tail keeps its history across relay restarts.
     auto history = std::make_shared<sup::relay::LogHistory>();
     history->attach();
-    options.endpoint_factory = [dashboard = config->dashboard, history,
+    sup::relay::RegistrationStatusSource registration_status;
+    if (registrar) registration_status = [registrar] { return registrar->status(); };
+    options.endpoint_factory = [dashboard = config->dashboard, history, registration_status,
                                 service = executions->get()](sup::Handle handle) {
       auto plane = sup::daemon::ExecutionLink::plane(*service, handle);
-      return sup::relay::make_relay_task(dashboard, std::move(handle), history, std::move(plane));
+      return sup::relay::make_relay_task(dashboard, std::move(handle), history, std::move(plane),
+                                         registration_status);
     };
   }
   auto runtime = sup::Runtime::start(std::move(options));
@@ -323,7 +337,11 @@ int main(int argc, char** argv) {
 
   execution_link.attach((*runtime)->handle());
   (*serving)->attach_runtime((*runtime)->handle());
-  Stop stop = supervise(**runtime, signals, started_at_ms);
+  Stop stop = supervise(**runtime, signals, started_at_ms, [&registrar] {
+    if (registrar) registrar->start();
+  });
+  // No registration while shutting down: the relay lets the lease run out.
+  if (registrar) registrar->stop();
   // No event is handed to a runtime that is going away; the tree and the
   // service are about to go: nothing may call into them.
   execution_link.detach();

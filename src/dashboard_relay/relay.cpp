@@ -7,11 +7,12 @@ namespace sup::relay {
 
 TaskDefinition make_relay_task(config::DashboardConfig config, Handle handle,
                                std::shared_ptr<LogHistory> history,
-                               std::shared_ptr<ipc::ExecutionPlane> executions) {
+                               std::shared_ptr<ipc::ExecutionPlane> executions,
+                               RegistrationStatusSource registration_status) {
   return make_relay_task(
       std::move(config),
       std::make_shared<HandleControlPlane>(std::move(handle), std::move(history)),
-      std::move(executions));
+      std::move(executions), std::move(registration_status));
 }
 
 }  // namespace sup::relay

@@ -21,6 +21,7 @@
 #include <memory>
 
 #include "config/daemon_config.hpp"
+#include "dashboard_relay/relay_task.hpp"
 #include "ipc/execution_plane.hpp"
 #include "ipc/log_history.hpp"
 #include "sup/handle.hpp"
@@ -33,6 +34,7 @@ using LogHistory = ipc::LogHistory;
 // `executions` serves the executions.* methods (null: not served).
 TaskDefinition make_relay_task(config::DashboardConfig config, Handle handle,
                                std::shared_ptr<LogHistory> history,
-                               std::shared_ptr<ipc::ExecutionPlane> executions = nullptr);
+                               std::shared_ptr<ipc::ExecutionPlane> executions = nullptr,
+                               RegistrationStatusSource registration_status = {});
 
 }  // namespace sup::relay

@@ -8,10 +8,12 @@ namespace {
 
 void run_relay(TaskContext& ctx, const config::DashboardConfig& config,
                const std::shared_ptr<ipc::ControlPlane>& plane,
-               const std::shared_ptr<ipc::ExecutionPlane>& executions) {
+               const std::shared_ptr<ipc::ExecutionPlane>& executions,
+               const RegistrationStatusSource& registration_status) {
   ServerOptions options;
   options.dashboard = config;
   options.executions = executions;
+  options.registration_status = registration_status;
   options.on_tick = [&ctx] {
     ctx.heartbeat();
     return !ctx.cancel_requested();
@@ -41,11 +43,15 @@ void run_relay(TaskContext& ctx, const config::DashboardConfig& config,
 
 TaskDefinition make_relay_task(config::DashboardConfig config,
                                std::shared_ptr<ipc::ControlPlane> plane,
-                               std::shared_ptr<ipc::ExecutionPlane> executions) {
-  return {.start = [config = std::move(config), plane = std::move(plane),
-                    executions = std::move(executions)](
-                       TaskContext& ctx) { run_relay(ctx, config, plane, executions); },
-          .blocking = true};
+                               std::shared_ptr<ipc::ExecutionPlane> executions,
+                               RegistrationStatusSource registration_status) {
+  return {
+      .start =
+          [config = std::move(config), plane = std::move(plane), executions = std::move(executions),
+           registration_status = std::move(registration_status)](TaskContext& ctx) {
+            run_relay(ctx, config, plane, executions, registration_status);
+          },
+      .blocking = true};
 }
 
 }  // namespace sup::relay

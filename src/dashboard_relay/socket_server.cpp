@@ -173,8 +173,13 @@ SocketServer::Impl::Impl(ServerOptions server_options,
                     dashboard.requests_per_sec,
                     std::chrono::milliseconds(dashboard.line_timeout_ms),
                     std::chrono::milliseconds(dashboard.idle_timeout_ms)};
+  const auto& registration = dashboard.registration;
   context.backend = std::make_shared<RequestBackend>(
-      plane, ipc::ServerInfo{target_id, target_id, path, static_cast<std::uint32_t>(::geteuid())},
+      plane,
+      ipc::ServerInfo{target_id,
+                      registration.display_name.empty() ? target_id : registration.display_name,
+                      path, static_cast<std::uint32_t>(::geteuid()), registration.lease_seconds,
+                      options.registration_status},
       options.executions);
   context.requests = &request_workers;
   context.snapshots = &snapshot_workers;

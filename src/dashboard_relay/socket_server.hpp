@@ -23,6 +23,7 @@
 #include "dashboard_relay/event_feed.hpp"
 #include "dashboard_relay/socket_path.hpp"
 #include "ipc/control_plane.hpp"
+#include "registration/registration_lease.hpp"
 #include "sup/error.hpp"
 
 namespace sup::relay {
@@ -40,6 +41,9 @@ struct ServerOptions {
   std::function<bool()> on_tick;
   // Serves the executions.* methods; null: they answer unsupported_method.
   std::shared_ptr<ipc::ExecutionPlane> executions;
+  // The daemon's registration with a relay, for health and state; unset:
+  // registration is disabled.
+  std::function<registration::RegistrationStatus()> registration_status = {};
 };
 
 struct CountersSnapshot {

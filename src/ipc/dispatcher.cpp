@@ -9,10 +9,6 @@
 namespace sup::ipc {
 namespace {
 
-// The seed's registration lease: how long a dashboard may treat this
-// target as present without hearing from it again.
-constexpr std::uint32_t kLeaseSeconds = 30;
-
 // A logs.tail result is one line in the client's queue; keep it well below
 // the default queue limit however long the captured lines are.
 constexpr std::size_t kMaxTailBytes = 4u << 20;
@@ -67,22 +63,12 @@ Reply Dispatcher::dispatch(const Request& request, const Peer& peer) const {
 Reply Dispatcher::hello(const Request& request, const Peer& peer) const {
   return Reply(response_line(request.request_id, "hello", info_.target_id, [&](JsonWriter& w) {
     w.field("protocol_version", kProtocolVersion);
-    w.key("registration")
-        .begin_object()
-        .field("target_id", info_.target_id)
-        .field("display_name", info_.display_name)
-        .field("ipc_path", info_.ipc_path)
-        .field("lease_seconds", kLeaseSeconds);
-    w.key("supported_commands").begin_array();
-    for (const CommandInfo& command : commands()) {
-      if (!command.seed) continue;  // ours are listed in `methods`
-      w.begin_object()
-          .field("name", command.name)
-          .field("idempotent", command.idempotent)
-          .field("timeout_seconds", command.timeout_seconds)
-          .end_object();
-    }
-    w.end_array().end_object();
+    // What the daemon registers with a relay (ours are listed in `methods`).
+    w.key("registration").begin_object();
+    registration::write_request_fields(
+        w, registration::make_request(info_.target_id, info_.display_name, info_.ipc_path,
+                                      info_.lease_seconds));
+    w.end_object();
     w.key("methods").begin_array();
     for (const auto& method : methods()) {
       if (method.kind == MethodKind::Executions && executions_ == nullptr) continue;
@@ -98,8 +84,10 @@ Reply Dispatcher::state(const Request& request) const {
   if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
   auto snapshot = plane_.current_state();
   if (!snapshot) return error(request.request_id, runtime_failure(snapshot.error()));
-  return Reply(response_line(request.request_id, "state", info_.target_id,
-                             [&](JsonWriter& w) { write_state_fields(w, *snapshot); }));
+  return Reply(response_line(request.request_id, "state", info_.target_id, [&](JsonWriter& w) {
+    write_state_fields(w, *snapshot);
+    write_registration_status(w);
+  }));
 }
 
 Reply Dispatcher::health(const Request& request) const {
@@ -107,8 +95,10 @@ Reply Dispatcher::health(const Request& request) const {
   if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
   auto snapshot = plane_.health();
   if (!snapshot) return error(request.request_id, runtime_failure(snapshot.error()));
-  return Reply(response_line(request.request_id, "health", info_.target_id,
-                             [&](JsonWriter& w) { write_health_fields(w, *snapshot); }));
+  return Reply(response_line(request.request_id, "health", info_.target_id, [&](JsonWriter& w) {
+    write_health_fields(w, *snapshot);
+    write_registration_status(w);
+  }));
 }
 
 Reply Dispatcher::subscribe(const Request& request) const {
@@ -156,6 +146,12 @@ Reply Dispatcher::command(const Request& request, const Peer& peer) const {
       response_line(request.request_id, "command_result", info_.target_id, [&](JsonWriter& w) {
         write_command_result_fields(w, result, command.meta.command_id, completed_at);
       }));
+}
+
+void Dispatcher::write_registration_status(JsonWriter& w) const {
+  w.key("dashboard_registration");
+  registration::write_status(w, info_.registration_status ? info_.registration_status()
+                                                          : registration::RegistrationStatus{});
 }
 
 Reply Dispatcher::error(const std::optional<std::string>& request_id,

@@ -21,6 +21,7 @@
 #include "ipc/control_plane.hpp"
 #include "ipc/execution_plane.hpp"
 #include "ipc/protocol.hpp"
+#include "registration/registration_lease.hpp"
 
 namespace sup::ipc {
 
@@ -28,7 +29,11 @@ struct ServerInfo {
   std::string target_id;
   std::string display_name;
   std::string ipc_path;
-  std::uint32_t daemon_uid = 0;  // besides root, the only uid allowed to mutate
+  std::uint32_t daemon_uid = 0;      // besides root, the only uid allowed to mutate
+  std::uint32_t lease_seconds = 30;  // dashboard.registration.lease_seconds, as hello says it
+  // The daemon's registration with a relay, for health and state
+  // (`dashboard_registration`); unset: registration is disabled.
+  std::function<registration::RegistrationStatus()> registration_status = {};
 };
 
 // The connecting process, from SO_PEERCRED.
@@ -85,6 +90,7 @@ class Dispatcher {
   Reply command(const Request& request, const Peer& peer) const;
   Reply executions(const Request& request, const Peer& peer) const;  // execution_dispatch.cpp
   Reply error(const std::optional<std::string>& request_id, const ProtocolError& error) const;
+  void write_registration_status(JsonWriter& w) const;
 
   ControlPlane& plane_;
   ServerInfo info_;

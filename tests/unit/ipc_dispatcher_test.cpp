@@ -278,3 +278,30 @@ TEST_CASE("a runtime that does not answer: retryable timeout errors, and no subs
     CHECK_FALSE(reply.subscribe_events_after.has_value());
   }
 }
+
+TEST_CASE("health and state carry dashboard_registration: disabled unless a source reports it") {
+  FakeControlPlane plane;
+  auto health_of = [&plane](const Dispatcher& dispatcher) {
+    json response =
+        json::parse(dispatcher.handle_line(R"({"request_id":"1","method":"health"})", kOwner).line);
+    REQUIRE(response["ok"] == true);
+    return response["result"]["dashboard_registration"];
+  };
+  Dispatcher disabled(plane, {"t", "t", "/p", 0});
+  CHECK(health_of(disabled)["state"] == "disabled");
+
+  sup::registration::RegistrationStatus status;
+  status.state = sup::registration::State::Failed;
+  status.relay_path = "/run/relay.sock";
+  status.last_error = "connect: Connection refused";
+  Dispatcher reporting(plane, {"t", "t", "/p", 0, 30, [&status] { return status; }});
+  json reported = health_of(reporting);
+  CHECK(reported["state"] == "failed");
+  CHECK(reported["last_error"] == "connect: Connection refused");
+  json state =
+      json::parse(reporting.handle_line(R"({"request_id":"2","method":"state"})", kOwner).line);
+  REQUIRE(state["ok"] == true);
+  const json& payload =
+      state["result"].contains("state") ? state["result"]["state"] : state["result"];
+  CHECK(payload["dashboard_registration"]["relay_path"] == "/run/relay.sock");
+}

@@ -1,0 +1,370 @@
+// Tried as a new user of the seed's relay would: a stand-in for the seed
+// relay (developerworks/rust-supervisor-relay) written here, with its
+// registration socket (one RegistrationRequest line in, one ack out, the
+// connection closed; unknown fields refused) and its registry. The daemon
+// registers within one heartbeat and renews; the stand-in lists it and
+// binds to the registered ipc_path as the relay does (state, events.subscribe
+// and logs.tail with session_established, each on a connection of its own);
+// a restart command sent with the relay's params round-trips to a fresh
+// state; after the stand-in is killed and restarted, the daemon registers
+// again, and health and state say so all along.
+//
+// The seed's wire shapes of `state` and command results are read through
+// state_payload() and command_status() below, the one place to adapt when
+// they change.
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+#include "serving_daemon.hpp"
+
+using namespace std::chrono_literals;
+using sup::it::Clock;
+using sup::it::Json;
+using sup::it::scaled;
+
+namespace {
+
+constexpr unsigned kHeartbeatMs = 1000;
+constexpr unsigned kLeaseSeconds = 3;
+
+// --- the seed's wire shapes, read in one place ----------------------------
+
+// The DashboardState of a `state` result: nested under `state` in the
+// seed's form, the result itself in the older flat form.
+const Json& state_payload(const Json& result) {
+  auto nested = result.find("state");
+  return nested != result.end() && nested->is_object() ? *nested : result;
+}
+
+// A command result's status: `result.result.status` in the seed's form
+// (accepted|rejected|completed|failed), `result.status` in the older one.
+std::string command_status(const Json& result) {
+  const Json* record = &result;
+  if (auto nested = result.find("result"); nested != result.end() && nested->is_object())
+    record = &*nested;
+  return record->value("status", std::string());
+}
+
+bool command_succeeded(const std::string& status) {
+  return status == "completed" || status == "accepted" || status == "CommandResult::Accepted";
+}
+
+// --- the stand-in relay ---------------------------------------------------
+
+struct Registration {
+  Json request;
+  Clock::time_point at;
+};
+
+// The seed relay's registration socket and registry: accepts one
+// connection at a time, reads one line, checks it as the relay's
+// deny_unknown_fields RegistrationRequest would, writes the relay's ack and
+// closes. kill() stops it the way SIGKILL would: no more accepts, the
+// socket file left behind (a connect is then refused).
+class StandInRelay {
+ public:
+  explicit StandInRelay(std::string path) : path_(std::move(path)) {
+    ::unlink(path_.c_str());  // as the seed relay's bind does with an old file
+    listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(listener_ >= 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path_.data(), path_.size());
+    REQUIRE(::bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+    REQUIRE(::listen(listener_, 16) == 0);
+    REQUIRE(::pipe2(stop_pipe_, O_CLOEXEC) == 0);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~StandInRelay() { kill(); }
+
+  void kill() {
+    if (!thread_.joinable()) return;
+    char byte = 1;
+    REQUIRE(::write(stop_pipe_[1], &byte, 1) == 1);
+    thread_.join();
+    ::close(listener_);
+    ::close(stop_pipe_[0]);
+    ::close(stop_pipe_[1]);
+  }
+
+  std::vector<Registration> registrations() const {
+    std::lock_guard lock(mutex_);
+    return registrations_;
+  }
+  // The registry's active targets: target_id → the latest request.
+  std::optional<Registration> listed(const std::string& target_id) const {
+    std::lock_guard lock(mutex_);
+    for (auto it = registrations_.rbegin(); it != registrations_.rend(); ++it)
+      if (it->request["target_id"] == target_id) return *it;
+    return std::nullopt;
+  }
+  std::vector<std::string> refusals() const {
+    std::lock_guard lock(mutex_);
+    return refusals_;
+  }
+
+ private:
+  // Why the seed's serde types would refuse the line ("" when they accept it).
+  static std::string refusal_of(const Json& request) {
+    if (!request.is_object()) return "not an object";
+    const std::set<std::string> fields{"target_id", "display_name", "ipc_path", "lease_seconds",
+                                       "supported_commands"};
+    for (const auto& [key, value] : request.items())
+      if (!fields.count(key)) return "unknown field " + key;
+    for (const auto& key : fields)
+      if (!request.contains(key)) return "missing field " + key;
+    if (!request["target_id"].is_string() || request["target_id"].get<std::string>().empty())
+      return "target_id";
+    if (!request["display_name"].is_string()) return "display_name";
+    if (!request["ipc_path"].is_string() || request["ipc_path"].get<std::string>().front() != '/')
+      return "ipc_path must be absolute";
+    if (!request["lease_seconds"].is_number_unsigned() || request["lease_seconds"] == 0)
+      return "lease_seconds";
+    if (!request["supported_commands"].is_array()) return "supported_commands";
+    for (const auto& command : request["supported_commands"]) {
+      if (!command.is_object() || command.size() != 3 || !command["name"].is_string() ||
+          !command["idempotent"].is_boolean() || !command["timeout_seconds"].is_number_unsigned() ||
+          command["timeout_seconds"] == 0)
+        return "supported command " + command.dump();
+    }
+    return "";
+  }
+
+  void serve() {
+    for (;;) {
+      pollfd fds[2] = {{listener_, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) continue;
+      if (fds[1].revents) return;
+      int connection = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (connection < 0) continue;
+      timeval timeout{2, 0};
+      ::setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+      std::string line;
+      char byte = 0;
+      while (::recv(connection, &byte, 1, 0) == 1 && byte != '\n') line.push_back(byte);
+      Json request = Json::parse(line, nullptr, false);
+      std::string refusal = request.is_discarded() ? "invalid JSON" : refusal_of(request);
+      Json ack;
+      if (refusal.empty()) {
+        ack = {{"ok", true},
+               {"target_id", request["target_id"]},
+               {"status", "registered"},
+               {"retryable", false}};
+        std::lock_guard lock(mutex_);
+        registrations_.push_back({request, Clock::now()});
+      } else {
+        ack = {{"ok", false},
+               {"error", {{"code", "invalid_registration_json"}, {"message", refusal}}},
+               {"retryable", false}};
+        std::lock_guard lock(mutex_);
+        refusals_.push_back(refusal + ": " + line);
+      }
+      std::string out = ack.dump() + "\n";
+      ::send(connection, out.data(), out.size(), MSG_NOSIGNAL);
+      ::close(connection);
+    }
+  }
+
+  std::string path_;
+  int listener_ = -1;
+  int stop_pipe_[2] = {-1, -1};
+  mutable std::mutex mutex_;
+  std::vector<Registration> registrations_;
+  std::vector<std::string> refusals_;
+  std::thread thread_;
+};
+
+// One request on a connection of its own, as the relay's UnixNdjsonIpcClient sends it.
+Json relay_request(const std::string& ipc_path, const std::string& method, const Json& params) {
+  auto client = sup::it::SocketClient::connect(ipc_path, sup::it::deadline_in(scaled(5s)));
+  REQUIRE_MESSAGE(client, (client ? "" : client.error().describe()));
+  auto response = client->call(method, params, sup::it::deadline_in(scaled(10s)));
+  REQUIRE_MESSAGE(response, method << ": no response");
+  CHECK_MESSAGE((*response)["request_id"].is_string(), response->dump());
+  return *response;
+}
+
+Json registration_of(const sup::it::Daemon& daemon) {
+  auto health = daemon.result_of("health");
+  REQUIRE(health);
+  return health->value("dashboard_registration", Json());
+}
+
+std::optional<Json> wait_for_registration(const sup::it::Daemon& daemon, const std::string& state,
+                                          std::chrono::milliseconds timeout) {
+  auto health = sup::it::wait_for_health(
+      daemon,
+      [&](const Json& h) {
+        return h.value("dashboard_registration", Json()).value("state", "") == state;
+      },
+      timeout);
+  if (!health) return std::nullopt;
+  return health->value("dashboard_registration", Json());
+}
+
+double ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a seed relay stand-in: the daemon registers within a heartbeat, renews, is bound and "
+    "commanded, and registers again after the relay restarts") {
+  sup::it::TempDir dir;
+  const std::string registration_path = dir.file("relay-registration.sock");
+  auto relay = std::make_unique<StandInRelay>(registration_path);
+
+  Json config = sup::it::base_config(dir);
+  config["dashboard"]["target_id"] = "it-target";
+  config["dashboard"]["registration"] = {{"enabled", true},
+                                         {"path", registration_path},
+                                         {"display_name", "integration daemon"},
+                                         {"lease_seconds", kLeaseSeconds},
+                                         {"heartbeat_ms", kHeartbeatMs}};
+  config["children"].push_back({{"id", "beat"}, {"kind", "task"}, {"task", "heartbeat"}});
+  auto daemon = sup::it::require_serving_daemon(dir, config);
+  const Clock::time_point serving_at = Clock::now();
+
+  // Registered within one heartbeat of serving, with the seed's fields.
+  bool listed =
+      sup::it::eventually([&] { return relay->listed("it-target").has_value(); }, scaled(10s));
+  REQUIRE_MESSAGE(listed, "never registered; the daemon's log:\n" << daemon->log_text());
+  auto first = relay->registrations().front();
+  MESSAGE("registered " << ms_between(serving_at, first.at) << " ms after health answered");
+  CHECK(first.at <= serving_at + std::chrono::milliseconds(kHeartbeatMs));
+  CHECK(relay->refusals().empty());
+  CHECK(first.request["display_name"] == "integration daemon");
+  CHECK(first.request["ipc_path"] == daemon->socket_path());
+  CHECK(first.request["lease_seconds"] == kLeaseSeconds);
+  std::set<std::string> commands;
+  for (const auto& command : first.request["supported_commands"])
+    commands.insert(command["name"].get<std::string>());
+  CHECK(commands.count("restart_child"));
+  CHECK(commands.count("shutdown_tree"));
+
+  // Renewed before the lease runs out, every heartbeat.
+  bool renewed =
+      sup::it::eventually([&] { return relay->registrations().size() >= 3; }, scaled(10s));
+  REQUIRE(renewed);
+  auto all = relay->registrations();
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    double gap = ms_between(all[i - 1].at, all[i].at);
+    CHECK_MESSAGE(gap < kLeaseSeconds * 1000.0, "renewal gap " << gap << " ms");
+    CHECK_MESSAGE(gap > kHeartbeatMs * 0.5, "renewal gap " << gap << " ms");
+  }
+  Json registered = registration_of(*daemon);
+  CHECK(registered["state"] == "registered");
+  CHECK(registered["relay_path"] == registration_path);
+  CHECK(registered["last_error"].is_null());
+  CHECK(registered["lease_expires_at_unix_ms"].get<std::int64_t>() >
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
+  CHECK(registered["registrations"].get<std::uint64_t>() >= 3);
+
+  // The stand-in binds to the registered target as the relay does.
+  const std::string ipc_path = relay->listed("it-target")->request["ipc_path"];
+  Json state = relay_request(ipc_path, "state", {{"target_id", "it-target"}});
+  REQUIRE_MESSAGE(state["ok"] == true, state.dump());
+  const Json& dashboard_state = state_payload(state["result"]);
+  CHECK(dashboard_state["dashboard_registration"]["state"] == "registered");
+  auto beat = sup::it::find_child(dashboard_state, "beat");
+  REQUIRE(beat);
+  const auto generation = (*beat)["generation"].get<std::uint64_t>();
+  const std::string child_path = (*beat)["path"];
+  for (const char* method : {"events.subscribe", "logs.tail"}) {
+    Json subscribed = relay_request(ipc_path, method,
+                                    {{"target_id", "it-target"}, {"session_established", true}});
+    CHECK_MESSAGE(subscribed["ok"] == true, method << ": " << subscribed.dump());
+  }
+
+  // A restart, with exactly the params the relay's forward_command sends.
+  Json restarted = relay_request(
+      ipc_path, "command.restart_child",
+      {{"command_id", "relay-cmd-1"},
+       {"target_id", "it-target"},
+       {"target", {{"child_path", child_path}}},
+       {"reason", "stand-in relay drill"},
+       {"requested_by", "operator@relay"},
+       {"confirmed", false},
+       {"requested_at_unix_nanos", std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count()}});
+  REQUIRE_MESSAGE(restarted["ok"] == true, restarted.dump());
+  CHECK_MESSAGE(command_succeeded(command_status(restarted["result"])), restarted.dump());
+  // The relay re-reads state after the command: a fresh incarnation.
+  bool fresh = sup::it::eventually(
+      [&] {
+        Json again = relay_request(ipc_path, "state", {{"target_id", "it-target"}});
+        auto record = sup::it::find_child(state_payload(again["result"]), "beat");
+        return record && (*record)["generation"].get<std::uint64_t>() > generation;
+      },
+      scaled(10s), 100ms);
+  CHECK_MESSAGE(fresh, "the restart never showed in state");
+
+  // The relay dies (its socket file left behind): the daemon keeps serving,
+  // reports the failure and retries with backoff.
+  relay->kill();
+  // (An exchange under way when it died may fail otherwise first.)
+  auto refused = sup::it::wait_for_health(
+      *daemon,
+      [](const Json& h) {
+        Json registration = h.value("dashboard_registration", Json::object());
+        return registration.value("state", "") == "failed" &&
+               registration.value("last_error", "").find("Connection refused") != std::string::npos;
+      },
+      scaled(10s));
+  REQUIRE(refused);
+  Json* failed = &(*refused)["dashboard_registration"];
+  CHECK_MESSAGE((*failed)["state"] == "failed", refused->dump());
+  CHECK((*failed)["consecutive_failures"].get<std::uint32_t>() >= 1);
+  auto warned = daemon->wait_for_log(
+      [](const sup::it::LogLine& line) {
+        return line.get("msg") == "dashboard relay registration failed; retrying";
+      },
+      scaled(5s));
+  CHECK(warned);
+  Json failed_state = relay_request(daemon->socket_path(), "state", {{"target_id", "it-target"}});
+  CHECK(state_payload(failed_state["result"])["dashboard_registration"]["state"] == "failed");
+
+  // A new relay on the same path: registered again within about a heartbeat
+  // (the retry backoff is capped at one).
+  relay = std::make_unique<StandInRelay>(registration_path);
+  const Clock::time_point restarted_at = Clock::now();
+  bool again =
+      sup::it::eventually([&] { return relay->listed("it-target").has_value(); }, scaled(10s));
+  REQUIRE_MESSAGE(again, "never registered again; the daemon's log:\n" << daemon->log_text());
+  double took = ms_between(restarted_at, relay->registrations().front().at);
+  MESSAGE("registered again " << took << " ms after the relay came back");
+  CHECK(took <= scaled(std::chrono::milliseconds(2 * kHeartbeatMs)).count());
+  auto recovered = wait_for_registration(*daemon, "registered", scaled(5s));
+  REQUIRE(recovered);
+  CHECK((*recovered)["consecutive_failures"] == 0);
+  CHECK((*recovered)["last_error"].is_null());
+  CHECK(relay->refusals().empty());
+}
+
+TEST_CASE("without dashboard.registration the daemon reports it disabled and registers nowhere") {
+  sup::it::TempDir dir;
+  auto daemon = sup::it::require_serving_daemon(dir, sup::it::base_config(dir));
+  Json registration = registration_of(*daemon);
+  CHECK(registration["state"] == "disabled");
+  CHECK(registration["relay_path"].is_null());
+  auto state = daemon->result_of("state");
+  REQUIRE(state);
+  CHECK(state_payload(*state)["dashboard_registration"]["state"] == "disabled");
+}
