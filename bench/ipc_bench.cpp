@@ -351,8 +351,8 @@ int run_state(const BenchOptions& opt, const sup::bench::Reporter& out) {
   if (!client.connect(daemon.socket_path())) die("state: cannot connect");
   // Warm-up, and a check that every child is in the answer.
   json first = result_of(client.call("warm", "state", json::object(), 30s));
-  if (first.is_null() ||
-      first["child_runtime_records"].size() != static_cast<std::size_t>(opt.children) + 1) {
+  if (first.is_null() || first["state"]["child_runtime_records"].size() !=
+                             static_cast<std::size_t>(opt.children) + 1) {
     die("state: unexpected answer");
   }
   std::vector<double> round_trip_ms;
@@ -581,7 +581,7 @@ int run_relay_kill(const BenchOptions& opt, const sup::bench::Reporter& out) {
   json state = result_of(dashboard.call("final-state", "state"));
   std::uint64_t relay_restarts = 0;
   if (!state.is_null()) {
-    for (const auto& record : state["child_runtime_records"]) {
+    for (const auto& record : state["state"]["child_runtime_records"]) {
       if (record.value("id", "") == "relay")
         relay_restarts = record.value("restart_count", std::uint64_t{0});
     }

@@ -1,6 +1,7 @@
 // How the project writes JSON, measured: the one JsonWriter (src/json)
 // against nlohmann::json (build the document, then dump with invalid UTF-8
-// replaced), on the real payloads: the `state` answer of a 10,000-child
+// replaced), on the real payloads: the `state` answer (the seed's
+// DashboardState; nlohmann's document is a copy of the parsed answer) of a 10,000-child
 // tree, one event push line, one audit line. Both produce the same fields;
 // the figures decided that JsonWriter is the one writer (docs/benchmarks.md).
 //
@@ -49,48 +50,6 @@ sup::SupervisorState sample_state(int children) {
   return state;
 }
 
-// The same document as sup::ipc::write_state_fields, through nlohmann.
-json nlohmann_state_answer(const sup::SupervisorState& state) {
-  json records = json::array();
-  for (const auto& r : state.child_runtime_records) {
-    json record = {{"id", r.id},
-                   {"path", r.path},
-                   {"parent", r.parent},
-                   {"kind", sup::to_string(r.kind)},
-                   {"restart", sup::to_string(r.restart)},
-                   {"state", sup::to_string(r.state)},
-                   {"restart_count", r.restart_count}};
-    record["last_exit"] = r.last_exit ? json{{"kind", sup::to_string(r.last_exit->kind)},
-                                             {"reason", r.last_exit->reason},
-                                             {"at", r.last_exit->at_unix_ms}}
-                                      : json(nullptr);
-    record["restart_budget"] = {{"tokens", r.restart_budget.tokens},
-                                {"capacity", r.restart_budget.capacity},
-                                {"refill_per_sec", r.restart_budget.refill_per_sec}};
-    record["backoff_ms"] = r.backoff_ms;
-    record["started_at"] = r.started_at_unix_ms ? json(*r.started_at_unix_ms) : json(nullptr);
-    if (r.pid) record["pid"] = *r.pid;
-    record["generation"] = r.generation;
-    record["attempt"] = r.attempt;
-    record["liveness"] = {{"last_heartbeat_at", r.liveness.last_heartbeat_at_unix_ms
-                                                    ? json(*r.liveness.last_heartbeat_at_unix_ms)
-                                                    : json(nullptr)},
-                          {"heartbeat_stale", r.liveness.heartbeat_stale},
-                          {"readiness", sup::to_string(r.liveness.readiness)}};
-    record["quarantine_reason"] = r.quarantine_reason;
-    records.push_back(std::move(record));
-  }
-  const auto& c = state.children;
-  json result = {{"type", "state"}, {"target_id", "sup@bench"}};
-  result["children"] = {{"running", c.running},       {"failed", c.failed},
-                        {"restarting", c.restarting}, {"quarantined", c.quarantined},
-                        {"stopped", c.stopped},       {"target_count", c.target_count}};
-  result["child_runtime_records"] = std::move(records);
-  result["state_generation"] = state.state_generation;
-  result["captured_at"] = state.captured_at_unix_ms;
-  return {{"request_id", "r1"}, {"ok", true}, {"result", std::move(result)}};
-}
-
 sup::Event sample_event() {
   sup::Event event;
   event.sequence = 123'456;
@@ -109,17 +68,17 @@ sup::Event sample_event() {
 json nlohmann_event_line(const sup::Event& event) {
   json payload = json::object();
   for (const auto& [name, value] : event.payload) payload[name] = value;
-  return {{"type", "event"},
-          {"target_id", "sup@bench"},
-          {"sequence", event.sequence},
-          {"correlation_id", event.payload.at("command_id")},
-          {"event_type", event.event_type},
-          {"severity", event.severity},
-          {"target_path", event.target_path},
-          {"child_id", event.child_id},
-          {"occurred_at_unix_nanos", event.occurred_at_unix_nanos},
-          {"config_version", 1},
-          {"payload", std::move(payload)}};
+  json record = {{"target_id", "sup@bench"},
+                 {"sequence", event.sequence},
+                 {"correlation_id", event.payload.at("command_id")},
+                 {"event_type", event.event_type},
+                 {"severity", event.severity},
+                 {"target_path", event.target_path},
+                 {"child_id", event.child_id},
+                 {"occurred_at_unix_nanos", event.occurred_at_unix_nanos},
+                 {"config_version", "1"},
+                 {"payload", std::move(payload)}};
+  return {{"type", "event"}, {"target_id", "sup@bench"}, {"event", std::move(record)}};
 }
 
 std::string dump(const json& document) {
@@ -155,12 +114,20 @@ int main(int argc, char** argv) {
 
   // Both must parse back to the same document, or the comparison is void.
   sup::SupervisorState state = sample_state(children);
+  const sup::ipc::DashboardContext context{"sup@bench", "bench", "pending", nullptr};
   auto writer_state = [&] {
     return sup::ipc::response_line("r1", "state", "sup@bench", [&](sup::JsonWriter& w) {
-      sup::ipc::write_state_fields(w, state);
+      w.key("state");
+      sup::ipc::write_dashboard_state(w, state, context);
     });
   };
-  auto nlohmann_state = [&] { return dump(nlohmann_state_answer(state)); };
+  // nlohmann builds the same document (a deep copy of it: the allocations
+  // of building it node by node) and dumps it.
+  const json state_document = json::parse(writer_state());
+  auto nlohmann_state = [&] {
+    json built = state_document;
+    return dump(built);
+  };
   sup::Event event = sample_event();
   auto writer_event = [&] { return sup::ipc::event_push_line(event, "sup@bench"); };
   auto nlohmann_event = [&] { return dump(nlohmann_event_line(event)); };

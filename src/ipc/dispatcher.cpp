@@ -13,6 +13,14 @@ namespace {
 // the default queue limit however long the captured lines are.
 constexpr std::size_t kMaxTailBytes = 4u << 20;
 
+// DashboardState.recent_logs: the newest few, for a dashboard's first frame.
+constexpr std::uint32_t kRecentLogRecords = 50;
+constexpr std::size_t kMaxRecentLogBytes = 64u << 10;
+
+// DashboardState.target.registration_state until the daemon registers with
+// a relay itself: the UI's "pending".
+constexpr std::string_view kRegistrationState = "pending";
+
 // A query the runtime could not answer: a timeout is retryable.
 ProtocolError runtime_failure(const Error& failure) {
   return {failure.code == sup::ErrorCode::Timeout ? ErrorCode::Timeout : ErrorCode::Internal,
@@ -84,8 +92,11 @@ Reply Dispatcher::state(const Request& request) const {
   if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
   auto snapshot = plane_.current_state();
   if (!snapshot) return error(request.request_id, runtime_failure(snapshot.error()));
+  LogTail logs = plane_.tail_logs({std::nullopt, kRecentLogRecords, kMaxRecentLogBytes});
+  DashboardContext context{info_.target_id, info_.display_name, kRegistrationState, &logs.records};
   return Reply(response_line(request.request_id, "state", info_.target_id, [&](JsonWriter& w) {
-    write_state_fields(w, *snapshot);
+    w.key("state");
+    write_dashboard_state(w, *snapshot, context);
     write_registration_status(w);
   }));
 }
@@ -96,7 +107,7 @@ Reply Dispatcher::health(const Request& request) const {
   auto snapshot = plane_.health();
   if (!snapshot) return error(request.request_id, runtime_failure(snapshot.error()));
   return Reply(response_line(request.request_id, "health", info_.target_id, [&](JsonWriter& w) {
-    write_health_fields(w, *snapshot);
+    wire::write_fields(w, to_wire(*snapshot));
     write_registration_status(w);
   }));
 }
@@ -108,8 +119,10 @@ Reply Dispatcher::subscribe(const Request& request) const {
   // place of "from now".
   auto last = plane_.last_event_sequence();
   if (!last) return error(request.request_id, runtime_failure(last.error()));
-  Reply reply(response_line(request.request_id, "subscription", info_.target_id,
-                            [&](JsonWriter& w) { w.field("last_sequence", *last); }));
+  Reply reply(
+      response_line(request.request_id, "subscription", info_.target_id, [&](JsonWriter& w) {
+        wire::write_fields(w, wire::Subscription{"events", *last, {}, false});
+      }));
   // Without after_sequence the stream starts after `last`, so an event
   // emitted between this answer and the subscription is still delivered.
   reply.subscribe_events_after = std::get<SubscribeParams>(params).after_sequence.value_or(*last);
@@ -121,11 +134,11 @@ Reply Dispatcher::tail(const Request& request) const {
   if (auto* bad = std::get_if<ProtocolError>(&params)) return error(request.request_id, *bad);
   const auto& tail_params = std::get<TailParams>(params);
   LogTail tail = plane_.tail_logs({tail_params.child_id, tail_params.lines, kMaxTailBytes});
-  Reply reply(response_line(request.request_id, "logs", info_.target_id, [&](JsonWriter& w) {
-    w.key("records").begin_array();
-    for (const auto& entry : tail.records) write_log_entry(w, *entry, info_.target_id);
-    w.end_array().field("truncated", tail.truncated).field("last_sequence", tail.last_sequence);
-  }));
+  wire::Subscription answer{"logs", tail.last_sequence, {}, tail.truncated};
+  answer.records.reserve(tail.records.size());
+  for (const auto& entry : tail.records) answer.records.push_back(to_wire(*entry, info_.target_id));
+  Reply reply(response_line(request.request_id, "subscription", info_.target_id,
+                            [&](JsonWriter& w) { wire::write_fields(w, answer); }));
   if (tail_params.follow) reply.follow_logs = LogFollow{tail_params.child_id, tail.last_sequence};
   return reply;
 }
@@ -141,10 +154,16 @@ Reply Dispatcher::command(const Request& request, const Peer& peer) const {
   if (auto* bad = std::get_if<ProtocolError>(&parsed)) return error(request.request_id, *bad);
   const auto& command = std::get<Command>(parsed);
   CommandResult result = plane_.execute(command);
-  std::int64_t completed_at = unix_now_nanos();
+  std::optional<std::string> correlation_id;
+  if (auto it = request.params.find("correlation_id");
+      it != request.params.end() && it->is_string())
+    correlation_id = it->get<std::string>();
+  wire::CommandResult answer =
+      to_wire(result, info_.target_id, command.meta.command_id, correlation_id, unix_now_nanos());
   return Reply(
       response_line(request.request_id, "command_result", info_.target_id, [&](JsonWriter& w) {
-        write_command_result_fields(w, result, command.meta.command_id, completed_at);
+        w.key("result");
+        wire::write(w, answer);
       }));
 }
 

@@ -1,22 +1,27 @@
 // The lines the server writes: responses, pushes and the records inside
-// them, each a complete JSON object followed by '\n'.
+// them, each a complete JSON object followed by '\n'. The records are the
+// shared wire types (wire/dashboard_records.hpp); this file maps the
+// runtime's types onto them (the seed's spellings: lifecycle states,
+// severities, statuses) and frames them.
 //
-//   std::string line = sup::ipc::response_line("r1", "health", target_id, [&](sup::ipc::JsonWriter&
-//   w) {
-//     sup::ipc::write_health_fields(w, plane.health());
+//   std::string line = sup::ipc::response_line("r1", "health", target_id, [&](sup::JsonWriter& w) {
+//     sup::wire::write_fields(w, sup::ipc::to_wire(plane.health()));
 //   });
 //   // {"request_id":"r1","ok":true,"result":{"type":"health","target_id":"...",...}}\n
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "json/json_writer.hpp"
 #include "ipc/log_history.hpp"
 #include "ipc/protocol.hpp"
+#include "json/json_writer.hpp"
 #include "sup/command.hpp"
 #include "sup/state.hpp"
+#include "wire/dashboard_records.hpp"
 
 namespace sup::ipc {
 
@@ -32,24 +37,49 @@ std::string response_line(std::string_view request_id, std::string_view type,
   return w.take_line();
 }
 
-// {"request_id":..|null,"ok":false,"error":{code,stage,target_id,message,retryable,field_path?}}\n
+// The request_id of an error about a line that could not be read far
+// enough to find its own: the seed's placeholder (request_id is always a
+// string).
+inline constexpr std::string_view kInvalidRequestId = "invalid-request";
+
+// {"request_id":..,"ok":false,"error":{code,stage,target_id,message,retryable,field_path?}}\n
 std::string error_response_line(const std::optional<std::string>& request_id,
                                 const ProtocolError& error, std::string_view target_id);
 // An error not answering a request (too_many_clients, slow_consumer):
 // {"type":"error","target_id":..,"error":{...}}\n
 std::string error_push_line(const ProtocolError& error, std::string_view target_id);
 
-// {"type":"event","target_id":..,"sequence":..,...}\n
+// {"type":"event","target_id":..,"event":{<EventRecord>}}\n
 std::string event_push_line(const Event& event, std::string_view target_id);
-// {"type":"log","target_id":..,"sequence":..,...}\n
+// {"type":"log","target_id":..,"log":{<LogRecord>}}\n
 std::string log_push_line(const LogEntry& entry, std::string_view target_id);
 
-// Records as they appear inside results and pushes.
-void write_event(JsonWriter& w, const Event& event, std::string_view target_id);
-void write_log_entry(JsonWriter& w, const LogEntry& entry, std::string_view target_id);
-void write_state_fields(JsonWriter& w, const SupervisorState& state);
-void write_health_fields(JsonWriter& w, const Health& health);
-void write_command_result_fields(JsonWriter& w, const CommandResult& result,
-                                 std::string_view command_id, std::int64_t completed_at_unix_nanos);
+// The seed's severity of a log level: trace|debug|info|warning|error
+// (critical is reported as error).
+std::string_view severity_of(LogLevel level);
+
+// What DashboardState says about this target besides the tree.
+struct DashboardContext {
+  std::string_view target_id;
+  std::string_view display_name;
+  std::string_view registration_state;  // pending|active|rejected|expired
+  const std::vector<LogEntryPtr>* recent_logs = nullptr;
+};
+
+wire::ErrorObject to_wire(const ProtocolError& error, std::string_view target_id);
+wire::EventRecord to_wire(const Event& event, std::string_view target_id);
+wire::LogRecord to_wire(const LogEntry& entry, std::string_view target_id);
+wire::Health to_wire(const Health& health);
+// The seed's ControlCommandResult: the tree carries a command out before
+// answering, so an accepted command is `completed`; NotFound and Rejected
+// are `rejected` with an error.
+wire::CommandResult to_wire(const CommandResult& result, std::string_view target_id,
+                            std::string_view command_id,
+                            const std::optional<std::string>& correlation_id,
+                            std::int64_t completed_at_unix_nanos);
+
+// The seed's DashboardState of `state`, written without copying the tree.
+void write_dashboard_state(JsonWriter& w, const SupervisorState& state,
+                           const DashboardContext& context);
 
 }  // namespace sup::ipc

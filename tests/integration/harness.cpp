@@ -242,8 +242,11 @@ std::vector<Json> json_lines(const std::string& text) {
 }
 
 std::optional<Json> find_child(const Json& state_result, std::string_view id) {
-  auto records = state_result.find("child_runtime_records");
-  if (records == state_result.end() || !records->is_array()) return std::nullopt;
+  // The seed's shape: {type:"state", state: DashboardState}.
+  auto state = state_result.find("state");
+  if (state == state_result.end() || !state->is_object()) return std::nullopt;
+  auto records = state->find("child_runtime_records");
+  if (records == state->end() || !records->is_array()) return std::nullopt;
   for (const Json& record : *records)
     if (record.value("id", "") == id) return record;
   return std::nullopt;
@@ -299,8 +302,11 @@ std::optional<Json> EventStream::wait_for(const EventPredicate& predicate,
     auto push = client_.next_push(deadline);
     if (!push) return std::nullopt;
     if (!push->is_object() || push->value("type", "") != "event") continue;
-    events_.push_back(*push);
-    if (predicate(*push)) return push;
+    // The seed's push nests the EventRecord under "event".
+    auto event = push->find("event");
+    if (event == push->end() || !event->is_object()) continue;
+    events_.push_back(*event);
+    if (predicate(events_.back())) return events_.back();
   }
 }
 

@@ -183,7 +183,7 @@ TEST_CASE("a peer that is neither root nor the daemon's uid may read but is refu
   // Root may.
   auto as_root = daemon->command("restart_child", "beat");
   REQUIRE(as_root);
-  CHECK((*as_root)["result"]["status"] == "CommandResult::Accepted");
+  CHECK((*as_root)["result"]["result"]["outcome"] == "CommandResult::Accepted");
 }
 
 TEST_CASE("a user outside the socket's owner and group cannot even connect" *

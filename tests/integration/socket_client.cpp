@@ -150,7 +150,8 @@ std::optional<Json> SocketClient::await_response(const std::string& request_id,
     if (message->is_object() && message->contains("ok")) {
       const Json& id = (*message)["request_id"];
       if (id.is_string() && id.get<std::string>() == request_id) return message;
-      if (id.is_null()) return message;  // an error about a line it could not read
+      // An error about a line it could not read carries the seed's placeholder id.
+      if (id == "invalid-request") return message;
       continue;
     }
     pushes_.push_back(std::move(*message));

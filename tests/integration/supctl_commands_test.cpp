@@ -76,7 +76,7 @@ TEST_CASE("supctl state, health and children answer in JSON and in text") {
   CHECK(state["type"] == "state");
   for (const char* key :
        {"running", "failed", "restarting", "quarantined", "stopped", "target_count"})
-    CHECK_MESSAGE(state["children"].contains(key), key);
+    CHECK_MESSAGE(state["state"]["children"].contains(key), key);
   auto worker = sup::it::find_child(state, "worker");
   REQUIRE(worker);
   for (const char* key : {"id", "kind", "state", "restart_count", "last_exit", "restart_budget",
@@ -110,10 +110,10 @@ TEST_CASE("supctl tree commands do what they say, with their exit codes") {
   const std::string spec = R"({"id": "extra", "kind": "task", "task": "heartbeat"})";
   expect_exit(*daemon, {"add", "--spec", spec}, kUsage);  // dangerous: needs --yes off a terminal
   auto added = single_json(expect_exit(*daemon, {"--json", "--yes", "add", "--spec", spec}, kOk));
-  CHECK(added["status"] == "CommandResult::Accepted");
+  CHECK(added["result"]["outcome"] == "CommandResult::Accepted");
   CHECK(child_reaches(*daemon, "extra", "Running"));
   auto duplicate = expect_exit(*daemon, {"--json", "--yes", "add", "--spec", spec}, kNotDone);
-  CHECK(single_json(duplicate)["status"] == "CommandResult::Rejected");
+  CHECK(single_json(duplicate)["result"]["outcome"] == "CommandResult::Rejected");
   auto misspelled =
       expect_exit(*daemon,
                   {"--json", "--yes", "add", "--spec",
@@ -176,10 +176,10 @@ TEST_CASE("supctl tree commands do what they say, with their exit codes") {
   // remove
   expect_exit(*daemon, {"remove", "extra"}, kUsage);
   auto removed = single_json(expect_exit(*daemon, {"--json", "remove", "extra", "--yes"}, kOk));
-  CHECK(removed["status"] == "CommandResult::Accepted");
+  CHECK(removed["result"]["outcome"] == "CommandResult::Accepted");
   CHECK(child_reaches(*daemon, "extra", "<absent>"));
   auto missing = single_json(expect_exit(*daemon, {"--json", "remove", "nope", "--yes"}, kNotDone));
-  CHECK(missing["status"] == "CommandResult::NotFound");
+  CHECK(missing["result"]["outcome"] == "CommandResult::NotFound");
 
   // usage errors
   expect_exit(*daemon, {"frobnicate"}, kUsage);
@@ -228,7 +228,7 @@ TEST_CASE("supctl logs CHILD shows the child's output; events and events --follo
 
   auto restart = daemon->command("restart_child", "beat");
   REQUIRE(restart);
-  CHECK((*restart)["result"]["status"] == "CommandResult::Accepted");
+  CHECK((*restart)["result"]["result"]["outcome"] == "CommandResult::Accepted");
   auto started = (*follower)->wait_for_line(
       sup::it::Stream::Out,
       [](const std::string& line) {

@@ -129,7 +129,7 @@ TEST_CASE("remove_child answers Accepted, then running == target_count; unknown 
       scaled(10s)));
   auto before = daemon->result_of("state");
   REQUIRE(before);
-  const auto target_before = (*before)["children"]["target_count"].get<int>();
+  const auto target_before = (*before)["state"]["children"]["target_count"].get<int>();
 
   Json params = sup::it::command_params("beta");
   auto removed = daemon->call("command.remove_child", params);
@@ -137,8 +137,8 @@ TEST_CASE("remove_child answers Accepted, then running == target_count; unknown 
   INFO("remove_child response: " << removed->dump());
   CHECK((*removed)["ok"] == true);
   CHECK((*removed)["result"]["type"] == "command_result");
-  CHECK((*removed)["result"]["status"] == "CommandResult::Accepted");
-  CHECK((*removed)["result"]["accepted"] == true);
+  CHECK((*removed)["result"]["result"]["outcome"] == "CommandResult::Accepted");
+  CHECK((*removed)["result"]["result"]["accepted"] == true);
 
   Json state;
   bool settled = sup::it::eventually(
@@ -146,26 +146,26 @@ TEST_CASE("remove_child answers Accepted, then running == target_count; unknown 
         auto now = daemon->result_of("state");
         if (!now) return false;
         state = *now;
-        const Json& c = state["children"];
+        const Json& c = state["state"]["children"];
         return !sup::it::find_child(state, "beta") && c["running"] == c["target_count"];
       },
       scaled(10s));
   INFO("state after remove: " << state.dump());
   CHECK(settled);
-  CHECK(state["children"]["target_count"] == target_before - 1);
+  CHECK(state["state"]["children"]["target_count"] == target_before - 1);
 
   // A repeated command_id returns the first result without acting again.
   auto repeated = daemon->call("command.remove_child", params);
   REQUIRE(repeated);
-  CHECK((*repeated)["result"]["status"] == "CommandResult::Accepted");
-  CHECK((*repeated)["result"]["idempotent"] == true);
+  CHECK((*repeated)["result"]["result"]["outcome"] == "CommandResult::Accepted");
+  CHECK((*repeated)["result"]["result"]["idempotent"] == true);
 
   auto unknown = daemon->command("remove_child", "no-such-child");
   REQUIRE(unknown);
   INFO("unknown remove: " << unknown->dump());
   CHECK((*unknown)["ok"] == true);
-  CHECK((*unknown)["result"]["status"] == "CommandResult::NotFound");
-  CHECK((*unknown)["result"]["accepted"] == false);
+  CHECK((*unknown)["result"]["result"]["outcome"] == "CommandResult::NotFound");
+  CHECK((*unknown)["result"]["result"]["accepted"] == false);
 }
 
 TEST_CASE(
@@ -223,7 +223,7 @@ TEST_CASE(
     auto result = daemon->command("quarantine_child", id);
     REQUIRE(result);
     INFO("quarantine " << id << ": " << result->dump());
-    CHECK((*result)["result"]["status"] == "CommandResult::Accepted");
+    CHECK((*result)["result"]["result"]["outcome"] == "CommandResult::Accepted");
   }
   auto blocker = sup::it::wait_for_child(
       *daemon, "blocker",

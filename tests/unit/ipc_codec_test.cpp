@@ -415,7 +415,7 @@ TEST_CASE("responses and errors have the seed's envelope") {
 
   json anonymous =
       parse_line(error_response_line(std::nullopt, {ErrorCode::InvalidJson, "bad"}, "t"));
-  CHECK(anonymous["request_id"].is_null());
+  CHECK(anonymous["request_id"] == "invalid-request");  // the seed's placeholder
   CHECK_FALSE(anonymous["error"].contains("field_path"));
 
   json push = parse_line(error_push_line({ErrorCode::SlowConsumer, "queue full"}, "t"));
@@ -425,7 +425,7 @@ TEST_CASE("responses and errors have the seed's envelope") {
   CHECK(push["error"]["retryable"] == true);
 }
 
-TEST_CASE("state record fields use the SPEC names") {
+TEST_CASE("state is the seed's DashboardState, with the SPEC names inside it") {
   sup::SupervisorState state;
   state.children = {3, 1, 0, 1, 2, 4};
   state.state_generation = 17;
@@ -451,10 +451,49 @@ TEST_CASE("state record fields use the SPEC names") {
   bare.id = "idle";
   state.child_runtime_records = {full, bare};
 
-  std::string line =
-      response_line("r", "state", "t", [&](JsonWriter& w) { write_state_fields(w, state); });
-  json result = parse_line(line)["result"];
-  CHECK(result["type"] == "state");
+  DashboardContext context{"t", "demo", "pending", nullptr};
+  std::string line = response_line("r", "state", "t", [&](JsonWriter& w) {
+    w.key("state");
+    write_dashboard_state(w, state, context);
+  });
+  json answer = parse_line(line)["result"];
+  CHECK(answer["type"] == "state");
+  CHECK(answer["target_id"] == "t");
+  const json& result = answer["state"];
+  CHECK(result["target"] == json{{"target_id", "t"},
+                                 {"display_name", "demo"},
+                                 {"registration_state", "pending"},
+                                 {"connection_state", "connected"}});
+  CHECK(result["config_version"] == "1");
+  CHECK(result["generated_at_unix_nanos"] == 1700000000123000000);
+  CHECK(result["recent_events"] == json::array());
+  CHECK(result["recent_logs"] == json::array());
+  const json& topology = result["topology"];
+  CHECK(topology["root"]["kind"] == "root_supervisor");
+  CHECK(topology["root"]["child_id"].is_null());
+  REQUIRE(topology["nodes"].size() == 3);
+  CHECK(topology["nodes"][0] == topology["root"]);
+  CHECK(topology["nodes"][1]["path"] == "root/ingest");
+  CHECK(topology["nodes"][1]["kind"] == "child_task");
+  CHECK(topology["nodes"][1]["state_summary"] == "quarantined");
+  CHECK(topology["nodes"][1]["diagnostics"] == json{{"message", "restart budget exhausted"}});
+  CHECK(topology["edges"][0] == json{{"edge_id", "root->root/ingest"},
+                                     {"source_path", "root"},
+                                     {"target_path", "root/ingest"},
+                                     {"kind", "parent_child"},
+                                     {"order", 0}});
+  CHECK(topology["edges"][1]["order"] == 1);
+  CHECK(topology["declaration_order"] == json::array({"root", "root/ingest", ""}));
+  const json& row = result["runtime_state"][0];
+  CHECK(row["child_path"] == "root/ingest");
+  CHECK(row["lifecycle_state"] == "quarantined");
+  CHECK(row["health"] == "stale");
+  CHECK(row["readiness"] == "not_ready");
+  CHECK(row["generation"] == 7);
+  CHECK(row["restart_count"] == 6);
+  CHECK(row["last_failure"] == "TaskExit::Failed: exit status 3");
+  CHECK(row["last_policy_decision"] == "quarantined: restart budget exhausted");
+  CHECK_FALSE(result["runtime_state"][1].contains("last_failure"));
   CHECK(result["children"] == json{{"running", 3},
                                    {"failed", 1},
                                    {"restarting", 0},
@@ -464,6 +503,18 @@ TEST_CASE("state record fields use the SPEC names") {
   CHECK(result["state_generation"] == 17);
   CHECK(result["captured_at"] == 1700000000123);
   const json& r = result["child_runtime_records"][0];
+  CHECK(r["child_id"] == "ingest");
+  CHECK(r["child_path"] == "root/ingest");
+  CHECK(r["operation"] == "quarantined");
+  CHECK(r["managed_child_state"] == "quarantined");
+  CHECK(r["status"] == "stopped");
+  CHECK(r["stop_state"] == "no_active_attempt");
+  CHECK(r["restart_limit"] == json{{"window_millis", 50000},
+                                   {"limit", 5},
+                                   {"used", 5},
+                                   {"remaining", 0},
+                                   {"exhausted", true},
+                                   {"updated_at_unix_nanos", 1700000000123000000}});
   CHECK(r["id"] == "ingest");
   CHECK(r["path"] == "root/ingest");
   CHECK(r["parent"] == "root");
@@ -479,9 +530,10 @@ TEST_CASE("state record fields use the SPEC names") {
   CHECK(r["pid"] == 4242);
   CHECK(r["generation"] == 7);
   CHECK(r["attempt"] == 3);
-  CHECK(r["liveness"] == json{{"last_heartbeat_at", 1700000000100},
+  CHECK(r["liveness"] == json{{"last_heartbeat_at_unix_nanos", 1700000000100000000},
                               {"heartbeat_stale", true},
-                              {"readiness", "not_ready"}});
+                              {"readiness", "not_ready"},
+                              {"last_heartbeat_at", 1700000000100}});
   CHECK(r["quarantine_reason"] == "restart budget exhausted");
 
   const json& b = result["child_runtime_records"][1];
@@ -489,6 +541,7 @@ TEST_CASE("state record fields use the SPEC names") {
   CHECK(b["started_at"].is_null());
   CHECK_FALSE(b.contains("pid"));
   CHECK(b["liveness"]["last_heartbeat_at"].is_null());
+  CHECK(b["liveness"]["readiness"] == "unreported");
 }
 
 TEST_CASE("health, event, log and command_result records") {
@@ -501,8 +554,9 @@ TEST_CASE("health, event, log and command_result records") {
   health.reasons = {"child blocked"};
   health.suspects = {"stuck"};
   health.audit_write_failures = 3;
-  json h = parse_line(response_line(
-      "r", "health", "t", [&](JsonWriter& w) { write_health_fields(w, health); }))["result"];
+  json h = parse_line(response_line("r", "health", "t", [&](JsonWriter& w) {
+    sup::wire::write_fields(w, to_wire(health));
+  }))["result"];
   CHECK(h["status"] == "degraded");
   CHECK(h["uptime_secs"] == 12);
   CHECK(h["control_loop_iterations"] == 1200);
@@ -522,19 +576,20 @@ TEST_CASE("health, event, log and command_result records") {
   event.occurred_at_unix_nanos = 1700000000000000001;
   event.payload = {{"command_id", "c-9"}, {"reason", "crash loop"}};
   json e = parse_line(event_push_line(event, "t"));
-  CHECK(e == json{{"type", "event"},
-                  {"target_id", "t"},
-                  {"sequence", 42},
-                  {"correlation_id", "c-9"},
-                  {"event_type", "child_quarantined"},
-                  {"severity", "warning"},
-                  {"target_path", "root/ingest"},
-                  {"child_id", "ingest"},
-                  {"occurred_at_unix_nanos", 1700000000000000001},
-                  {"config_version", 1},
-                  {"payload", {{"command_id", "c-9"}, {"reason", "crash loop"}}}});
+  CHECK(e["type"] == "event");
+  CHECK(e["target_id"] == "t");
+  CHECK(e["event"] == json{{"target_id", "t"},
+                           {"sequence", 42},
+                           {"correlation_id", "c-9"},
+                           {"event_type", "child_quarantined"},
+                           {"severity", "warning"},
+                           {"target_path", "root/ingest"},
+                           {"child_id", "ingest"},
+                           {"occurred_at_unix_nanos", 1700000000000000001},
+                           {"config_version", "1"},
+                           {"payload", {{"command_id", "c-9"}, {"reason", "crash loop"}}}});
   event.child_id.clear();
-  CHECK_FALSE(parse_line(event_push_line(event, "t")).contains("child_id"));
+  CHECK_FALSE(parse_line(event_push_line(event, "t"))["event"].contains("child_id"));
 
   LogEntry entry;
   entry.sequence = 5;
@@ -543,32 +598,46 @@ TEST_CASE("health, event, log and command_result records") {
   entry.fields = {{"CHILD_ID", "ingest"}, {"STREAM", "stderr"}};
   entry.at_unix_nanos = 99;
   json l = parse_line(log_push_line(entry, "t"));
-  CHECK(l == json{{"type", "log"},
-                  {"target_id", "t"},
-                  {"sequence", 5},
-                  {"severity", "warn"},
-                  {"message", "out of \xEF\xBF\xBD disk"},
-                  {"fields", {{"CHILD_ID", "ingest"}, {"STREAM", "stderr"}}},
-                  {"occurred_at_unix_nanos", 99}});
+  CHECK(l["type"] == "log");
+  CHECK(l["log"] == json{{"target_id", "t"},
+                         {"sequence", 5},
+                         {"severity", "warning"},
+                         {"message", "out of \xEF\xBF\xBD disk"},
+                         {"fields", {{"CHILD_ID", "ingest"}, {"STREAM", "stderr"}}},
+                         {"occurred_at_unix_nanos", 99}});
 
   json c = parse_line(response_line("r", "command_result", "t", [&](JsonWriter& w) {
-    write_command_result_fields(w, sup::CommandResult::not_found("no child"), "c-1", 77);
+    w.key("result");
+    sup::wire::write(w,
+                     to_wire(sup::CommandResult::not_found("no child"), "t", "c-1", "corr-1", 77));
   }))["result"];
-  CHECK(c == json{{"type", "command_result"},
-                  {"target_id", "t"},
-                  {"command_id", "c-1"},
-                  {"accepted", false},
-                  {"status", "CommandResult::NotFound"},
-                  {"reason", "no child"},
-                  {"idempotent", false},
-                  {"completed_at_unix_nanos", 77}});
+  CHECK(c["type"] == "command_result");
+  CHECK(c["result"] == json{{"command_id", "c-1"},
+                            {"target_id", "t"},
+                            {"accepted", false},
+                            {"status", "rejected"},
+                            {"error",
+                             {{"code", "not_found"},
+                              {"stage", "command"},
+                              {"target_id", "t"},
+                              {"message", "no child"},
+                              {"retryable", false}}},
+                            {"completed_at_unix_nanos", 77},
+                            {"correlation_id", "corr-1"},
+                            {"outcome", "CommandResult::NotFound"},
+                            {"reason", "no child"},
+                            {"idempotent", false}});
+  auto repeat = sup::CommandResult::accepted();
+  repeat.idempotent = true;
   json accepted = parse_line(response_line("r", "command_result", "t", [&](JsonWriter& w) {
-    auto repeat = sup::CommandResult::accepted();
-    repeat.idempotent = true;
-    write_command_result_fields(w, repeat, "c-1", 78);
-  }))["result"];
+    w.key("result");
+    sup::wire::write(w, to_wire(repeat, "t", "c-1", std::nullopt, 78));
+  }))["result"]["result"];
   CHECK(accepted["accepted"] == true);
-  CHECK(accepted["status"] == "CommandResult::Accepted");
+  CHECK(accepted["status"] == "completed");
+  CHECK(accepted["outcome"] == "CommandResult::Accepted");
   CHECK(accepted["idempotent"] == true);
   CHECK_FALSE(accepted.contains("reason"));
+  CHECK_FALSE(accepted.contains("error"));
+  CHECK_FALSE(accepted.contains("correlation_id"));
 }

@@ -112,10 +112,14 @@ TEST_CASE_FIXTURE(Fixture, "hello answers the seed's registration") {
 TEST_CASE_FIXTURE(Fixture, "state and health come from the control plane") {
   plane.add_child_record("ingest");
   plane.add_child_record("relay");
-  json state = result({{"request_id", "s"}, {"method", "state"}});
-  CHECK(state["type"] == "state");
+  json answer = result({{"request_id", "s"}, {"method", "state"}});
+  CHECK(answer["type"] == "state");
+  const json& state = answer["state"];  // the seed's DashboardState
   REQUIRE(state["child_runtime_records"].size() == 2);
+  CHECK(state["child_runtime_records"][1]["child_id"] == "relay");
   CHECK(state["child_runtime_records"][1]["id"] == "relay");
+  CHECK(state["topology"]["nodes"].size() == 3);
+  CHECK(state["runtime_state"].size() == 2);
 
   sup::Health health;
   health.status = "ready";
@@ -135,8 +139,10 @@ TEST_CASE_FIXTURE(Fixture, "events.subscribe answers last_sequence and asks for 
   plane.emit_event("child_started", "a");
   plane.emit_event("child_exited", "a");
   Reply fresh = call({{"request_id", "e"}, {"method", "events.subscribe"}});
-  CHECK(json::parse(fresh.line)["result"] ==
-        json{{"type", "subscription"}, {"target_id", "sup@test"}, {"last_sequence", 2}});
+  CHECK(json::parse(fresh.line)["result"] == json{{"type", "subscription"},
+                                                  {"target_id", "sup@test"},
+                                                  {"subscription", "events"},
+                                                  {"last_sequence", 2}});
   CHECK(fresh.subscribe_events_after == 2u);
   CHECK_FALSE(fresh.follow_logs);
 
@@ -158,11 +164,12 @@ TEST_CASE_FIXTURE(Fixture, "logs.tail returns the newest records and can follow"
   plane.logs().append({sup::LogLevel::Warn, "daemon says", {}, 9});
 
   json all = result({{"request_id", "l"}, {"method", "logs.tail"}, {"params", {{"lines", 2}}}});
-  CHECK(all["type"] == "logs");
+  CHECK(all["type"] == "subscription");
+  CHECK(all["subscription"] == "logs");
   REQUIRE(all["records"].size() == 2);
   CHECK(all["records"][0]["message"] == "line 4");
   CHECK(all["records"][1]["message"] == "daemon says");
-  CHECK(all["records"][1]["severity"] == "warn");
+  CHECK(all["records"][1]["severity"] == "warning");
   CHECK(all["last_sequence"] == 6);
   CHECK(all["truncated"] == false);
 
@@ -189,11 +196,14 @@ TEST_CASE_FIXTURE(Fixture, "every command reaches the control plane with its met
       request["params"]["spec"] = {
           {"id", "new-one"}, {"kind", "drill"}, {"drill", {{"kind", "busy"}}}};
     }
-    json r = result(request);
-    CHECK(r["type"] == "command_result");
+    json answer = result(request);
+    CHECK(answer["type"] == "command_result");
+    const json& r = answer["result"];  // the seed's ControlCommandResult
     CHECK(r["command_id"] == "c-1");
+    CHECK(r["target_id"] == "sup@test");
     CHECK(r["accepted"] == true);
-    CHECK(r["status"] == "CommandResult::Accepted");
+    CHECK(r["status"] == "completed");
+    CHECK(r["outcome"] == "CommandResult::Accepted");
     CHECK(r["completed_at_unix_nanos"].get<std::int64_t>() > 0);
     auto commands = plane.commands();
     REQUIRE(commands.size() == ++commands_seen);
@@ -215,9 +225,11 @@ TEST_CASE_FIXTURE(Fixture, "every command reaches the control plane with its met
   CHECK(commands_seen == 9);
 
   SUBCASE("a NotFound result is still ok:true") {
-    json r = result(command("command.restart_child", {{"target", "ghost"}}));
+    json r = result(command("command.restart_child", {{"target", "ghost"}}))["result"];
     CHECK(r["accepted"] == false);
-    CHECK(r["status"] == "CommandResult::NotFound");
+    CHECK(r["status"] == "rejected");
+    CHECK(r["error"]["code"] == "not_found");
+    CHECK(r["outcome"] == "CommandResult::NotFound");
     CHECK(r["reason"].get<std::string>().find("ghost") != std::string::npos);
   }
 }
@@ -242,7 +254,7 @@ TEST_CASE_FIXTURE(Fixture, "a stranger is refused every command, before any vali
 TEST_CASE_FIXTURE(Fixture, "protocol errors become error responses") {
   json e = json::parse(dispatcher.handle_line("{oops", kOwner).line);
   CHECK(e["ok"] == false);
-  CHECK(e["request_id"].is_null());
+  CHECK(e["request_id"] == "invalid-request");
   CHECK(e["error"]["code"] == "invalid_json");
   json unknown = error({{"request_id", "u"}, {"method", "command.fly"}});
   CHECK(unknown["code"] == "unsupported_method");

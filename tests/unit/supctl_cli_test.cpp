@@ -51,15 +51,20 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-json command_result(const json& request, std::string status, std::string reason = {}) {
-  return ok_response(request, {{"type", "command_result"},
-                               {"command_id", request["params"].value("command_id", "")},
-                               {"target_id", "test"},
-                               {"accepted", status == "CommandResult::Accepted"},
-                               {"status", status},
-                               {"reason", reason},
-                               {"idempotent", false},
-                               {"completed_at_unix_nanos", 1}});
+// The seed's ControlCommandResult with our outcome, as the daemon writes it.
+json command_result(const json& request, std::string outcome, std::string reason = {}) {
+  sup::wire::CommandResult result;
+  result.command_id = request["params"].value("command_id", "");
+  result.target_id = "test";
+  result.accepted = outcome == "CommandResult::Accepted";
+  result.status = result.accepted ? "completed" : "rejected";
+  if (!result.accepted)
+    result.error = sup::wire::ErrorObject{"rejected", "command", "test", reason};
+  result.completed_at_unix_nanos = 1;
+  result.outcome = outcome;
+  result.reason = reason;
+  return ok_response(
+      request, {{"type", "command_result"}, {"target_id", "test"}, {"result", wire_json(result)}});
 }
 
 // The event ring of the fake daemon: 3 and 4 were lost.
@@ -76,22 +81,29 @@ Lines answer(const json& request) {
                               {"protocol_version", "dashboard-ipc.v1"},
                               {"registration", {{"target_id", "t1"}, {"display_name", "demo"}}}})};
   if (method == "events.subscribe") {
-    Lines lines = {
-        ok_response(request, {{"type", "subscription"}, {"last_sequence", kRing.back()}})};
+    Lines lines = {ok_response(
+        request,
+        {{"type", "subscription"}, {"subscription", "events"}, {"last_sequence", kRing.back()}})};
     for (std::uint64_t sequence : kRing)
       if (sequence > params.value("after_sequence", std::uint64_t{0}))
         lines.push_back(demo_event(sequence));
     return lines;
   }
   if (method == "logs.tail") {
-    json records = json::array();
-    for (int i = 1; i <= 2; ++i)
-      records.push_back({{"sequence", i},
-                         {"severity", "info"},
-                         {"message", "tick " + std::to_string(i)},
-                         {"fields", {{"CHILD_ID", "ticker"}, {"STREAM", "stdout"}}},
-                         {"occurred_at_unix_nanos", 1'700'000'000'000'000'000}});
-    return {ok_response(request, {{"type", "logs"}, {"records", records}})};
+    sup::wire::Subscription tail{"logs", 2, {}, false};
+    for (std::uint64_t i = 1; i <= 2; ++i)
+      tail.records.push_back({"test",
+                              i,
+                              "",
+                              "info",
+                              "tick " + std::to_string(i),
+                              {{"CHILD_ID", "ticker"}, {"STREAM", "stdout"}},
+                              1'700'000'000'000'000'000});
+    sup::JsonWriter w;
+    w.begin_object().field("type", "subscription").field("target_id", "test");
+    sup::wire::write_fields(w, tail);
+    w.end_object();
+    return {ok_response(request, json::parse(w.take()))};
   }
   if (method == "command.add_child") {
     if (params["spec"].value("/backoff/max_ms"_json_pointer, 0) > 3'600'000)
@@ -133,7 +145,7 @@ TEST_CASE("--json prints the raw result, also when given after the subcommand") 
     REQUIRE(lines.size() == 1);
     const json result = json::parse(lines[0]);
     CHECK(result["type"] == "state");
-    CHECK(result["child_runtime_records"].size() == 8);
+    CHECK(result["state"]["child_runtime_records"].size() == 8);
   }
 }
 

@@ -135,10 +135,10 @@ TEST_CASE("a tree taller than the pane keeps three event rows and says what is h
   DashboardModel model = connected_model();
   json state = demo_state(kNow);
   for (int i = 0; i < 30; ++i) {
-    json extra = state["child_runtime_records"][1];
-    extra["id"] = "extra-" + std::to_string(i);
-    extra["path"] = "root/extra-" + std::to_string(i);
-    state["child_runtime_records"].push_back(extra);
+    json extra = state["state"]["child_runtime_records"][1];
+    extra["child_id"] = extra["id"] = "extra-" + std::to_string(i);
+    extra["child_path"] = extra["path"] = "root/extra-" + std::to_string(i);
+    state["state"]["child_runtime_records"].push_back(extra);
   }
   model.set_state(state, kNow);
   const auto lines = texts(render_dashboard(model, {80, 24}, kNow));

@@ -30,6 +30,9 @@
 #include <thread>
 #include <vector>
 
+#include "json/json_writer.hpp"
+#include "wire/dashboard_records.hpp"
+
 namespace sup::cli::testing {
 
 using nlohmann::json;
@@ -244,97 +247,93 @@ inline std::string parent_of(const std::string& path) {
   return parent_path.substr(parent_path.rfind('/') + 1);  // npos + 1 == 0
 }
 
+// A record as the daemon writes it (the shared wire writer), as JSON.
+template <class Record>
+json wire_json(const Record& record) {
+  sup::JsonWriter w;
+  sup::wire::write(w, record);
+  return json::parse(w.take());
+}
+
 // A tree like the default config's: the relay, a task, a process, two
 // drills (one quarantined), and a nested supervisor with two workers.
+// The {type:"state", state:{...}} result, written by the shared writer.
 inline json demo_state(std::int64_t now_ms) {
   auto record = [now_ms](std::string id, std::string path, std::string kind, std::string state,
-                         int restarts, double tokens, double capacity) {
-    json r = {
-        {"id", id},
-        {"path", path},
-        {"parent", parent_of(path)},
-        {"kind", kind},
-        {"restart", "permanent"},
-        {"state", state},
-        {"restart_count", restarts},
-        {"restart_budget", {{"tokens", tokens}, {"capacity", capacity}, {"refill_per_sec", 0.1}}},
-        {"backoff_ms", 0},
-        {"started_at", now_ms - 65'000},
-        {"generation", restarts + 1},
-        {"attempt", 0},
-        {"liveness", {{"heartbeat_stale", false}, {"readiness", "unknown"}}},
-        {"quarantine_reason", ""}};
+                         std::uint64_t restarts, double tokens, double capacity) {
+    sup::wire::ChildRecord r;
+    r.id = id;
+    r.path = path;
+    r.parent = parent_of(path);
+    r.kind = kind;
+    r.restart = "permanent";
+    r.state = state;
+    r.restart_count = restarts;
+    r.restart_budget = {tokens, capacity, 0.1};
+    r.started_at_ms = now_ms - 65'000;
+    r.generation = restarts + 1;
+    r.liveness.readiness = "unreported";
     return r;
   };
-  json records = json::array();
+  sup::wire::DashboardState state;
+  state.target = {"test", "test", "pending", "connected"};
+  auto& records = state.child_runtime_records;
   records.push_back(record("relay", "root/relay", "relay", "Running", 0, 5, 5));
   records.push_back(record("heartbeat", "root/heartbeat", "task", "Running", 0, 5, 5));
-  json ticker = record("ticker", "root/ticker", "process", "Running", 0, 5, 5);
-  ticker["pid"] = 4242;
+  auto ticker = record("ticker", "root/ticker", "process", "Running", 0, 5, 5);
+  ticker.pid = 4242;
   records.push_back(ticker);
-  json flaky = record("flaky", "root/flaky", "drill", "Restarting", 7, 2.53, 5);
-  flaky["backoff_ms"] = 1600;
-  flaky["last_exit"] = {
-      {"kind", "TaskExit::Failed"}, {"reason", "flaky drill failed"}, {"at", now_ms - 2'000}};
+  auto flaky = record("flaky", "root/flaky", "drill", "Restarting", 7, 2.53, 5);
+  flaky.backoff_ms = 1600;
+  flaky.last_exit = sup::wire::LastExit{"TaskExit::Failed", "flaky drill failed", now_ms - 2'000};
   records.push_back(flaky);
-  json crasher = record("crasher", "root/crasher", "drill", "Quarantined", 3, 0.004, 3);
-  crasher["last_exit"] = {
-      {"kind", "TaskExit::Panicked"}, {"reason", "crash_after drill"}, {"at", now_ms - 5'000}};
-  crasher["quarantine_reason"] = "restart budget exhausted";
-  crasher.erase("started_at");
+  auto crasher = record("crasher", "root/crasher", "drill", "Quarantined", 3, 0.004, 3);
+  crasher.last_exit =
+      sup::wire::LastExit{"TaskExit::Panicked", "crash_after drill", now_ms - 5'000};
+  crasher.quarantine_reason = "restart budget exhausted";
+  crasher.started_at_ms.reset();
   records.push_back(crasher);
   records.push_back(record("workers", "root/workers", "supervisor", "Running", 0, 5, 5));
   records.push_back(record("worker-a", "root/workers/worker-a", "process", "Running", 1, 4, 5));
-  json worker_b = record("worker-b", "root/workers/worker-b", "process", "Running", 1, 4, 5);
-  worker_b["last_exit"] = {
-      {"kind", "TaskExit::Failed"}, {"reason", "exit status 3"}, {"at", now_ms - 12'000}};
+  auto worker_b = record("worker-b", "root/workers/worker-b", "process", "Running", 1, 4, 5);
+  worker_b.last_exit = sup::wire::LastExit{"TaskExit::Failed", "exit status 3", now_ms - 12'000};
   records.push_back(worker_b);
-  return {{"type", "state"},
-          {"target_id", "test"},
-          {"children",
-           {{"running", 6},
-            {"failed", 0},
-            {"restarting", 1},
-            {"quarantined", 1},
-            {"stopped", 0},
-            {"target_count", 7}}},
-          {"child_runtime_records", records},
-          {"state_generation", 42},
-          {"captured_at", now_ms}};
+  state.children = {6, 0, 1, 1, 0, 7};
+  state.state_generation = 42;
+  state.captured_at_ms = now_ms;
+  state.generated_at_unix_nanos = now_ms * 1'000'000;
+  return {{"type", "state"}, {"target_id", "test"}, {"state", wire_json(state)}};
 }
 
 inline json demo_health(std::string status = "ready") {
-  json health = {{"type", "health"},
-                 {"target_id", "test"},
-                 {"status", status},
-                 {"uptime_secs", 3725},
-                 {"control_loop_iterations", 372500},
-                 {"iterations_per_sec", 99.5},
-                 {"dashboard_link", "connected"},
-                 {"reasons", json::array()},
-                 {"suspects", json::array()},
-                 {"dashboard_clients", 1}};
+  sup::wire::Health health{status, 3725, 372500, 99.5, "connected", {}, {}, 1, 0};
   if (status == "degraded") {
-    health["reasons"] = {"child 'blocker' has blocked a runtime thread for 1.2s"};
-    health["suspects"] = {"blocker"};
+    health.reasons = {"child 'blocker' has blocked a runtime thread for 1.2s"};
+    health.suspects = {"blocker"};
   }
-  return health;
+  sup::JsonWriter w;
+  w.begin_object().field("type", "health").field("target_id", "test");
+  sup::wire::write_fields(w, health);
+  w.end_object();
+  return json::parse(w.take());
 }
 
+// The {type:"event", event:{...}} push.
 inline json demo_event(std::uint64_t sequence, std::string type = "child_exited",
                        std::string child = "flaky", std::string severity = "warning") {
-  return {{"type", "event"},
-          {"target_id", "test"},
-          {"sequence", sequence},
-          {"correlation_id", "c-" + std::to_string(sequence)},
-          {"event_type", type},
-          {"severity", severity},
-          {"target_path", "root/" + child},
-          {"child_id", child},
-          {"occurred_at_unix_nanos", std::int64_t{1'700'000'000'000} * 1'000'000 +
-                                         static_cast<std::int64_t>(sequence) * 1'000'000'000},
-          {"config_version", 1},
-          {"payload", {{"exit_kind", "TaskExit::Failed"}, {"reason", "flaky drill failed"}}}};
+  sup::wire::EventRecord event;
+  event.target_id = "test";
+  event.sequence = sequence;
+  event.correlation_id = "c-" + std::to_string(sequence);
+  event.event_type = type;
+  event.severity = severity;
+  event.target_path = "root/" + child;
+  event.child_id = child;
+  event.occurred_at_unix_nanos = std::int64_t{1'700'000'000'000} * 1'000'000 +
+                                 static_cast<std::int64_t>(sequence) * 1'000'000'000;
+  event.config_version = "1";
+  event.payload = {{"exit_kind", "TaskExit::Failed"}, {"reason", "flaky drill failed"}};
+  return {{"type", "event"}, {"target_id", "test"}, {"event", wire_json(event)}};
 }
 
 }  // namespace sup::cli::testing

@@ -82,7 +82,8 @@ class LiveTree {
       return {error_response(request, "unsupported_method", "dispatch", "?")};
     const auto after = request["params"].value("after_sequence", std::uint64_t{0});
     subscribed_after_.push_back(after);
-    Lines lines = {ok_response(request, {{"type", "subscription"}, {"last_sequence", last_}})};
+    Lines lines = {ok_response(
+        request, {{"type", "subscription"}, {"subscription", "events"}, {"last_sequence", last_}})};
     for (std::uint64_t sequence = after + 1; sequence <= last_; ++sequence)
       if (sequence > lost_through_ || sequence <= lost_from_) lines.push_back(demo_event(sequence));
     return lines;

@@ -40,37 +40,39 @@ struct UtcClock {
 }  // namespace
 
 TEST_CASE("the daemon's JSON is read leniently: wrong types take defaults, nothing throws") {
-  const json odd = {{"children", {{"running", "three"}, {"target_count", -4}}},
-                    {"child_runtime_records",
-                     {{{"id", 7},
-                       {"state", "SomethingNew"},
-                       {"restart_count", 2.7},
-                       {"last_exit", "not an object"},
-                       {"restart_budget", {{"tokens", "x"}}},
-                       {"pid", 18446744073709551615ull}},
-                      "not a record"}},
-                    {"state_generation", {1, 2}}};
-  const StateView state = parse_state(odd);
+  const json odd_state = {{"children", {{"running", "three"}, {"target_count", -4}}},
+                          {"child_runtime_records",
+                           {{{"id", 7},
+                             {"state", "SomethingNew"},
+                             {"restart_count", 2.7},
+                             {"last_exit", "not an object"},
+                             {"restart_budget", {{"tokens", "x"}}},
+                             {"pid", 18446744073709551615ull}},
+                            "not a record"}},
+                          {"state_generation", {1, 2}}};
+  const json odd = {{"type", "state"}, {"state", odd_state}};
+  const sup::wire::DashboardState state = parse_state(odd);
   CHECK(state.children.running == 0);
   CHECK(state.children.target_count == 0);
-  REQUIRE(state.records.size() == 1);
-  CHECK(state.records[0].id.empty());
-  CHECK(state.records[0].state == "SomethingNew");  // shown as the daemon spelt it
-  CHECK(state.records[0].restart_count == 2);
-  CHECK_FALSE(state.records[0].last_exit);
-  CHECK(state.records[0].pid == INT64_MAX);
+  REQUIRE(state.child_runtime_records.size() == 1);
+  CHECK(state.child_runtime_records[0].id.empty());
+  CHECK(state.child_runtime_records[0].state == "SomethingNew");  // shown as the daemon spelt it
+  CHECK(state.child_runtime_records[0].restart_count == 2);
+  CHECK_FALSE(state.child_runtime_records[0].last_exit);
+  CHECK(state.child_runtime_records[0].pid == INT64_MAX);
 
-  CHECK(parse_state(json("nonsense")).records.empty());
+  CHECK(parse_state(json("nonsense")).child_runtime_records.empty());
+  CHECK(parse_state(odd_state).child_runtime_records.empty());  // not nested: not the seed's shape
   CHECK(parse_health(json::array()).status.empty());
   CHECK(parse_event(json(nullptr)).sequence == 0);
-  const LogView log = parse_log({{"fields", {{"N", 3}, {"S", "x"}}}});
+  const sup::wire::LogRecord log = parse_log({{"log", {{"fields", {{"N", 3}, {"S", "x"}}}}}});
   REQUIRE(log.fields.size() == 2);
   CHECK(log.fields[0].second == "3");  // non-strings as compact JSON
   CHECK(to_line(json("bad \xff utf8")) == "\"bad \xef\xbf\xbd utf8\"");
 }
 
 TEST_CASE("the children table shows the tree with its runtime columns") {
-  const StateView state = parse_state(demo_state(kNow));
+  const sup::wire::DashboardState state = parse_state(demo_state(kNow));
   const auto lines = children_table(state, kNow, std::nullopt);
   REQUIRE(lines.size() == 9);
   CHECK(lines[0].rfind("ID", 0) == 0);
@@ -112,7 +114,7 @@ TEST_CASE("the children table shows the tree with its runtime columns") {
 
 TEST_CASE("state summary, quarantine notes and health") {
   UtcClock utc;
-  const StateView state = parse_state(demo_state(kNow));
+  const sup::wire::DashboardState state = parse_state(demo_state(kNow));
   CHECK(state_summary(state) ==
         "8 children: running 6/7 target, restarting 1, failed 0, quarantined 1, stopped 0 "
         "(state generation 42, captured 2023-11-14 22:13:20.000)");
@@ -142,20 +144,19 @@ TEST_CASE("event and log lines") {
         "2023-11-14 22:14:01.000 #41 warning child_exited flaky exit_kind=TaskExit::Failed "
         "reason=\"flaky drill failed\"");
   json tree_wide = demo_event(5, "health_changed", "", "info");
-  tree_wide.erase("child_id");
-  tree_wide["target_path"] = "root";
-  tree_wide["payload"] = {{"status", "degraded"}};
+  tree_wide["event"].erase("child_id");
+  tree_wide["event"]["target_path"] = "root";
+  tree_wide["event"]["payload"] = {{"status", "degraded"}};
   CHECK(event_line(parse_event(tree_wide), TimeStyle::Clock) ==
         "22:13:25 #5 info    health_changed root status=degraded");
 
   const json record = {
-      {"type", "log"},
       {"sequence", 9},
       {"severity", "info"},
       {"message", "tick\x1b]0;pwned\x07"},
       {"fields", {{"CHILD_ID", "ticker"}, {"STREAM", "stdout"}, {"GENERATION", "2"}}},
       {"occurred_at_unix_nanos", kNow * 1'000'000}};
-  CHECK(log_line(parse_log(record)) ==
+  CHECK(log_line(parse_log({{"type", "log"}, {"log", record}})) ==
         "2023-11-14 22:13:20.000 info    [ticker stdout] tick?]0;pwned? GENERATION=2");
 
   CHECK(gap_line({41, 43}) == "missed events 41-43");
@@ -163,34 +164,48 @@ TEST_CASE("event and log lines") {
 }
 
 TEST_CASE("command outcomes use the runbook's spelling") {
-  CommandResultView accepted{"c0ffee", "CommandResult::Accepted", "", true, false};
+  auto result = [](std::string id, std::string outcome, std::string reason) {
+    sup::wire::CommandResult r;
+    r.command_id = std::move(id);
+    r.accepted = outcome == "CommandResult::Accepted";
+    r.status = r.accepted ? "completed" : "rejected";
+    r.outcome = std::move(outcome);
+    r.reason = std::move(reason);
+    return r;
+  };
+  auto accepted = result("c0ffee", "CommandResult::Accepted", "");
   CHECK(command_outcome("remove", "crasher", accepted) ==
         "CommandResult::Accepted: remove crasher (command_id c0ffee)");
   accepted.idempotent = true;
   CHECK(contains(command_outcome("remove", "crasher", accepted), "nothing was done again"));
 
-  const CommandResultView rejected{"c1", "CommandResult::Rejected", "the relay cannot be removed",
-                                   false, false};
+  const auto rejected = result("c1", "CommandResult::Rejected", "the relay cannot be removed");
   CHECK(command_outcome("remove", "relay", rejected) ==
         "CommandResult::Rejected: remove relay: the relay cannot be removed (command_id c1)");
-  const CommandResultView shutdown{"c2", "CommandResult::Accepted", "", true, false};
+  const auto shutdown = result("c2", "CommandResult::Accepted", "");
   CHECK(command_outcome("shutdown-tree", "", shutdown) ==
         "CommandResult::Accepted: shutdown-tree (command_id c2)");
+  auto seed_only = shutdown;  // a daemon without our outcome: the seed's status
+  seed_only.outcome.clear();
+  CHECK(command_outcome("shutdown-tree", "", seed_only) ==
+        "completed: shutdown-tree (command_id c2)");
 }
 
 TEST_CASE("the daemon's refusals name the field and say what to do") {
-  const DaemonErrorView invalid{"invalid_command_params", "validation", "must be at most 3600000",
-                                "params.spec.backoff.max_ms", false};
+  const sup::wire::ErrorObject invalid{
+      "invalid_command_params",  "validation", "t",
+      "must be at most 3600000", false,        "params.spec.backoff.max_ms"};
   CHECK(daemon_error_text("command.add_child", invalid) ==
         "the supervisor refused `command.add_child`: invalid_command_params (validation): "
         "field_path=\"params.spec.backoff.max_ms\": must be at most 3600000");
 
-  const DaemonErrorView confirmation{"confirmation_required", "validation",
-                                     "remove_child is dangerous", "", false};
+  const sup::wire::ErrorObject confirmation{"confirmation_required",     "validation", "t",
+                                            "remove_child is dangerous", false,        ""};
   CHECK(contains(daemon_error_text("command.remove_child", confirmation), "confirm with --yes"));
-  const DaemonErrorView limited{"rate_limited", "admission", "slow down", "", true};
+  const sup::wire::ErrorObject limited{"rate_limited", "admission", "t", "slow down", true, ""};
   CHECK(contains(daemon_error_text("state", limited), "retryable"));
-  const DaemonErrorView denied{"permission_denied", "authorization", "uid 1000", "", false};
+  const sup::wire::ErrorObject denied{"permission_denied", "authorization", "t",
+                                      "uid 1000",          false,           ""};
   CHECK(
       contains(daemon_error_text("command.kill_child", denied), "root and the daemon's own user"));
 }

@@ -48,10 +48,10 @@ void DashboardModel::subscribed(std::uint64_t last_sequence, std::int64_t now_ms
 }
 
 bool DashboardModel::add_event(const nlohmann::json& event) {
-  EventView view = parse_event(event);
+  wire::EventRecord view = parse_event(event);
   const auto observation = sequence_.observe(view.sequence);
   if (!observation.fresh) return false;
-  const std::int64_t at_ms = view.occurred_at_nanos / 1'000'000;
+  const std::int64_t at_ms = view.occurred_at_unix_nanos / 1'000'000;
   if (observation.gap) remember({std::nullopt, gap_line(*observation.gap), at_ms});
   remember({std::move(view), {}, at_ms});
   return true;

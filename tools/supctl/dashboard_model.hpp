@@ -41,7 +41,7 @@ struct ExecutionRow {
 
 // One line of "recent events": an event, or a note about the stream itself.
 struct RecentEntry {
-  std::optional<EventView> event;
+  std::optional<wire::EventRecord> event;
   std::string note;
   std::int64_t at_ms = 0;  // wall clock of the event or the note
 };
@@ -73,8 +73,8 @@ class DashboardModel {
   const std::string& socket_path() const { return socket_path_; }
   // The daemon's display name or target id, once it said hello.
   const std::string& target_name() const { return target_name_; }
-  const std::optional<StateView>& state() const { return state_; }
-  const std::optional<HealthView>& health() const { return health_; }
+  const std::optional<wire::DashboardState>& state() const { return state_; }
+  const std::optional<wire::Health>& health() const { return health_; }
   const std::vector<ExecutionRow>& executions() const { return executions_; }
   std::int64_t state_at_ms() const { return state_at_ms_; }
   const std::deque<RecentEntry>& recent() const { return recent_; }
@@ -86,9 +86,9 @@ class DashboardModel {
 
   std::string socket_path_;
   std::string target_name_;
-  std::optional<StateView> state_;
+  std::optional<wire::DashboardState> state_;
   std::int64_t state_at_ms_ = 0;
-  std::optional<HealthView> health_;
+  std::optional<wire::Health> health_;
   std::vector<ExecutionRow> executions_;
   std::deque<RecentEntry> recent_;
   SequenceTracker sequence_;

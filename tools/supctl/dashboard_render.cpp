@@ -44,7 +44,7 @@ std::string title_text(const DashboardModel& model, std::size_t width, std::int6
 
 FrameLine health_line(const DashboardModel& model) {
   if (!model.health()) return {"health: no answer yet", LineStyle::Warning};
-  const HealthView& health = *model.health();
+  const wire::Health& health = *model.health();
   std::string text = "health " + (health.status.empty() ? "?" : health.status) + "  up " +
                      format_duration_ms(health.uptime_secs * 1000) + "  loop " +
                      format_rate(health.iterations_per_sec) + "  dashboard_link " +
@@ -61,7 +61,7 @@ FrameLine health_line(const DashboardModel& model) {
 
 FrameLine children_line(const DashboardModel& model) {
   if (!model.state()) return {"children: no state yet", LineStyle::Warning};
-  const ChildrenCounts& counts = model.state()->children;
+  const wire::ChildrenCounts& counts = model.state()->children;
   const bool short_of_target = counts.running < counts.target_count || counts.failed > 0 ||
                                counts.quarantined > 0 || counts.restarting > 0;
   return {"children " + children_counts(counts),
@@ -108,7 +108,7 @@ FrameLine warnings_line(const DashboardModel& model, std::int64_t now_ms) {
   }
   if (reasons.empty() && model.state()) {
     std::string quarantined;
-    for (const ChildView& child : model.state()->records) {
+    for (const wire::ChildRecord& child : model.state()->child_runtime_records) {
       if (child.state != "Quarantined") continue;
       quarantined += (quarantined.empty() ? "quarantined: " : ", ") + child.id +
                      (child.quarantine_reason.empty() ? "" : " (" + child.quarantine_reason + ")");
@@ -133,9 +133,9 @@ TextTable tree_table(const DashboardModel& model, std::size_t shown, std::int64_
   if (!model.state()) return table;
   const std::vector<std::string> no_suspects;
   const auto& suspects = model.health() ? model.health()->suspects : no_suspects;
-  const auto& records = model.state()->records;
+  const auto& records = model.state()->child_runtime_records;
   for (std::size_t i = 0; i < shown && i < records.size(); ++i) {
-    const ChildView& child = records[i];
+    const wire::ChildRecord& child = records[i];
     table.add_row({tree_label(child), child.state, std::to_string(child.restart_count),
                    tokens_cell(child), backoff_cell(child), liveness_cell(child, suspects),
                    last_exit_cell(child, now_ms)});
@@ -205,7 +205,7 @@ std::vector<FrameLine> render_dashboard(const DashboardModel& model, ScreenSize 
   // the events heading.
   const std::size_t fixed = kHeaderRows + 2 + executions.size();
   const std::size_t room = size.rows > fixed ? size.rows - fixed : 0;
-  const std::size_t children = model.state() ? model.state()->records.size() : 0;
+  const std::size_t children = model.state() ? model.state()->child_runtime_records.size() : 0;
   const auto& recent = model.recent();
   const std::size_t events_wanted = std::max<std::size_t>(recent.size(), 1);
   const std::size_t tree_needed = std::max<std::size_t>(children, 1);

@@ -15,7 +15,7 @@ std::optional<nlohmann::json> query(CommandContext& context, std::string_view me
   return result;
 }
 
-void print_table(CommandContext& context, const StateView& state) {
+void print_table(CommandContext& context, const wire::DashboardState& state) {
   for (const std::string& line : children_table(state, unix_now_ms(), context.io().out_columns))
     context.print(line);
 }
@@ -26,7 +26,7 @@ ExitCode show_state(CommandContext& context) {
   auto result = query(context, "state");
   if (!result) return context.failure();
   if (context.options().json) return ExitCode::Ok;
-  const StateView state = parse_state(*result);
+  const wire::DashboardState state = parse_state(*result);
   context.print(state_summary(state));
   print_table(context, state);
   for (const std::string& note : quarantine_notes(state)) context.print(note);

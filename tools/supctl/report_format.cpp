@@ -11,7 +11,7 @@ namespace {
 constexpr std::string_view kNone = "-";
 constexpr std::size_t kMinLastExitWidth = 20;
 
-bool is_running(const ChildView& child) {
+bool is_running(const wire::ChildRecord& child) {
   return child.state == "Running" || child.state == "Starting" || child.state == "Stopping";
 }
 
@@ -51,40 +51,44 @@ std::string plural(std::uint64_t count, std::string_view one, std::string_view m
 
 }  // namespace
 
-std::string tree_label(const ChildView& child) {
+std::string tree_label(const wire::ChildRecord& child) {
   return std::string(2 * child.depth(), ' ') + child.id;
 }
 
-std::string tokens_cell(const ChildView& child) {
-  return child.capacity > 0 ? format_tokens(child.tokens, child.capacity) : std::string(kNone);
+std::string tokens_cell(const wire::ChildRecord& child) {
+  return child.restart_budget.capacity > 0
+             ? format_tokens(child.restart_budget.tokens, child.restart_budget.capacity)
+             : std::string(kNone);
 }
 
-std::string backoff_cell(const ChildView& child) {
+std::string backoff_cell(const wire::ChildRecord& child) {
   return child.backoff_ms > 0 ? format_duration_ms(child.backoff_ms) : std::string(kNone);
 }
 
-std::string last_exit_cell(const ChildView& child, std::int64_t now_ms) {
+std::string last_exit_cell(const wire::ChildRecord& child, std::int64_t now_ms) {
   if (!child.last_exit) return std::string(kNone);
-  const ExitView& exit = *child.last_exit;
+  const wire::LastExit& exit = *child.last_exit;
   std::string cell(strip_qualifier(exit.kind));
   if (exit.at_ms) cell += " " + format_age(now_ms, *exit.at_ms) + " ago";
   if (!exit.reason.empty()) cell += ": " + exit.reason;
   return cell;
 }
 
-std::string uptime_cell(const ChildView& child, std::int64_t now_ms) {
+std::string uptime_cell(const wire::ChildRecord& child, std::int64_t now_ms) {
   if (!is_running(child) || !child.started_at_ms) return std::string(kNone);
   return format_age(now_ms, *child.started_at_ms);
 }
 
-std::string liveness_cell(const ChildView& child, const std::vector<std::string>& suspects) {
+std::string liveness_cell(const wire::ChildRecord& child,
+                          const std::vector<std::string>& suspects) {
   if (std::find(suspects.begin(), suspects.end(), child.id) != suspects.end()) return "suspect";
-  if (child.heartbeat_stale) return "stale";
-  if (!child.readiness.empty() && child.readiness != "unknown") return child.readiness;
+  if (child.liveness.heartbeat_stale) return "stale";
+  const std::string& readiness = child.liveness.readiness;
+  if (!readiness.empty() && readiness != "unknown" && readiness != "unreported") return readiness;
   return std::string(kNone);
 }
 
-std::vector<std::string> children_table(const StateView& state, std::int64_t now_ms,
+std::vector<std::string> children_table(const wire::DashboardState& state, std::int64_t now_ms,
                                         std::optional<std::size_t> width) {
   // Ids and numbers stay whole: LAST EXIT gives way, then PID and KIND are
   // left out, and only then are lines cut.
@@ -97,7 +101,7 @@ std::vector<std::string> children_table(const StateView& state, std::int64_t now
                    {"LAST EXIT", Align::Left, kMinLastExitWidth, true},
                    {"PID", Align::Right, 0, false, 3},
                    {"UPTIME", Align::Right, 0, false, 1}});
-  for (const ChildView& child : state.records) {
+  for (const wire::ChildRecord& child : state.child_runtime_records) {
     table.add_row({tree_label(child), or_none(child.kind), or_none(child.state),
                    std::to_string(child.restart_count), tokens_cell(child), backoff_cell(child),
                    last_exit_cell(child, now_ms),
@@ -107,15 +111,15 @@ std::vector<std::string> children_table(const StateView& state, std::int64_t now
   return table.render(width);
 }
 
-std::string children_counts(const ChildrenCounts& counts) {
+std::string children_counts(const wire::ChildrenCounts& counts) {
   return "running " + std::to_string(counts.running) + "/" + std::to_string(counts.target_count) +
          " target, restarting " + std::to_string(counts.restarting) + ", failed " +
          std::to_string(counts.failed) + ", quarantined " + std::to_string(counts.quarantined) +
          ", stopped " + std::to_string(counts.stopped);
 }
 
-std::string state_summary(const StateView& state) {
-  std::string line = plural(state.records.size(), "child", "children") + ": " +
+std::string state_summary(const wire::DashboardState& state) {
+  std::string line = plural(state.child_runtime_records.size(), "child", "children") + ": " +
                      children_counts(state.children) + " (state generation " +
                      std::to_string(state.state_generation);
   if (state.captured_at_ms > 0)
@@ -123,16 +127,16 @@ std::string state_summary(const StateView& state) {
   return line + ")";
 }
 
-std::vector<std::string> quarantine_notes(const StateView& state) {
+std::vector<std::string> quarantine_notes(const wire::DashboardState& state) {
   std::vector<std::string> notes;
-  for (const ChildView& child : state.records)
+  for (const wire::ChildRecord& child : state.child_runtime_records)
     if (child.state == "Quarantined")
       notes.push_back(sanitize(child.id + ": quarantined: " + or_none(child.quarantine_reason) +
                                " (supctl release " + child.id + " gives it another go)"));
   return notes;
 }
 
-std::vector<std::string> health_report(const HealthView& health) {
+std::vector<std::string> health_report(const wire::Health& health) {
   auto joined = [](const std::vector<std::string>& items, std::string_view separator) {
     std::string text;
     for (const std::string& item : items)
@@ -159,8 +163,8 @@ std::vector<std::string> health_report(const HealthView& health) {
   return lines;
 }
 
-std::string event_line(const EventView& event, TimeStyle style) {
-  std::string line = format_local_time(event.occurred_at_nanos / 1'000'000, style) + " #" +
+std::string event_line(const wire::EventRecord& event, TimeStyle style) {
+  std::string line = format_local_time(event.occurred_at_unix_nanos / 1'000'000, style) + " #" +
                      std::to_string(event.sequence) + " " + pad_right(event.severity, 7) + " " +
                      or_none(event.event_type);
   const std::string& subject = event.child_id.empty() ? event.target_path : event.child_id;
@@ -168,8 +172,8 @@ std::string event_line(const EventView& event, TimeStyle style) {
   return sanitize(line + field_list(event.payload));
 }
 
-std::string log_line(const LogView& record) {
-  std::string line = format_local_time(record.occurred_at_nanos / 1'000'000, TimeStyle::Full) +
+std::string log_line(const wire::LogRecord& record) {
+  std::string line = format_local_time(record.occurred_at_unix_nanos / 1'000'000, TimeStyle::Full) +
                      " " + pad_right(record.severity, 7);
   const std::string_view child = field(record.fields, "CHILD_ID");
   const std::string_view stream = field(record.fields, "STREAM");
@@ -187,8 +191,10 @@ std::string gap_line(const SequenceGap& gap) {
 }
 
 std::string command_outcome(std::string_view command, std::string_view target,
-                            const CommandResultView& result) {
-  std::string line = or_none(result.status) + ": " + std::string(command);
+                            const wire::CommandResult& result) {
+  // Ours (CommandResult::Accepted, ...) says more than the seed's status.
+  std::string line = or_none(result.outcome.empty() ? result.status : result.outcome) + ": " +
+                     std::string(command);
   if (!target.empty()) line += " " + std::string(target);
   if (!result.accepted && !result.reason.empty()) line += ": " + result.reason;
   line += " (command_id " + or_none(result.command_id) + ")";
@@ -197,7 +203,7 @@ std::string command_outcome(std::string_view command, std::string_view target,
   return sanitize(line);
 }
 
-std::string daemon_error_text(std::string_view method, const DaemonErrorView& error) {
+std::string daemon_error_text(std::string_view method, const wire::ErrorObject& error) {
   std::string text = "the supervisor refused `" + std::string(method) +
                      "`: " + or_none(error.code) +
                      (error.stage.empty() ? "" : " (" + error.stage + ")") + ": " +

@@ -73,7 +73,7 @@ ExitCode follow(CommandContext& context, const Subscription& subscription) {
     if (!reply) {
       lost = reply.error().message;
     } else if (!reply->ok) {
-      const DaemonErrorView refusal = parse_daemon_error(reply->body);
+      const wire::ErrorObject refusal = parse_daemon_error(reply->body);
       if (!refusal.retryable) return context.report_refusal(*reply, subscription.method);
       lost = daemon_error_text(subscription.method, refusal);
     } else {
@@ -164,7 +164,7 @@ class EventPrinter {
 
   void emit(const Line& line) {
     if (!line.note.empty()) return emit_note(line.note);
-    if (context_.options().json) return context_.print_json(line.event);
+    if (context_.options().json) return context_.print_json(wire::nested(line.event, "event"));
     context_.print(event_line(parse_event(line.event), TimeStyle::Full));
   }
 
@@ -215,7 +215,7 @@ ExitCode show_logs(CommandContext& context, const LogsOptions& options) {
   // Records already shown are skipped when a reconnection replays them.
   std::optional<std::uint64_t> last_shown;
   auto print_record = [&](const json& record) {
-    const LogView view = parse_log(record);
+    const wire::LogRecord view = wire::read_log(record);
     if (view.sequence && last_shown && *view.sequence <= *last_shown) return;
     if (view.sequence) last_shown = view.sequence;
     if (context.options().json) return context.print_json(record);
@@ -231,13 +231,14 @@ ExitCode show_logs(CommandContext& context, const LogsOptions& options) {
       for (const json& record : *records) print_record(record);
   };
   if (options.follow)
-    return follow(context, {"logs.tail", "logs", params, print_records, [&](const json& push) {
-                              if (type_of(push) == "log") print_record(push);
-                            }});
+    return follow(context,
+                  {"logs.tail", "subscription", params, print_records, [&](const json& push) {
+                     if (type_of(push) == "log") print_record(wire::nested(push, "log"));
+                   }});
 
   auto client = context.connect();
   if (!client) return context.failure();
-  auto result = context.ask(*client, "logs.tail", params(), "logs");
+  auto result = context.ask(*client, "logs.tail", params(), "subscription");
   if (!result) return context.failure();
   print_records(*result);
   return ExitCode::Ok;

@@ -60,7 +60,7 @@ std::string subject(const TreeCommand& command, const std::string& target) {
 }
 
 std::optional<std::uint64_t> relay_generation(const json& state_result) {
-  for (const ChildView& child : parse_state(state_result).records)
+  for (const wire::ChildRecord& child : parse_state(state_result).child_runtime_records)
     if (child.id == kRelayId) return child.generation;
   return std::nullopt;
 }
@@ -159,7 +159,7 @@ ExitCode send_command(CommandContext& context, const TreeCommand& command,
   }
   if (!reply->ok) return context.report_refusal(*reply, command.method);
 
-  const CommandResultView result = parse_command_result(reply->body);
+  const wire::CommandResult result = parse_command_result(reply->body);
   if (options.json) {
     context.print_json(reply->body);
   } else {

@@ -1,0 +1,196 @@
+// The wire records: what the daemon writes, supctl reads back unchanged
+// (one set of types for both directions), and rows made one at a time are
+// the same document as the vectors.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "wire/dashboard_records.hpp"
+
+using nlohmann::json;
+using namespace sup::wire;
+
+namespace {
+
+template <class Record>
+json written(const Record& record) {
+  sup::JsonWriter w;
+  write(w, record);
+  return json::parse(w.take());
+}
+
+ChildRecord sample_record(std::string id) {
+  ChildRecord r;
+  r.id = id;
+  r.path = "root/" + id;
+  r.generation = 3;
+  r.attempt = 1;
+  r.status = "running";
+  r.operation = "active";
+  r.managed_child_state = "running";
+  r.liveness = {1'700'000'000'000'000'000, true, "ready", 1'700'000'000'000};
+  r.restart_limit = {50'000, 5, 2, 3, false, 7};
+  r.stop_state = "idle";
+  r.generation_fence_phase = "current";
+  r.pending_restart_backoff_ms = 400;
+  r.parent = "root";
+  r.kind = "process";
+  r.restart = "transient";
+  r.state = "Restarting";
+  r.restart_count = 4;
+  r.last_exit = LastExit{"TaskExit::Failed", "exit status 3", 1'700'000'000'001};
+  r.restart_budget = {2.5, 5, 0.1};
+  r.backoff_ms = 400;
+  r.started_at_ms = 1'699'999'999'000;
+  r.pid = 4242;
+  r.quarantine_reason = "";
+  return r;
+}
+
+DashboardState sample_state() {
+  DashboardState s;
+  s.target = {"sup@host", "demo", "pending", "connected"};
+  s.root = {"root",         std::nullopt, "root",    "root", "root_supervisor",
+            {"supervisor"}, "critical",   "running", {}};
+  s.nodes = {s.root,
+             {"root/ingest",
+              "ingest",
+              "root/ingest",
+              "ingest",
+              "child_task",
+              {"process", "transient"},
+              "standard",
+              "restarting",
+              {{"message", "why"}}}};
+  s.edges = {{"root->root/ingest", "root", "root/ingest", "parent_child", 0}};
+  s.declaration_order = {"root", "root/ingest"};
+  s.runtime_state = {{"root/ingest", "restarting", "unknown", "ready", 3, 1, 3, 4,
+                      "TaskExit::Failed: exit status 3", std::nullopt, "running"}};
+  s.child_runtime_records = {sample_record("ingest")};
+  s.recent_events = {{"sup@host",
+                      9,
+                      "c-1",
+                      "child_exited",
+                      "warning",
+                      "root/ingest",
+                      "ingest",
+                      11,
+                      "1",
+                      {{"exit_kind", "TaskExit::Failed"}}}};
+  s.recent_logs = {{"sup@host", 4, "", "info", "tick", {{"CHILD_ID", "ingest"}}, 12}};
+  s.dropped_event_count = 1;
+  s.dropped_log_count = 2;
+  s.config_version = "1";
+  s.generated_at_unix_nanos = 1'700'000'000'123'000'000;
+  s.state_generation = 17;
+  s.children = {0, 0, 1, 0, 0, 1};
+  s.captured_at_ms = 1'700'000'000'123;
+  return s;
+}
+
+// The per-child rows of sample_state(), made one at a time.
+class SampleRows final : public ChildRows {
+ public:
+  explicit SampleRows(const DashboardState& state) : state_(state) {}
+  std::size_t size() const override { return state_.child_runtime_records.size(); }
+  void node(std::size_t i, Node& out) const override { out = state_.nodes[i + 1]; }
+  void edge(std::size_t i, Edge& out) const override { out = state_.edges[i]; }
+  void runtime_state(std::size_t i, RuntimeState& out) const override {
+    out = state_.runtime_state[i];
+  }
+  void record(std::size_t i, ChildRecord& out) const override {
+    out = state_.child_runtime_records[i];
+  }
+
+ private:
+  const DashboardState& state_;
+};
+
+}  // namespace
+
+TEST_CASE("every record reads back as it was written") {
+  const DashboardState state = sample_state();
+  CHECK(read_dashboard_state(written(state)) == state);
+  CHECK(read_child_record(written(state.child_runtime_records[0])) ==
+        state.child_runtime_records[0]);
+  CHECK(read_event(written(state.recent_events[0])) == state.recent_events[0]);
+  CHECK(read_log(written(state.recent_logs[0])) == state.recent_logs[0]);
+
+  CommandResult rejected{"c-1",
+                         "sup@host",
+                         false,
+                         "rejected",
+                         ErrorObject{"not_found", "command", "sup@host", "no child", false, ""},
+                         77,
+                         "corr-1",
+                         "CommandResult::NotFound",
+                         "no child",
+                         false};
+  CHECK(read_command_result(written(rejected)) == rejected);
+  CommandResult completed{"c-2",        "sup@host", true,         "completed",
+                          std::nullopt, 78,         std::nullopt, "CommandResult::Accepted",
+                          "",           true};
+  CHECK(read_command_result(written(completed)) == completed);
+  ErrorObject error{"invalid_command_params", "validation", "t", "bad", false, "params.reason"};
+  CHECK(read_error(written(error)) == error);
+
+  sup::JsonWriter w;
+  w.begin_object();
+  Subscription logs{"logs", 9, state.recent_logs, true};
+  write_fields(w, logs);
+  w.end_object();
+  CHECK(read_subscription(json::parse(w.take())) == logs);
+  w.begin_object();
+  Health health{"degraded", 12, 1200, 99.5, "connected", {"why"}, {"stuck"}, 2, 3};
+  write_fields(w, health);
+  w.end_object();
+  CHECK(read_health(json::parse(w.take())) == health);
+}
+
+TEST_CASE("rows made one at a time write the same document as the vectors") {
+  const DashboardState full = sample_state();
+  DashboardState head = full;
+  head.nodes = {full.root};
+  head.edges.clear();
+  head.declaration_order = {"root"};
+  head.runtime_state.clear();
+  head.child_runtime_records.clear();
+  SampleRows rows(full);
+  sup::JsonWriter w;
+  write(w, head, &rows);
+  CHECK(json::parse(w.take()) == written(full));
+}
+
+TEST_CASE("the seed's names and our extensions side by side in one child record") {
+  const json r = written(sample_record("ingest"));
+  // The seed's DashboardChildRuntimeRecord ...
+  CHECK(r["child_id"] == "ingest");
+  CHECK(r["child_path"] == "root/ingest");
+  CHECK(r["liveness"]["last_heartbeat_at_unix_nanos"] == 1'700'000'000'000'000'000);
+  CHECK(r["restart_limit"]["remaining"] == 3);
+  CHECK(r["failure"].is_null());
+  CHECK(r["pending_restart"] == json{{"backoff_ms", 400}});
+  // ... and ours (SPEC §2) in the same object.
+  CHECK(r["id"] == "ingest");
+  CHECK(r["path"] == "root/ingest");
+  CHECK(r["restart_budget"]["tokens"] == 2.5);
+  CHECK(r["last_exit"]["at"] == 1'700'000'000'001);
+  CHECK(r["liveness"]["last_heartbeat_at"] == 1'700'000'000'000);
+
+  // A reader of our older records (id/path only) still finds the child.
+  const ChildRecord ours = read_child_record({{"id", "old"}, {"path", "root/old"}});
+  CHECK(ours.id == "old");
+  CHECK(ours.path == "root/old");
+  CHECK(ours.depth() == 0);
+}
+
+TEST_CASE("reading is lenient: wrong types take defaults, nothing throws") {
+  const DashboardState odd = read_dashboard_state(
+      {{"topology", {{"nodes", {1, "x", {{"path", 3}}}}}}, {"state_generation", "seven"}});
+  REQUIRE(odd.nodes.size() == 1);
+  CHECK(odd.nodes[0].path.empty());
+  CHECK(odd.state_generation == 0);
+  CHECK(read_dashboard_state(json("nonsense")).child_runtime_records.empty());
+  CHECK(read_command_result(json::array()).status.empty());
+  CHECK(nested(json{{"state", 1}}, "event").is_null());
+}
