@@ -234,7 +234,7 @@ std::vector<std::uint64_t> read_sequences(Client& client, std::uint64_t until_se
   while (sequences.empty() || sequences.back() < until_sequence) {
     auto event = client.read_json();
     if (!event) break;
-    sequences.push_back((*event)["sequence"].get<std::uint64_t>());
+    sequences.push_back((*event)["event"]["sequence"].get<std::uint64_t>());
   }
   return sequences;
 }
@@ -260,7 +260,7 @@ TEST_CASE("a subscriber that never reads holds only its own queue and later resu
   auto reading = std::async(std::launch::async, [&] {
     for (std::uint64_t next = 1; next <= kEvents; ++next) {
       auto event = reader.read_json();
-      if (!event || (*event)["sequence"] != next) break;
+      if (!event || (*event)["event"]["sequence"] != next) break;
       read_up_to = next;
     }
     return read_up_to.load();
@@ -315,7 +315,7 @@ TEST_CASE("a replay far larger than the client's queue is paced by its reading, 
   s.plane->emit_event("child_started", "late");
   auto live = client.read_json();
   REQUIRE(live);
-  CHECK((*live)["sequence"] == kEvents + 1);
+  CHECK((*live)["event"]["sequence"] == kEvents + 1);
 }
 
 // A fake whose snapshots block until released, as a 10,000-child state
@@ -369,7 +369,7 @@ TEST_CASE("health and commands are answered while every snapshot worker is busy"
        {"method", "command.restart_child"},
        {"params",
         {{"command_id", "c-1"}, {"requested_by", "t"}, {"reason", "t"}, {"target", "ingest"}}}});
-  CHECK(restart["result"]["status"] == "CommandResult::Accepted");
+  CHECK(restart["result"]["result"]["outcome"] == "CommandResult::Accepted");
 
   plane->release();
   for (auto& client : snapshotters) {

@@ -46,7 +46,7 @@ TEST_CASE("requests are answered over the socket") {
   CHECK(hello["result"]["read_only"] == false);
 
   json state = client.request({{"request_id", "s"}, {"method", "state"}});
-  CHECK(state["result"]["child_runtime_records"][0]["id"] == "ingest");
+  CHECK(state["result"]["state"]["child_runtime_records"][0]["id"] == "ingest");
 
   json command = client.request({{"request_id", "c"},
                                  {"method", "command.restart_child"},
@@ -55,7 +55,7 @@ TEST_CASE("requests are answered over the socket") {
                                    {"requested_by", "test"},
                                    {"reason", "over the socket"},
                                    {"target", "ingest"}}}});
-  CHECK(command["result"]["status"] == "CommandResult::Accepted");
+  CHECK(command["result"]["result"]["outcome"] == "CommandResult::Accepted");
   REQUIRE(s.plane->commands().size() == 1);
   CHECK(s.plane->commands()[0].meta.reason == "over the socket");
 
@@ -92,9 +92,9 @@ TEST_CASE("events stream to subscribers, and a reconnecting client catches up") 
       auto event = dashboard.read_json();
       REQUIRE(event);
       CHECK((*event)["type"] == "event");
-      CHECK((*event)["sequence"] == expected);
-      CHECK((*event)["child_id"] == "ingest");
-      seen = (*event)["sequence"];
+      CHECK((*event)["event"]["sequence"] == expected);
+      CHECK((*event)["event"]["child_id"] == "ingest");
+      seen = (*event)["event"]["sequence"];
     }
   }
   CHECK(link_is(s, EndpointLink::Listening, 0));
@@ -111,8 +111,8 @@ TEST_CASE("events stream to subscribers, and a reconnecting client catches up") 
   for (std::uint64_t expected = 3; expected <= 5; ++expected) {
     auto event = again.read_json();
     REQUIRE(event);
-    CHECK((*event)["sequence"] == expected);
-    types.push_back((*event)["event_type"]);
+    CHECK((*event)["event"]["sequence"] == expected);
+    types.push_back((*event)["event"]["event_type"]);
   }
   CHECK(types == std::vector<std::string>{"child_restarting", "child_started", "health_changed"});
 
@@ -121,7 +121,7 @@ TEST_CASE("events stream to subscribers, and a reconnecting client catches up") 
     s.plane->emit_event("child_exited", "x");
     auto event = again.read_json();
     REQUIRE(event);
-    CHECK((*event)["sequence"] == 6);
+    CHECK((*event)["event"]["sequence"] == 6);
     CHECK(s.plane->event_subscribers() == 1);
   }
 }
@@ -145,9 +145,9 @@ TEST_CASE("logs.tail answers history and follows new records") {
   auto pushed = client.read_json();
   REQUIRE(pushed);
   CHECK((*pushed)["type"] == "log");
-  CHECK((*pushed)["message"] == "after");
-  CHECK((*pushed)["severity"] == "error");
-  CHECK((*pushed)["fields"]["STREAM"] == "stdout");
+  CHECK((*pushed)["log"]["message"] == "after");
+  CHECK((*pushed)["log"]["severity"] == "error");
+  CHECK((*pushed)["log"]["fields"]["STREAM"] == "stdout");
 }
 
 TEST_CASE("stop closes every client promptly and reports the link disconnected") {

@@ -59,7 +59,7 @@ json command_result(const json& request, std::string outcome, std::string reason
   result.accepted = outcome == "CommandResult::Accepted";
   result.status = result.accepted ? "completed" : "rejected";
   if (!result.accepted)
-    result.error = sup::wire::ErrorObject{"rejected", "command", "test", reason};
+    result.error = sup::wire::ErrorObject{"rejected", "command", "test", reason, false, ""};
   result.completed_at_unix_nanos = 1;
   result.outcome = outcome;
   result.reason = reason;

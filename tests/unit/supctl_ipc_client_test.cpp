@@ -122,8 +122,8 @@ TEST_CASE("a call gets its own answer; pushes that arrive meanwhile are kept in 
   auto second = client->receive(deadline_in(10s));
   REQUIRE(first);
   REQUIRE(second);
-  CHECK(first->body["sequence"] == 1);
-  CHECK(second->body["sequence"] == 2);
+  CHECK(first->body["event"]["sequence"] == 1);
+  CHECK(second->body["event"]["sequence"] == 2);
 
   // Nothing more: a deadline in the past takes only what already arrived.
   auto none = client->receive(Deadline{});

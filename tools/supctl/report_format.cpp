@@ -26,7 +26,7 @@ std::string quoted_if_spaced(const std::string& value) {
 }
 
 // " KEY=value KEY2=\"two words\"" for the fields not in `skip`.
-std::string field_list(const Fields& fields, std::initializer_list<std::string_view> skip = {}) {
+std::string field_list(const wire::Fields& fields, std::initializer_list<std::string_view> skip = {}) {
   std::string text;
   for (const auto& [key, value] : fields) {
     if (std::find(skip.begin(), skip.end(), key) != skip.end()) continue;
@@ -35,7 +35,7 @@ std::string field_list(const Fields& fields, std::initializer_list<std::string_v
   return text;
 }
 
-std::string_view field(const Fields& fields, std::string_view key) {
+std::string_view field(const wire::Fields& fields, std::string_view key) {
   for (const auto& [name, value] : fields)
     if (name == key) return value;
   return {};
