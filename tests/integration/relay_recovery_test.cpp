@@ -189,7 +189,8 @@ TEST_CASE("supctl events --follow reconnects by itself after a relay kill") {
   REQUIRE(follower);
   REQUIRE((*follower)->wait_for_line(
       sup::it::Stream::Out,
-      [](const std::string& l) { return l.find("\"event\"") != std::string::npos; }, scaled(10s)));
+      [](const std::string& l) { return l.find("\"event_type\"") != std::string::npos; },
+      scaled(10s)));
 
   auto kill = daemon->supctl({"--json", "kill", "relay", "--yes"});
   INFO(kill.describe());

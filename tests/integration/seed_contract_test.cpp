@@ -47,86 +47,86 @@ const Names kStopStates = {"idle", "no_active_attempt", "cancel_delivered", "com
 
 // ---- shape checks: each names the path of what it found wrong ------------
 
-void check_string(const Json& o, const std::string& where, const std::string& key) {
-  CHECK_MESSAGE((o.contains(key) && o[key].is_string()), where + "." + key + " not a string");
+void check_string(const Json& o, const std::string& place, const std::string& key) {
+  CHECK_MESSAGE((o.contains(key) && o[key].is_string()), (place + "." + key + " not a string"));
 }
-void check_optional_string(const Json& o, const std::string& where, const std::string& key) {
+void check_optional_string(const Json& o, const std::string& place, const std::string& key) {
   if (o.contains(key) && !o[key].is_null())
-    CHECK_MESSAGE(o[key].is_string(), where + "." + key + " not a string or null");
+    CHECK_MESSAGE(o[key].is_string(), (place + "." + key + " not a string or null"));
 }
-void check_bool(const Json& o, const std::string& where, const std::string& key) {
-  CHECK_MESSAGE((o.contains(key) && o[key].is_boolean()), where + "." + key + " not a bool");
+void check_bool(const Json& o, const std::string& place, const std::string& key) {
+  CHECK_MESSAGE((o.contains(key) && o[key].is_boolean()), (place + "." + key + " not a bool"));
 }
 // Rust's u64/u128 fields: a non-negative integer (as_u64 in the relay).
-void check_count(const Json& o, const std::string& where, const std::string& key) {
+void check_count(const Json& o, const std::string& place, const std::string& key) {
   CHECK_MESSAGE((o.contains(key) && o[key].is_number_unsigned()),
-                where + "." + key + " not an unsigned integer: " + o.value(key, Json()).dump());
+                (place + "." + key + " not an unsigned integer: " + o.value(key, Json()).dump()));
 }
-void check_optional_count(const Json& o, const std::string& where, const std::string& key) {
+void check_optional_count(const Json& o, const std::string& place, const std::string& key) {
   if (o.contains(key) && !o[key].is_null())
-    CHECK_MESSAGE(o[key].is_number_unsigned(), where + "." + key + " not an unsigned integer");
+    CHECK_MESSAGE(o[key].is_number_unsigned(), (place + "." + key + " not an unsigned integer"));
 }
-void check_enum(const Json& o, const std::string& where, const std::string& key,
+void check_enum(const Json& o, const std::string& place, const std::string& key,
                 const Names& allowed) {
   const bool ok = o.contains(key) && o[key].is_string() && allowed.count(o[key].get<std::string>());
   CHECK_MESSAGE(
-      ok, where + "." + key + " is not one of the seed's values: " + o.value(key, Json()).dump());
+      ok, (place + "." + key + " is not one of the seed's values: " + o.value(key, Json()).dump()));
 }
-void check_string_map(const Json& o, const std::string& where, const std::string& key) {
-  REQUIRE_MESSAGE((o.contains(key) && o[key].is_object()), where + "." + key + " not an object");
+void check_string_map(const Json& o, const std::string& place, const std::string& key) {
+  REQUIRE_MESSAGE((o.contains(key) && o[key].is_object()), (place + "." + key + " not an object"));
   for (const auto& [name, value] : o[key].items())
-    CHECK_MESSAGE(value.is_string(), where + "." + key + "." + name + " not a string");
+    CHECK_MESSAGE(value.is_string(), (place + "." + key + "." + name + " not a string"));
 }
-const Json& array_of(const Json& o, const std::string& where, const std::string& key) {
-  REQUIRE_MESSAGE((o.contains(key) && o[key].is_array()), where + "." + key + " not an array");
+const Json& array_of(const Json& o, const std::string& place, const std::string& key) {
+  REQUIRE_MESSAGE((o.contains(key) && o[key].is_array()), (place + "." + key + " not an array"));
   return o[key];
 }
 
-void check_error(const Json& e, const std::string& where) {
-  REQUIRE_MESSAGE(e.is_object(), where + " not an object");
-  check_string(e, where, "code");
-  check_string(e, where, "stage");
-  check_optional_string(e, where, "target_id");
-  check_string(e, where, "message");
-  check_bool(e, where, "retryable");
+void check_error(const Json& e, const std::string& place) {
+  REQUIRE_MESSAGE(e.is_object(), (place + " not an object"));
+  check_string(e, place, "code");
+  check_string(e, place, "stage");
+  check_optional_string(e, place, "target_id");
+  check_string(e, place, "message");
+  check_bool(e, place, "retryable");
 }
 
-void check_event_record(const Json& e, const std::string& where) {
-  REQUIRE_MESSAGE(e.is_object(), where + " not an object");
-  check_string(e, where, "target_id");
-  check_count(e, where, "sequence");
-  check_string(e, where, "correlation_id");
-  check_string(e, where, "event_type");
-  check_enum(e, where, "severity", kSeverities);
-  check_string(e, where, "target_path");
-  check_optional_string(e, where, "child_id");
-  check_count(e, where, "occurred_at_unix_nanos");
-  check_string(e, where, "config_version");
-  CHECK_MESSAGE((e.contains("payload") && e["payload"].is_object()), where + ".payload");
+void check_event_record(const Json& e, const std::string& place) {
+  REQUIRE_MESSAGE(e.is_object(), (place + " not an object"));
+  check_string(e, place, "target_id");
+  check_count(e, place, "sequence");
+  check_string(e, place, "correlation_id");
+  check_string(e, place, "event_type");
+  check_enum(e, place, "severity", kSeverities);
+  check_string(e, place, "target_path");
+  check_optional_string(e, place, "child_id");
+  check_count(e, place, "occurred_at_unix_nanos");
+  check_string(e, place, "config_version");
+  CHECK_MESSAGE((e.contains("payload") && e["payload"].is_object()), (place + ".payload"));
 }
 
-void check_log_record(const Json& l, const std::string& where) {
-  REQUIRE_MESSAGE(l.is_object(), where + " not an object");
-  check_string(l, where, "target_id");
-  check_optional_count(l, where, "sequence");
-  check_optional_string(l, where, "correlation_id");
-  check_enum(l, where, "severity", kSeverities);
-  check_string(l, where, "message");
-  check_string_map(l, where, "fields");
-  check_count(l, where, "occurred_at_unix_nanos");
+void check_log_record(const Json& l, const std::string& place) {
+  REQUIRE_MESSAGE(l.is_object(), (place + " not an object"));
+  check_string(l, place, "target_id");
+  check_optional_count(l, place, "sequence");
+  check_optional_string(l, place, "correlation_id");
+  check_enum(l, place, "severity", kSeverities);
+  check_string(l, place, "message");
+  check_string_map(l, place, "fields");
+  check_count(l, place, "occurred_at_unix_nanos");
 }
 
-void check_node(const Json& n, const std::string& where) {
-  REQUIRE_MESSAGE(n.is_object(), where + " not an object");
-  check_string(n, where, "node_id");
-  check_optional_string(n, where, "child_id");
-  check_string(n, where, "path");
-  check_string(n, where, "name");
-  check_enum(n, where, "kind", kNodeKinds);
-  for (const Json& tag : array_of(n, where, "tags")) CHECK(tag.is_string());
-  check_enum(n, where, "criticality", kCriticalities);
-  check_string(n, where, "state_summary");
-  check_string_map(n, where, "diagnostics");
+void check_node(const Json& n, const std::string& place) {
+  REQUIRE_MESSAGE(n.is_object(), (place + " not an object"));
+  check_string(n, place, "node_id");
+  check_optional_string(n, place, "child_id");
+  check_string(n, place, "path");
+  check_string(n, place, "name");
+  check_enum(n, place, "kind", kNodeKinds);
+  for (const Json& tag : array_of(n, place, "tags")) CHECK(tag.is_string());
+  check_enum(n, place, "criticality", kCriticalities);
+  check_string(n, place, "state_summary");
+  check_string_map(n, place, "diagnostics");
 }
 
 void check_dashboard_state(const Json& s, const std::string& target_id) {
@@ -154,39 +154,39 @@ void check_dashboard_state(const Json& s, const std::string& target_id) {
     CHECK(path.is_string());
 
   for (const Json& row : array_of(s, "state", "runtime_state")) {
-    const std::string where = "runtime_state[" + row.value("child_path", "?") + "]";
-    check_string(row, where, "child_path");
-    check_enum(row, where, "lifecycle_state", kLifecycleStates);
-    check_enum(row, where, "health", kHealthStates);
-    check_enum(row, where, "readiness", kRowReadiness);
-    check_count(row, where, "generation");
-    check_count(row, where, "attempt");  // the UI's
-    check_count(row, where, "child_start_count");
-    check_count(row, where, "restart_count");
-    check_optional_string(row, where, "last_failure");
-    check_optional_string(row, where, "last_policy_decision");
-    check_string(row, where, "shutdown_state");
+    const std::string place = "runtime_state[" + row.value("child_path", "?") + "]";
+    check_string(row, place, "child_path");
+    check_enum(row, place, "lifecycle_state", kLifecycleStates);
+    check_enum(row, place, "health", kHealthStates);
+    check_enum(row, place, "readiness", kRowReadiness);
+    check_count(row, place, "generation");
+    check_count(row, place, "attempt");  // the UI's
+    check_count(row, place, "child_start_count");
+    check_count(row, place, "restart_count");
+    check_optional_string(row, place, "last_failure");
+    check_optional_string(row, place, "last_policy_decision");
+    check_string(row, place, "shutdown_state");
   }
   for (const Json& r : array_of(s, "state", "child_runtime_records")) {
-    const std::string where = "child_runtime_records[" + r.value("child_id", "?") + "]";
-    check_string(r, where, "child_id");
-    check_string(r, where, "child_path");
-    check_optional_count(r, where, "generation");
-    check_optional_count(r, where, "attempt");
-    if (!r["status"].is_null()) check_enum(r, where, "status", kAttemptStatuses);
-    check_enum(r, where, "operation", kOperations);
-    check_enum(r, where, "managed_child_state", kManagedStates);
+    const std::string place = "child_runtime_records[" + r.value("child_id", "?") + "]";
+    check_string(r, place, "child_id");
+    check_string(r, place, "child_path");
+    check_optional_count(r, place, "generation");
+    check_optional_count(r, place, "attempt");
+    if (!r["status"].is_null()) check_enum(r, place, "status", kAttemptStatuses);
+    check_enum(r, place, "operation", kOperations);
+    check_enum(r, place, "managed_child_state", kManagedStates);
     const Json& liveness = r["liveness"];
-    check_optional_count(liveness, where + ".liveness", "last_heartbeat_at_unix_nanos");
-    check_bool(liveness, where + ".liveness", "heartbeat_stale");
-    check_enum(liveness, where + ".liveness", "readiness", kRecordReadiness);
+    check_optional_count(liveness, place + ".liveness", "last_heartbeat_at_unix_nanos");
+    check_bool(liveness, place + ".liveness", "heartbeat_stale");
+    check_enum(liveness, place + ".liveness", "readiness", kRecordReadiness);
     const Json& limit = r["restart_limit"];
     for (const char* key : {"window_millis", "limit", "used", "remaining", "updated_at_unix_nanos"})
-      check_count(limit, where + ".restart_limit", key);
-    check_bool(limit, where + ".restart_limit", "exhausted");
-    check_enum(r, where, "stop_state", kStopStates);
+      check_count(limit, place + ".restart_limit", key);
+    check_bool(limit, place + ".restart_limit", "exhausted");
+    check_enum(r, place, "stop_state", kStopStates);
     CHECK_MESSAGE((r.contains("failure") && (r["failure"].is_null() || r["failure"].is_object())),
-                  where + ".failure");
+                  (place + ".failure"));
   }
   const Json& events = array_of(s, "state", "recent_events");
   for (std::size_t i = 0; i < events.size(); ++i)
@@ -221,7 +221,7 @@ Json relay_call(const sup::it::Daemon& daemon, const std::string& method, const 
   const Json request = {{"request_id", id}, {"method", method}, {"params", params}};
   REQUIRE(client->send_all(request.dump() + "\n", sup::it::deadline_in(scaled(5000ms))));
   auto line = client->read_line(sup::it::deadline_in(scaled(10'000ms)));
-  REQUIRE_MESSAGE(line, "no answer to " + method);
+  REQUIRE_MESSAGE(line, ("no answer to " + method));
   const Json response = Json::parse(*line, nullptr, false);
   REQUIRE_MESSAGE(response.is_object(), *line);
   CHECK_MESSAGE(response["request_id"] == id, *line);  // the first line is the answer
@@ -416,7 +416,9 @@ TEST_CASE("the seed relay's calls, in its order and with its params, get the see
                                                            true, "cmd-seed-remove-2")),
                            "cmd-seed-remove-2", target);
   CHECK(r["status"] == "completed");
-  state = relay_state(daemon, target);
+  // Removed once it has stopped: gone from every array.
+  state = state_until(daemon, target,
+                      [](const Json& s) { return lifecycle_of(s, "root/spare") == "absent"; });
   CHECK(lifecycle_of(state, "root/spare") == "absent");
   CHECK(node_of(state, "root/spare") == nullptr);
 
@@ -588,7 +590,7 @@ TEST_CASE("the seed UI's reads of DashboardState hold for every child kind and s
     node_paths.insert(node["path"]);
     if (node["kind"] == "child_task") {
       const Json* row = row_of(state, node["path"]);
-      REQUIRE_MESSAGE(row, "no runtime_state row for " + node["path"].dump());
+      REQUIRE_MESSAGE(row, ("no runtime_state row for " + node["path"].dump()));
       // applyStateDelta keeps node.state_summary == lifecycle_state.
       CHECK(node["state_summary"] == (*row)["lifecycle_state"]);
       CHECK(node["child_id"].is_string());

@@ -211,7 +211,7 @@ TEST_CASE("supctl logs CHILD shows the child's output; events and events --follo
   auto events = expect_exit(*daemon, {"--json", "events"}, kOk);
   auto listed = sup::it::json_lines(events.out);
   REQUIRE_FALSE(listed.empty());
-  CHECK(listed.back()["type"] == "event");
+  CHECK(listed.back().contains("event_type"));  // the EventRecord
 
   sup::it::SpawnOptions follow;
   follow.argv = {
@@ -220,7 +220,7 @@ TEST_CASE("supctl logs CHILD shows the child's output; events and events --follo
   REQUIRE(follower);
   auto first = (*follower)->wait_for_line(
       sup::it::Stream::Out,
-      [](const std::string& line) { return line.find("\"event\"") != std::string::npos; },
+      [](const std::string& line) { return line.find("\"event_type\"") != std::string::npos; },
       scaled(10s));
   REQUIRE_MESSAGE(first,
                   "events --follow printed nothing: " << (*follower)->text(sup::it::Stream::Err));
@@ -304,9 +304,11 @@ TEST_CASE("pause and quarantine of the relay are refused with a reason; the sock
   for (const char* command : {"pause_child", "quarantine_child", "remove_child"}) {
     auto reply = daemon->command(command, "relay");
     REQUIRE_MESSAGE(reply, command);
-    CHECK_MESSAGE((*reply)["result"]["status"] == "CommandResult::Rejected", reply->dump());
-    CHECK_MESSAGE((*reply)["result"].value("reason", "").find("relay") != std::string::npos,
+    CHECK_MESSAGE((*reply)["result"]["result"]["outcome"] == "CommandResult::Rejected",
                   reply->dump());
+    CHECK_MESSAGE(
+        (*reply)["result"]["result"].value("reason", "").find("relay") != std::string::npos,
+        reply->dump());
   }
   CHECK(child_state(*daemon, "relay") == "Running");
   auto health = daemon->result_of("health");
@@ -324,7 +326,8 @@ TEST_CASE("a full disk under the audit log: degraded, logged, commands refused, 
 
   auto first = daemon->command("restart_child", "beat");
   REQUIRE(first);
-  CHECK((*first)["result"]["status"] == "CommandResult::Accepted");  // its line fails later
+  CHECK((*first)["result"]["result"]["outcome"] ==
+        "CommandResult::Accepted");  // its line fails later
   Json health;
   REQUIRE_MESSAGE(sup::it::eventually(
                       [&] {
@@ -343,9 +346,10 @@ TEST_CASE("a full disk under the audit log: degraded, logged, commands refused, 
       scaled(10s)));
   auto refused = daemon->command("restart_child", "beat");
   REQUIRE(refused);
-  CHECK((*refused)["result"]["status"] == "CommandResult::Rejected");
-  CHECK_MESSAGE((*refused)["result"].value("reason", "").find("audit log") != std::string::npos,
-                refused->dump());
+  CHECK((*refused)["result"]["result"]["outcome"] == "CommandResult::Rejected");
+  CHECK_MESSAGE(
+      (*refused)["result"]["result"].value("reason", "").find("audit log") != std::string::npos,
+      refused->dump());
   auto by_supctl = expect_exit(*daemon, {"restart", "beat"}, kNotDone);
   CHECK_MESSAGE((by_supctl.out + by_supctl.err).find("audit log") != std::string::npos,
                 by_supctl.describe());
@@ -360,7 +364,7 @@ TEST_CASE("a full disk under the audit log: degraded, logged, commands refused, 
       scaled(10s)));
   auto resumed = daemon->command("restart_child", "beat");
   REQUIRE(resumed);
-  CHECK((*resumed)["result"]["status"] == "CommandResult::Accepted");
+  CHECK((*resumed)["result"]["result"]["outcome"] == "CommandResult::Accepted");
   CHECK(sup::it::eventually(
       [&] {
         std::ifstream in(audit_log);
