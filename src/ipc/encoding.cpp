@@ -312,10 +312,10 @@ wire::Health to_wire(const Health& health) {
           health.uptime_secs,
           health.control_loop_iterations,
           health.iterations_per_sec,
-          health.dashboard_link,
+          std::string(to_string(health.endpoint.link)),
           health.reasons,
           health.suspects,
-          health.dashboard_clients,
+          health.endpoint.clients,
           health.audit_write_failures};
 }
 

@@ -133,7 +133,7 @@ TEST_CASE("requests waiting at the same moment share one snapshot, each gets its
   for (const auto& reply : replies) {
     CHECK(reply["ok"] == true);
     CHECK(reply["result"]["type"] == "state");
-    CHECK(reply["result"]["child_runtime_records"][0]["id"] == "ingest");
+    CHECK(reply["result"]["state"]["child_runtime_records"][0]["id"] == "ingest");
     ids.insert(reply["request_id"].get<std::string>());
   }
   CHECK(ids.size() == 1 + kLater);
