@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
 
   // Both must parse back to the same document, or the comparison is void.
   sup::SupervisorState state = sample_state(children);
-  const sup::ipc::DashboardContext context{"sup@bench", "bench", "pending", nullptr};
+  const sup::ipc::DashboardContext context{"sup@bench", "bench", nullptr, nullptr};
   auto writer_state = [&] {
     return sup::ipc::response_line("r1", "state", "sup@bench", [&](sup::JsonWriter& w) {
       w.key("state");

@@ -17,10 +17,6 @@ constexpr std::size_t kMaxTailBytes = 4u << 20;
 constexpr std::uint32_t kRecentLogRecords = 50;
 constexpr std::size_t kMaxRecentLogBytes = 64u << 10;
 
-// DashboardState.target.registration_state until the daemon registers with
-// a relay itself: the UI's "pending".
-constexpr std::string_view kRegistrationState = "pending";
-
 // A query the runtime could not answer: a timeout is retryable.
 ProtocolError runtime_failure(const Error& failure) {
   return {failure.code == sup::ErrorCode::Timeout ? ErrorCode::Timeout : ErrorCode::Internal,
@@ -93,11 +89,11 @@ Reply Dispatcher::state(const Request& request) const {
   auto snapshot = plane_.current_state();
   if (!snapshot) return error(request.request_id, runtime_failure(snapshot.error()));
   LogTail logs = plane_.tail_logs({std::nullopt, kRecentLogRecords, kMaxRecentLogBytes});
-  DashboardContext context{info_.target_id, info_.display_name, kRegistrationState, &logs.records};
+  const registration::RegistrationStatus relay_registration = registration_status();
+  DashboardContext context{info_.target_id, info_.display_name, &relay_registration, &logs.records};
   return Reply(response_line(request.request_id, "state", info_.target_id, [&](JsonWriter& w) {
     w.key("state");
     write_dashboard_state(w, *snapshot, context);
-    write_registration_status(w);
   }));
 }
 
@@ -107,8 +103,7 @@ Reply Dispatcher::health(const Request& request) const {
   auto snapshot = plane_.health();
   if (!snapshot) return error(request.request_id, runtime_failure(snapshot.error()));
   return Reply(response_line(request.request_id, "health", info_.target_id, [&](JsonWriter& w) {
-    wire::write_fields(w, to_wire(*snapshot));
-    write_registration_status(w);
+    wire::write_fields(w, to_wire(*snapshot, registration_status()));
   }));
 }
 
@@ -167,10 +162,9 @@ Reply Dispatcher::command(const Request& request, const Peer& peer) const {
       }));
 }
 
-void Dispatcher::write_registration_status(JsonWriter& w) const {
-  w.key("dashboard_registration");
-  registration::write_status(w, info_.registration_status ? info_.registration_status()
-                                                          : registration::RegistrationStatus{});
+registration::RegistrationStatus Dispatcher::registration_status() const {
+  return info_.registration_status ? info_.registration_status()
+                                   : registration::RegistrationStatus{};
 }
 
 Reply Dispatcher::error(const std::optional<std::string>& request_id,

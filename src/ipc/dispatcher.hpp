@@ -90,7 +90,7 @@ class Dispatcher {
   Reply command(const Request& request, const Peer& peer) const;
   Reply executions(const Request& request, const Peer& peer) const;  // execution_dispatch.cpp
   Reply error(const std::optional<std::string>& request_id, const ProtocolError& error) const;
-  void write_registration_status(JsonWriter& w) const;
+  registration::RegistrationStatus registration_status() const;
 
   ControlPlane& plane_;
   ServerInfo info_;

@@ -307,7 +307,19 @@ wire::LogRecord to_wire(const LogEntry& entry, std::string_view target_id) {
   return out;
 }
 
-wire::Health to_wire(const Health& health) {
+wire::Registration to_wire(const registration::RegistrationStatus& status) {
+  wire::Registration out;
+  out.state = registration::to_string(status.state);
+  if (!status.relay_path.empty()) out.relay_path = status.relay_path;
+  if (!status.last_error.empty()) out.last_error = status.last_error;
+  out.lease_expires_at_unix_ms = status.lease_expires_at_unix_ms;
+  out.consecutive_failures = status.consecutive_failures;
+  out.registrations = status.registrations;
+  return out;
+}
+
+wire::Health to_wire(const Health& health,
+                     const registration::RegistrationStatus& relay_registration) {
   return {health.status,
           health.uptime_secs,
           health.control_loop_iterations,
@@ -316,7 +328,14 @@ wire::Health to_wire(const Health& health) {
           health.reasons,
           health.suspects,
           health.endpoint.clients,
-          health.audit_write_failures};
+          health.audit_write_failures,
+          to_wire(relay_registration)};
+}
+
+std::string_view registration_state_of(const registration::RegistrationStatus& status,
+                                       std::int64_t now_unix_ms) {
+  if (!status.lease_expires_at_unix_ms) return "pending";
+  return *status.lease_expires_at_unix_ms > now_unix_ms ? "active" : "expired";
 }
 
 wire::CommandResult to_wire(const CommandResult& result, std::string_view target_id,
@@ -384,8 +403,12 @@ void write_dashboard_state(JsonWriter& w, const SupervisorState& state,
                            const DashboardContext& context) {
   w.reserve_more(state.child_runtime_records.size() * kChildBytesEstimate);
   wire::DashboardState head;
+  const registration::RegistrationStatus relay_registration =
+      context.registration ? *context.registration : registration::RegistrationStatus{};
   head.target = {std::string(context.target_id), std::string(context.display_name),
-                 std::string(context.registration_state), "connected"};
+                 std::string(registration_state_of(relay_registration, state.captured_at_unix_ms)),
+                 "connected"};
+  head.dashboard_registration = to_wire(relay_registration);
   head.root = root_node(state);
   head.nodes.push_back(head.root);
   head.declaration_order.emplace_back(kRootPath);

@@ -19,6 +19,7 @@
 #include "ipc/log_history.hpp"
 #include "ipc/protocol.hpp"
 #include "json/json_writer.hpp"
+#include "registration/registration_lease.hpp"
 #include "sup/command.hpp"
 #include "sup/state.hpp"
 #include "wire/dashboard_records.hpp"
@@ -62,14 +63,23 @@ std::string_view severity_of(LogLevel level);
 struct DashboardContext {
   std::string_view target_id;
   std::string_view display_name;
-  std::string_view registration_state;  // pending|active|rejected|expired
+  // The daemon's registration with a relay; null: registration is disabled.
+  const registration::RegistrationStatus* registration = nullptr;
   const std::vector<LogEntryPtr>* recent_logs = nullptr;
 };
 
 wire::ErrorObject to_wire(const ProtocolError& error, std::string_view target_id);
 wire::EventRecord to_wire(const Event& event, std::string_view target_id);
 wire::LogRecord to_wire(const LogEntry& entry, std::string_view target_id);
-wire::Health to_wire(const Health& health);
+wire::Registration to_wire(const registration::RegistrationStatus& status);
+wire::Health to_wire(const Health& health,
+                     const registration::RegistrationStatus& relay_registration);
+// DashboardState.target.registration_state as the relay sees the lease at
+// `now_unix_ms`: `active` while an acknowledged lease holds (a failed
+// renewal does not end it), `expired` after it ran out, `pending` before
+// any ack (and with registration disabled).
+std::string_view registration_state_of(const registration::RegistrationStatus& status,
+                                       std::int64_t now_unix_ms);
 // The seed's ControlCommandResult: the tree carries a command out before
 // answering, so an accepted command is `completed`; NotFound and Rejected
 // are `rejected` with an error.

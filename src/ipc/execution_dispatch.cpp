@@ -38,7 +38,8 @@ ProtocolError protocol_error(const Error& failure, bool mutating) {
 std::string command_result_line(std::string_view request_id, std::string_view target_id,
                                 const ExecutionCommandOutcome& outcome) {
   return response_line(request_id, "command_result", target_id, [&](JsonWriter& w) {
-    write_execution_command_result(w, outcome, target_id, unix_now_nanos());
+    w.key("result");
+    wire::write(w, to_wire(outcome, target_id, unix_now_nanos()));
   });
 }
 
@@ -120,7 +121,7 @@ Reply Dispatcher::executions(const Request& request, const Peer& peer) const {
       if (!listed) return error(request.request_id, protocol_error(listed.error(), false));
       return Reply(response_line(request.request_id, "executions", target_id, [&](JsonWriter& w) {
         w.key("executions").begin_array();
-        for (const auto& info : *listed) write_execution_info(w, info);
+        for (const auto& info : *listed) wire::write(w, to_wire(info));
         w.end_array();
       }));
     }
@@ -129,7 +130,7 @@ Reply Dispatcher::executions(const Request& request, const Peer& peer) const {
       if (!view) return error(request.request_id, protocol_error(view.error(), false));
       return Reply(response_line(request.request_id, "execution", target_id, [&](JsonWriter& w) {
         w.key("execution");
-        write_execution_view(w, *view);
+        wire::write(w, to_wire(*view));
       }));
     }
     case Logs: {
@@ -137,8 +138,7 @@ Reply Dispatcher::executions(const Request& request, const Peer& peer) const {
       if (!output) return error(request.request_id, protocol_error(output.error(), false));
       return Reply(
           response_line(request.request_id, "execution_logs", target_id, [&](JsonWriter& w) {
-            w.field("execution_id", params.execution_id).field("node_id", params.node_id);
-            write_node_output(w, *output);
+            wire::write_fields(w, to_wire(params.execution_id, params.node_id, *output));
           }));
     }
   }

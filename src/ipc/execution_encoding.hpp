@@ -1,31 +1,30 @@
-// The records of the executions.* methods and of execution events, as the
-// socket writes them (docs/ipc.md, "Executions"). Results nest their
-// record under a key named for it, as `state` does; mutating ops answer a
-// `command_result` whose `result` carries the seed's `status`.
+// The executions.* answers and execution events, mapped onto the wire
+// records (wire/execution_records.hpp, docs/ipc.md "Executions"): results
+// nest their record under a key named for it, as `state` does; mutating
+// ops answer a `command_result` whose `result` is the seed's
+// ControlCommandResult with the execution beside it.
 //
 //   std::string line = sup::ipc::response_line(id, "execution", target, [&](JsonWriter& w) {
 //     w.key("execution");
-//     sup::ipc::write_execution_view(w, view);
+//     sup::wire::write(w, sup::ipc::to_wire(view));
 //   });
 #pragma once
 
 #include <cstdint>
-#include <span>
 #include <string_view>
 
 #include "executions/execution_types.hpp"
-#include "json/json_writer.hpp"
 #include "sup/state.hpp"
+#include "wire/execution_records.hpp"
 
 namespace sup::ipc {
 
-void write_execution_info(JsonWriter& w, const executions::ExecutionInfo& info);
-void write_execution_view(JsonWriter& w, const executions::ExecutionView& view);
-void write_node_output(JsonWriter& w, const executions::NodeOutput& output);
+wire::ExecutionSummary to_wire(const executions::ExecutionInfo& info);
+wire::Execution to_wire(const executions::ExecutionView& view);
+wire::ExecutionLogs to_wire(std::string_view execution_id, std::string_view node_id,
+                            const executions::NodeOutput& output);
 
-// The seed's ControlCommandResult shape: {command_id, target_id, accepted,
-// status: accepted|rejected|completed|failed, completed_at_unix_nanos,
-// reason?} plus our execution fields.
+// What an executions.* command did, for its ControlCommandResult.
 struct ExecutionCommandOutcome {
   std::string_view command_id;
   std::string_view status;  // accepted | rejected | completed | failed
@@ -34,14 +33,11 @@ struct ExecutionCommandOutcome {
   std::string_view reason;  // why not, or what happened
   bool existing = false;    // submit: the id named an earlier execution
 };
-void write_execution_command_result(JsonWriter& w, const ExecutionCommandOutcome& outcome,
-                                    std::string_view target_id,
-                                    std::int64_t completed_at_unix_nanos);
+wire::CommandResult to_wire(const ExecutionCommandOutcome& outcome, std::string_view target_id,
+                            std::int64_t completed_at_unix_nanos);
 
-// The event published for a committed transition: event_type
-// "execution_state_changed" or "node_state_changed", target_path
-// "executions/<id>[/<node>]", payload {execution_id, node_id?, from_state,
-// to_state, attempt?, reason}. Sequence and time are the event journal's.
+// The event published for a committed transition (wire::transition_event).
+// Sequence and time are the event journal's.
 Event execution_event(const executions::TransitionEvent& transition);
 
 }  // namespace sup::ipc

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <bit>
 
-#include "json/json_writer.hpp"
 #include "supervisor/backoff.hpp"
 
 namespace sup::registration {
@@ -40,28 +39,6 @@ std::uint32_t attempt_timeout_ms(const LeaseSettings& settings) {
   std::uint64_t lease_ms = std::uint64_t{settings.lease_seconds} * 1000;
   std::uint64_t margin = lease_ms > settings.heartbeat_ms ? lease_ms - settings.heartbeat_ms : 1;
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(kMaxAttemptMs, margin));
-}
-
-void write_status(JsonWriter& w, const RegistrationStatus& status) {
-  w.begin_object().field("state", to_string(status.state));
-  w.key("relay_path");
-  if (status.relay_path.empty())
-    w.null();
-  else
-    w.value(status.relay_path);
-  w.key("last_error");
-  if (status.last_error.empty())
-    w.null();
-  else
-    w.value(status.last_error);
-  w.key("lease_expires_at_unix_ms");
-  if (status.lease_expires_at_unix_ms)
-    w.value(*status.lease_expires_at_unix_ms);
-  else
-    w.null();
-  w.field("consecutive_failures", status.consecutive_failures)
-      .field("registrations", status.registrations)
-      .end_object();
 }
 
 RegistrationLease::RegistrationLease(LeaseSettings settings, std::string relay_path)

@@ -29,10 +29,6 @@
 
 #include "registration/registration_protocol.hpp"
 
-namespace sup {
-class JsonWriter;
-}
-
 namespace sup::registration {
 
 inline constexpr std::uint32_t kInitialRetryMs = 100;
@@ -53,6 +49,8 @@ struct LeaseSettings {
 // that a renewal started at the heartbeat ends before the lease does.
 std::uint32_t attempt_timeout_ms(const LeaseSettings& settings);
 
+// What health and state report as `dashboard_registration` (its wire form
+// is wire::Registration, mapped in ipc/encoding).
 struct RegistrationStatus {
   State state = State::Disabled;
   std::string relay_path;
@@ -61,9 +59,6 @@ struct RegistrationStatus {
   std::uint32_t consecutive_failures = 0;
   std::uint64_t registrations = 0;  // acknowledged attempts (the first and every renewal)
 };
-
-// The `dashboard_registration` object of health and state.
-void write_status(JsonWriter& w, const RegistrationStatus& status);
 
 // What an attempt's end means for the log.
 struct Step {

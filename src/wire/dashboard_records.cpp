@@ -1,44 +1,14 @@
 #include "wire/dashboard_records.hpp"
 
-#include <algorithm>
-#include <cmath>
-#include <limits>
 #include <nlohmann/json.hpp>
 
+#include "wire/json_access.hpp"
+
 namespace sup::wire {
+
+using namespace detail;
+
 namespace {
-
-using nlohmann::json;
-
-// ---- writing ---------------------------------------------------------------
-
-template <class T>
-void write_optional(JsonWriter& w, std::string_view name, const std::optional<T>& value) {
-  w.key(name);
-  if (value)
-    w.value(*value);
-  else
-    w.null();
-}
-
-void write_fields_object(JsonWriter& w, std::string_view name, const Fields& fields) {
-  w.key(name).begin_object();
-  for (const auto& [key, value] : fields) w.field(key, value);
-  w.end_object();
-}
-
-void write_strings(JsonWriter& w, std::string_view name, const std::vector<std::string>& items) {
-  w.key(name).begin_array();
-  for (const auto& item : items) w.value(item);
-  w.end_array();
-}
-
-template <class T>
-void write_array(JsonWriter& w, std::string_view name, const std::vector<T>& items) {
-  w.key(name).begin_array();
-  for (const auto& item : items) write(w, item);
-  w.end_array();
-}
 
 // Writes items, then rows' items made by `fill` into one reused row.
 template <class T, class Fill>
@@ -54,104 +24,6 @@ void write_rows(JsonWriter& w, std::string_view name, const std::vector<T>& item
     }
   }
   w.end_array();
-}
-
-// ---- reading ---------------------------------------------------------------
-
-const json* member(const json& object, std::string_view key) {
-  if (!object.is_object()) return nullptr;
-  auto it = object.find(key);
-  return it == object.end() ? nullptr : &*it;
-}
-
-std::string to_line(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-std::string text(const json& object, std::string_view key) {
-  const json* value = member(object, key);
-  return value && value->is_string() ? value->get<std::string>() : std::string{};
-}
-
-std::optional<std::string> optional_text(const json& object, std::string_view key) {
-  const json* value = member(object, key);
-  if (!value || !value->is_string()) return std::nullopt;
-  return value->get<std::string>();
-}
-
-bool flag(const json& object, std::string_view key) {
-  const json* value = member(object, key);
-  return value && value->is_boolean() && value->get<bool>();
-}
-
-std::optional<double> number(const json& object, std::string_view key) {
-  const json* value = member(object, key);
-  if (!value || !value->is_number()) return std::nullopt;
-  const double number = value->get<double>();
-  return std::isfinite(number) ? std::optional<double>(number) : std::nullopt;
-}
-
-std::optional<std::int64_t> integer(const json& object, std::string_view key) {
-  const json* value = member(object, key);
-  if (!value) return std::nullopt;
-  if (value->is_number_integer()) {
-    if (value->is_number_unsigned() &&
-        value->get<std::uint64_t>() >
-            static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-      return std::numeric_limits<std::int64_t>::max();
-    return value->get<std::int64_t>();
-  }
-  if (auto real = number(object, key)) {
-    constexpr double kLimit = 9.2e18;
-    return static_cast<std::int64_t>(std::clamp(*real, -kLimit, kLimit));
-  }
-  return std::nullopt;
-}
-
-std::uint64_t count(const json& object, std::string_view key) {
-  if (const json* value = member(object, key); value && value->is_number_unsigned())
-    return value->get<std::uint64_t>();
-  const std::int64_t signed_value = integer(object, key).value_or(0);
-  return signed_value > 0 ? static_cast<std::uint64_t>(signed_value) : 0;
-}
-
-std::uint32_t count32(const json& object, std::string_view key) {
-  return static_cast<std::uint32_t>(
-      std::min<std::uint64_t>(count(object, key), std::numeric_limits<std::uint32_t>::max()));
-}
-
-std::vector<std::string> texts(const json& object, std::string_view key) {
-  std::vector<std::string> out;
-  const json* value = member(object, key);
-  if (!value || !value->is_array()) return out;
-  for (const json& item : *value)
-    out.push_back(item.is_string() ? item.get<std::string>() : to_line(item));
-  return out;
-}
-
-Fields fields_of(const json& object, std::string_view key) {
-  Fields out;
-  const json* value = member(object, key);
-  if (!value || !value->is_object()) return out;
-  for (const auto& [name, item] : value->items())
-    out.emplace_back(name, item.is_string() ? item.get<std::string>() : to_line(item));
-  return out;
-}
-
-const json& child(const json& object, std::string_view key) {
-  static const json kNull;
-  const json* value = member(object, key);
-  return value ? *value : kNull;
-}
-
-template <class T, class Read>
-std::vector<T> objects(const json& object, std::string_view key, Read read) {
-  std::vector<T> out;
-  const json& items = child(object, key);
-  if (!items.is_array()) return out;
-  for (const json& item : items)
-    if (item.is_object()) out.push_back(read(item));
-  return out;
 }
 
 }  // namespace
@@ -295,9 +167,15 @@ void write(JsonWriter& w, const CommandResult& result) {
   }
   write_optional(w, "completed_at_unix_nanos", result.completed_at_unix_nanos);
   if (result.correlation_id) w.field("correlation_id", *result.correlation_id);
-  w.field("outcome", result.outcome);
+  if (!result.outcome.empty()) w.field("outcome", result.outcome);
   if (!result.reason.empty()) w.field("reason", result.reason);
-  w.field("idempotent", result.idempotent).end_object();
+  w.field("idempotent", result.idempotent);
+  if (const auto& execution = result.execution) {
+    w.field("execution_id", execution->execution_id);
+    if (!execution->state.empty()) w.field("state", execution->state);
+    w.field("existing", execution->existing);
+  }
+  w.end_object();
 }
 
 void write(JsonWriter& w, const DashboardState& state, const ChildRows* rows) {
@@ -347,7 +225,19 @@ void write(JsonWriter& w, const DashboardState& state, const ChildRows* rows) {
       .field("stopped", c.stopped)
       .field("target_count", c.target_count)
       .end_object();
-  w.field("captured_at", state.captured_at_ms).end_object();
+  w.field("captured_at", state.captured_at_ms).key("dashboard_registration");
+  write(w, state.dashboard_registration);
+  w.end_object();
+}
+
+void write(JsonWriter& w, const Registration& registration) {
+  w.begin_object().field("state", registration.state);
+  write_optional(w, "relay_path", registration.relay_path);
+  write_optional(w, "last_error", registration.last_error);
+  write_optional(w, "lease_expires_at_unix_ms", registration.lease_expires_at_unix_ms);
+  w.field("consecutive_failures", registration.consecutive_failures)
+      .field("registrations", registration.registrations)
+      .end_object();
 }
 
 void write_fields(JsonWriter& w, const Subscription& subscription) {
@@ -368,7 +258,9 @@ void write_fields(JsonWriter& w, const Health& health) {
   write_strings(w, "reasons", health.reasons);
   write_strings(w, "suspects", health.suspects);
   w.field("dashboard_clients", health.dashboard_clients)
-      .field("audit_write_failures", health.audit_write_failures);
+      .field("audit_write_failures", health.audit_write_failures)
+      .key("dashboard_registration");
+  write(w, health.dashboard_registration);
 }
 
 // ---- reading ---------------------------------------------------------------
@@ -503,6 +395,7 @@ DashboardState read_dashboard_state(const json& o) {
   s.children = {count(c, "running"),     count(c, "failed"),  count(c, "restarting"),
                 count(c, "quarantined"), count(c, "stopped"), count(c, "target_count")};
   s.captured_at_ms = integer(o, "captured_at").value_or(0);
+  s.dashboard_registration = read_registration(child(o, "dashboard_registration"));
   return s;
 }
 
@@ -518,6 +411,8 @@ CommandResult read_command_result(const json& o) {
   r.outcome = text(o, "outcome");
   r.reason = text(o, "reason");
   r.idempotent = flag(o, "idempotent");
+  if (member(o, "execution_id"))
+    r.execution = ExecutionOutcome{text(o, "execution_id"), text(o, "state"), flag(o, "existing")};
   return r;
 }
 
@@ -541,7 +436,19 @@ Health read_health(const json& o) {
   h.suspects = texts(o, "suspects");
   h.dashboard_clients = count(o, "dashboard_clients");
   h.audit_write_failures = count(o, "audit_write_failures");
+  h.dashboard_registration = read_registration(child(o, "dashboard_registration"));
   return h;
+}
+
+Registration read_registration(const json& o) {
+  Registration r;
+  if (auto state = optional_text(o, "state")) r.state = *state;
+  r.relay_path = optional_text(o, "relay_path");
+  r.last_error = optional_text(o, "last_error");
+  r.lease_expires_at_unix_ms = integer(o, "lease_expires_at_unix_ms");
+  r.consecutive_failures = count(o, "consecutive_failures");
+  r.registrations = count(o, "registrations");
+  return r;
 }
 
 const json& nested(const json& message, std::string_view key) {

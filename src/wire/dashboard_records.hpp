@@ -214,8 +214,21 @@ struct ChildrenCounts {
   bool operator==(const ChildrenCounts&) const = default;
 };
 
+// Ours: `dashboard_registration` of health and state, the daemon's
+// registration with a seed relay (dashboard.registration).
+struct Registration {
+  std::string state = "disabled";  // disabled|registering|registered|failed
+  std::optional<std::string> relay_path;
+  std::optional<std::string> last_error;                 // of the latest failed attempt
+  std::optional<std::int64_t> lease_expires_at_unix_ms;  // of the latest ack
+  std::uint64_t consecutive_failures = 0;
+  std::uint64_t registrations = 0;  // acknowledged attempts (the first and every renewal)
+
+  bool operator==(const Registration&) const = default;
+};
+
 // The seed's DashboardState (the `state` of a {type:"state"} result), with
-// children.* and captured_at as ours.
+// children.*, captured_at and dashboard_registration as ours.
 struct DashboardState {
   TargetIdentity target;
   Node root;                // topology.root
@@ -234,6 +247,7 @@ struct DashboardState {
   // Ours.
   ChildrenCounts children;
   std::int64_t captured_at_ms = 0;  // "captured_at"
+  Registration dashboard_registration;
 
   bool operator==(const DashboardState&) const = default;
 };
@@ -253,8 +267,19 @@ class ChildRows {
   virtual void record(std::size_t i, ChildRecord& out) const = 0;
 };
 
+// Ours inside the ControlCommandResult answering an executions.* command:
+// {execution_id, state?, existing} beside the seed's fields.
+struct ExecutionOutcome {
+  std::string execution_id;
+  std::string state;      // the execution's state after it; omitted when empty
+  bool existing = false;  // submit: the id named an earlier execution
+
+  bool operator==(const ExecutionOutcome&) const = default;
+};
+
 // The seed's ControlCommandResult (`result` of a {type:"command_result"}),
-// with outcome, reason and idempotent as ours.
+// with outcome, reason and idempotent as ours (outcome is the tree's
+// commands', omitted when empty), and an executions.* command's execution.
 struct CommandResult {
   std::string command_id;
   std::string target_id;
@@ -267,6 +292,7 @@ struct CommandResult {
   std::string outcome;  // "CommandResult::Accepted" | "...::NotFound" | "...::Rejected"
   std::string reason;   // omitted when empty
   bool idempotent = false;
+  std::optional<ExecutionOutcome> execution;
 
   bool operator==(const CommandResult&) const = default;
 };
@@ -293,6 +319,7 @@ struct Health {
   std::vector<std::string> suspects;
   std::uint64_t dashboard_clients = 0;
   std::uint64_t audit_write_failures = 0;
+  Registration dashboard_registration;
 
   bool operator==(const Health&) const = default;
 };
@@ -307,6 +334,7 @@ void write(JsonWriter& w, const Edge& edge);
 void write(JsonWriter& w, const RuntimeState& row);
 void write(JsonWriter& w, const ChildRecord& record);
 void write(JsonWriter& w, const CommandResult& result);
+void write(JsonWriter& w, const Registration& registration);
 // The state's own vectors, then (when given) every row of `rows` after them.
 void write(JsonWriter& w, const DashboardState& state, const ChildRows* rows = nullptr);
 // Fields of a result object (no braces): subscription, health.
@@ -324,6 +352,7 @@ DashboardState read_dashboard_state(const nlohmann::json& object);
 CommandResult read_command_result(const nlohmann::json& object);
 Subscription read_subscription(const nlohmann::json& result);
 Health read_health(const nlohmann::json& result);
+Registration read_registration(const nlohmann::json& object);
 
 // The record a result or push nests (result.state, result.result,
 // push.event, push.log); null when absent.

@@ -10,8 +10,7 @@
 // again, and health and state say so all along.
 //
 // The seed's wire shapes of `state` and command results are read through
-// state_payload() and command_status() below, the one place to adapt when
-// they change.
+// state_payload() and command_status() below.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -42,24 +41,15 @@ constexpr unsigned kLeaseSeconds = 3;
 
 // --- the seed's wire shapes, read in one place ----------------------------
 
-// The DashboardState of a `state` result: nested under `state` in the
-// seed's form, the result itself in the older flat form.
-const Json& state_payload(const Json& result) {
-  auto nested = result.find("state");
-  return nested != result.end() && nested->is_object() ? *nested : result;
+// The DashboardState of a `state` result: {type:"state", state:{...}}.
+Json state_payload(const Json& result) {
+  return result.value("state", Json());
 }
 
-// A command result's status: `result.result.status` in the seed's form
-// (accepted|rejected|completed|failed), `result.status` in the older one.
+// A command result's status: {type:"command_result", result:{status}},
+// one of accepted|rejected|completed|failed.
 std::string command_status(const Json& result) {
-  const Json* record = &result;
-  if (auto nested = result.find("result"); nested != result.end() && nested->is_object())
-    record = &*nested;
-  return record->value("status", std::string());
-}
-
-bool command_succeeded(const std::string& status) {
-  return status == "completed" || status == "accepted" || status == "CommandResult::Accepted";
+  return result.value("result", Json::object()).value("status", std::string());
 }
 
 // --- the stand-in relay ---------------------------------------------------
@@ -280,9 +270,10 @@ TEST_CASE(
   const std::string ipc_path = relay->listed("it-target")->request["ipc_path"];
   Json state = relay_request(ipc_path, "state", {{"target_id", "it-target"}});
   REQUIRE_MESSAGE(state["ok"] == true, state.dump());
-  const Json& dashboard_state = state_payload(state["result"]);
+  const Json dashboard_state = state_payload(state["result"]);
   CHECK(dashboard_state["dashboard_registration"]["state"] == "registered");
-  auto beat = sup::it::find_child(dashboard_state, "beat");
+  CHECK(dashboard_state["target"]["registration_state"] == "active");
+  auto beat = sup::it::find_child(state["result"], "beat");
   REQUIRE(beat);
   const auto generation = (*beat)["generation"].get<std::uint64_t>();
   const std::string child_path = (*beat)["path"];
@@ -305,12 +296,12 @@ TEST_CASE(
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count()}});
   REQUIRE_MESSAGE(restarted["ok"] == true, restarted.dump());
-  CHECK_MESSAGE(command_succeeded(command_status(restarted["result"])), restarted.dump());
+  CHECK_MESSAGE(command_status(restarted["result"]) == "completed", restarted.dump());
   // The relay re-reads state after the command: a fresh incarnation.
   bool fresh = sup::it::eventually(
       [&] {
         Json again = relay_request(ipc_path, "state", {{"target_id", "it-target"}});
-        auto record = sup::it::find_child(state_payload(again["result"]), "beat");
+        auto record = sup::it::find_child(again["result"], "beat");
         return record && (*record)["generation"].get<std::uint64_t>() > generation;
       },
       scaled(10s), 100ms);

@@ -451,7 +451,7 @@ TEST_CASE("state is the seed's DashboardState, with the SPEC names inside it") {
   bare.id = "idle";
   state.child_runtime_records = {full, bare};
 
-  DashboardContext context{"t", "demo", "pending", nullptr};
+  DashboardContext context{"t", "demo", nullptr, nullptr};
   std::string line = response_line("r", "state", "t", [&](JsonWriter& w) {
     w.key("state");
     write_dashboard_state(w, state, context);
@@ -555,7 +555,7 @@ TEST_CASE("health, event, log and command_result records") {
   health.suspects = {"stuck"};
   health.audit_write_failures = 3;
   json h = parse_line(response_line("r", "health", "t", [&](JsonWriter& w) {
-    sup::wire::write_fields(w, to_wire(health));
+    sup::wire::write_fields(w, to_wire(health, {}));
   }))["result"];
   CHECK(h["status"] == "degraded");
   CHECK(h["uptime_secs"] == 12);

@@ -293,27 +293,51 @@ TEST_CASE("a runtime that does not answer: retryable timeout errors, and no subs
 
 TEST_CASE("health and state carry dashboard_registration: disabled unless a source reports it") {
   FakeControlPlane plane;
-  auto health_of = [&plane](const Dispatcher& dispatcher) {
-    json response =
-        json::parse(dispatcher.handle_line(R"({"request_id":"1","method":"health"})", kOwner).line);
+  sup::SupervisorState captured;
+  captured.captured_at_unix_ms = 1'700'000'000'000;
+  plane.set_state(captured);
+  auto answer = [](const Dispatcher& dispatcher, std::string_view method) {
+    json response = json::parse(
+        dispatcher
+            .handle_line(R"({"request_id":"1","method":")" + std::string(method) + R"("})", kOwner)
+            .line);
     REQUIRE(response["ok"] == true);
-    return response["result"]["dashboard_registration"];
+    return response["result"];
   };
   Dispatcher disabled(plane, {"t", "t", "/p", 0});
-  CHECK(health_of(disabled)["state"] == "disabled");
+  CHECK(answer(disabled, "health")["dashboard_registration"] ==
+        json::parse(R"({"state":"disabled","relay_path":null,"last_error":null,
+            "lease_expires_at_unix_ms":null,"consecutive_failures":0,"registrations":0})"));
+  CHECK(answer(disabled, "state")["state"]["target"]["registration_state"] == "pending");
 
   sup::registration::RegistrationStatus status;
   status.state = sup::registration::State::Failed;
   status.relay_path = "/run/relay.sock";
   status.last_error = "connect: Connection refused";
+  status.consecutive_failures = 2;
   Dispatcher reporting(plane, {"t", "t", "/p", 0, 30, [&status] { return status; }});
-  json reported = health_of(reporting);
+  json reported = answer(reporting, "health")["dashboard_registration"];
   CHECK(reported["state"] == "failed");
+  CHECK(reported["relay_path"] == "/run/relay.sock");
   CHECK(reported["last_error"] == "connect: Connection refused");
-  json state =
-      json::parse(reporting.handle_line(R"({"request_id":"2","method":"state"})", kOwner).line);
-  REQUIRE(state["ok"] == true);
-  const json& payload =
-      state["result"].contains("state") ? state["result"]["state"] : state["result"];
-  CHECK(payload["dashboard_registration"]["relay_path"] == "/run/relay.sock");
+  CHECK(reported["consecutive_failures"] == 2);
+  json state = answer(reporting, "state")["state"];
+  CHECK(state["dashboard_registration"] == reported);
+  CHECK(state["target"]["registration_state"] == "pending");  // never acknowledged
+
+  // The seed's registration_state follows the lease as the relay holds it.
+  status.state = sup::registration::State::Registered;
+  status.last_error.clear();
+  status.lease_expires_at_unix_ms = captured.captured_at_unix_ms + 30'000;
+  status.registrations = 1;
+  state = answer(reporting, "state")["state"];
+  CHECK(state["target"]["registration_state"] == "active");
+  CHECK(state["dashboard_registration"]["state"] == "registered");
+  CHECK(state["dashboard_registration"]["last_error"].is_null());
+  CHECK(state["dashboard_registration"]["lease_expires_at_unix_ms"] ==
+        captured.captured_at_unix_ms + 30'000);
+  status.state = sup::registration::State::Failed;  // a renewal failed: the lease still holds
+  CHECK(answer(reporting, "state")["state"]["target"]["registration_state"] == "active");
+  status.lease_expires_at_unix_ms = captured.captured_at_unix_ms;
+  CHECK(answer(reporting, "state")["state"]["target"]["registration_state"] == "expired");
 }

@@ -25,12 +25,6 @@ Ack ok_ack(std::string target_id = "supervisor@host") {
   return {true, std::move(target_id), "registered", "", "", false};
 }
 
-json status_json(const RegistrationStatus& status) {
-  sup::JsonWriter w;
-  write_status(w, status);
-  return json::parse(w.take());
-}
-
 }  // namespace
 
 TEST_CASE("the request carries exactly the seed's fields and the seed's bare command names") {
@@ -208,23 +202,23 @@ TEST_CASE("the same seed draws the same retry delays") {
   for (int i = 0; i < 10; ++i) CHECK(a.failed(0, "x").next_in_ms == b.failed(0, "x").next_in_ms);
 }
 
-TEST_CASE("the status object of health and state") {
-  json disabled = status_json(RegistrationStatus{});
-  CHECK(disabled == json::parse(R"({"state":"disabled","relay_path":null,"last_error":null,
-      "lease_expires_at_unix_ms":null,"consecutive_failures":0,"registrations":0})"));
+TEST_CASE("the status health and state report") {
+  RegistrationStatus disabled;
+  CHECK(disabled.state == State::Disabled);
+  CHECK(to_string(disabled.state) == "disabled");
 
   RegistrationLease lease(settings(), "/run/relay.sock");
-  CHECK(status_json(lease.status())["state"] == "registering");
+  CHECK(to_string(lease.status().state) == "registering");
   lease.failed(0, "connect: Connection refused");
-  json failed = status_json(lease.status());
-  CHECK(failed["state"] == "failed");
-  CHECK(failed["relay_path"] == "/run/relay.sock");
-  CHECK(failed["last_error"] == "connect: Connection refused");
-  CHECK(failed["consecutive_failures"] == 1);
+  RegistrationStatus failed = lease.status();
+  CHECK(to_string(failed.state) == "failed");
+  CHECK(failed.relay_path == "/run/relay.sock");
+  CHECK(failed.last_error == "connect: Connection refused");
+  CHECK(failed.consecutive_failures == 1);
   lease.acknowledged(0, 1000, ok_ack());
-  json registered = status_json(lease.status());
-  CHECK(registered["state"] == "registered");
-  CHECK(registered["last_error"].is_null());
-  CHECK(registered["lease_expires_at_unix_ms"] == 31'000);
-  CHECK(registered["registrations"] == 1);
+  RegistrationStatus registered = lease.status();
+  CHECK(to_string(registered.state) == "registered");
+  CHECK(registered.last_error.empty());
+  CHECK(registered.lease_expires_at_unix_ms == 31'000);
+  CHECK(registered.registrations == 1);
 }

@@ -13,18 +13,21 @@ using namespace sup::cli;
 
 namespace {
 
+// An executions.get result.
 json snapshot() {
-  return {{"execution_id", "e-1"},
-          {"name", "demo"},
-          {"state", "RUNNING"},
-          {"finished", false},
-          {"reason", ""},
-          {"submitted_at_unix_nanos", 1'000'000'000},
-          {"updated_at_unix_nanos", 2'000'000'000},
-          {"nodes",
-           {{{"node_id", "a"}, {"state", "COMPLETED"}, {"attempt", 1}, {"result", {{"n", 1}}}},
-            {{"node_id", "b"}, {"state", "RUNNING"}, {"attempt", 2}, {"result", nullptr}},
-            {{"node_id", "c"}, {"state", "PENDING"}, {"attempt", 0}, {"result", nullptr}}}}};
+  json execution = {
+      {"execution_id", "e-1"},
+      {"name", "demo"},
+      {"state", "RUNNING"},
+      {"finished", false},
+      {"reason", ""},
+      {"submitted_at_unix_nanos", 1'000'000'000},
+      {"updated_at_unix_nanos", 2'000'000'000},
+      {"nodes",
+       {{{"node_id", "a"}, {"state", "COMPLETED"}, {"attempt", 1}, {"result", {{"n", 1}}}},
+        {{"node_id", "b"}, {"state", "RUNNING"}, {"attempt", 2}, {"result", nullptr}},
+        {{"node_id", "c"}, {"state", "PENDING"}, {"attempt", 0}, {"result", nullptr}}}}};
+  return {{"type", "execution"}, {"target_id", "t"}, {"execution", execution}};
 }
 
 json transition(std::string node, std::string to, std::string attempt = "1",
@@ -37,22 +40,26 @@ json transition(std::string node, std::string to, std::string attempt = "1",
     payload["attempt"] = attempt;
     type = "node_state_changed";
   }
-  return {{"type", "event"}, {"sequence", 9}, {"event_type", type}, {"payload", payload}};
+  return {{"type", "event"},
+          {"target_id", "t"},
+          {"event", {{"sequence", 9}, {"event_type", type}, {"payload", payload}}}};
 }
 
 }  // namespace
 
-TEST_CASE("transitions are read from flat and nested event pushes, others ignored") {
-  auto flat = parse_transition(transition("b", "COMPLETED", "2"));
-  REQUIRE(flat);
-  CHECK(flat->node_id == "b");
-  CHECK(flat->attempt == 2);
-  json nested = {{"type", "event"}, {"event", transition("b", "FAILED")}};
-  auto inner = parse_transition(nested);
-  REQUIRE(inner);
-  CHECK(inner->to_state == "FAILED");
-  CHECK_FALSE(parse_transition({{"type", "event"}, {"event_type", "child_started"}}));
-  CHECK_FALSE(parse_transition({{"type", "event"}, {"event_type", "node_state_changed"}}));
+TEST_CASE("transitions are read from event pushes, others ignored") {
+  auto node = parse_transition(transition("b", "COMPLETED", "2"));
+  REQUIRE(node);
+  CHECK(node->node_id == "b");
+  CHECK(node->attempt == 2);
+  CHECK(node->to_state == "COMPLETED");
+  auto execution = parse_transition(transition("", "FAILED", "", "node c failed"));
+  REQUIRE(execution);
+  CHECK(execution->node_id.empty());
+  CHECK(execution->reason == "node c failed");
+  CHECK_FALSE(parse_transition({{"type", "event"}, {"event", {{"event_type", "child_started"}}}}));
+  CHECK_FALSE(
+      parse_transition({{"type", "event"}, {"event", {{"event_type", "node_state_changed"}}}}));
 }
 
 TEST_CASE("progress: a line per node transition, the outcome at the end") {
@@ -65,7 +72,7 @@ TEST_CASE("progress: a line per node transition, the outcome at the end") {
   CHECK(*progress.apply(*parse_transition(transition("c", "RETRY_WAIT", "1", "exit status 3"))) ==
         "[2/3] c RETRY_WAIT (attempt 1): exit status 3");
   json other = transition("c", "COMPLETED");
-  other["payload"]["execution_id"] = "e-2";
+  other["event"]["payload"]["execution_id"] = "e-2";
   CHECK_FALSE(progress.apply(*parse_transition(other)));
   CHECK(*progress.apply(*parse_transition(transition("", "FAILED", "", "node c failed"))) ==
         "execution e-1 FAILED: node c failed");

@@ -306,10 +306,22 @@ inline json demo_state(std::int64_t now_ms) {
 }
 
 inline json demo_health(std::string status = "ready") {
-  sup::wire::Health health{status, 3725, 372500, 99.5, "connected", {}, {}, 1, 0};
+  sup::wire::Health health{status,
+                           3725,
+                           372500,
+                           99.5,
+                           "connected",
+                           {},
+                           {},
+                           1,
+                           0,
+                           sup::wire::Registration{"registered", "/run/relay.sock", std::nullopt,
+                                                   1'700'000'030'000, 0, 12}};
   if (status == "degraded") {
     health.reasons = {"child 'blocker' has blocked a runtime thread for 1.2s"};
     health.suspects = {"blocker"};
+    health.dashboard_registration = {
+        "failed", "/run/relay.sock", "connect: Connection refused", 1'700'000'030'000, 3, 12};
   }
   sup::JsonWriter w;
   w.begin_object().field("type", "health").field("target_id", "test");

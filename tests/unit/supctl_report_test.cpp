@@ -129,13 +129,20 @@ TEST_CASE("state summary, quarantine notes and health") {
   CHECK(ready[1] == "uptime:          1h02m (3725 s)");
   CHECK(ready[2] == "control loop:    372500 iterations, 99.5/s");
   CHECK(ready[3] == "dashboard link:  connected (1 client)");
-  CHECK(ready[4] == "suspects:        none");
-  CHECK(ready[5] == "reasons:         none");
+  CHECK(ready[4] == "registration:    registered with /run/relay.sock (12 registrations)");
+  CHECK(ready[5] == "suspects:        none");
+  CHECK(ready[6] == "reasons:         none");
 
   const auto degraded = health_report(parse_health(demo_health("degraded")));
   CHECK(degraded[0] == "status:          degraded");
-  CHECK(degraded[4] == "suspects:        blocker");
-  CHECK(degraded[5] == "reasons:         child 'blocker' has blocked a runtime thread for 1.2s");
+  CHECK(degraded[4] ==
+        "registration:    failed with /run/relay.sock: connect: Connection refused (3 failures in "
+        "a row; retrying)");
+  CHECK(degraded[5] == "suspects:        blocker");
+  CHECK(degraded[6] == "reasons:         child 'blocker' has blocked a runtime thread for 1.2s");
+
+  sup::wire::Health off;
+  CHECK(health_report(off)[4] == "registration:    off (dashboard.registration)");
 }
 
 TEST_CASE("event and log lines") {

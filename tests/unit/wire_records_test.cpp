@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wire/dashboard_records.hpp"
+#include "wire/execution_records.hpp"
 
 using nlohmann::json;
 using namespace sup::wire;
@@ -85,6 +86,8 @@ DashboardState sample_state() {
   s.state_generation = 17;
   s.children = {0, 0, 1, 0, 0, 1};
   s.captured_at_ms = 1'700'000'000'123;
+  s.dashboard_registration = {
+      "registered", "/run/relay.sock", std::nullopt, 1'700'000'030'000, 0, 4};
   return s;
 }
 
@@ -125,11 +128,12 @@ TEST_CASE("every record reads back as it was written") {
                          "corr-1",
                          "CommandResult::NotFound",
                          "no child",
-                         false};
+                         false,
+                         std::nullopt};
   CHECK(read_command_result(written(rejected)) == rejected);
   CommandResult completed{"c-2",        "sup@host", true,         "completed",
                           std::nullopt, 78,         std::nullopt, "CommandResult::Accepted",
-                          "",           true};
+                          "",           true,       std::nullopt};
   CHECK(read_command_result(written(completed)) == completed);
   ErrorObject error{"invalid_command_params", "validation", "t", "bad", false, "params.reason"};
   CHECK(read_error(written(error)) == error);
@@ -141,10 +145,72 @@ TEST_CASE("every record reads back as it was written") {
   w.end_object();
   CHECK(read_subscription(json::parse(w.take())) == logs);
   w.begin_object();
-  Health health{"degraded", 12, 1200, 99.5, "connected", {"why"}, {"stuck"}, 2, 3};
+  Health health{"degraded",
+                12,
+                1200,
+                99.5,
+                "connected",
+                {"why"},
+                {"stuck"},
+                2,
+                3,
+                Registration{"failed", "/run/relay.sock", "connect: refused", std::nullopt, 2, 0}};
   write_fields(w, health);
   w.end_object();
   CHECK(read_health(json::parse(w.take())) == health);
+}
+
+TEST_CASE("execution records read back as they were written") {
+  Execution execution{"e-1", "demo", "RUNNING", false, "", 10, 20, 5, {}};
+  execution.nodes = {{"a", "COMPLETED", 1, "", R"({"n":1})", 15},
+                     {"b", "FAILED", 2, "exit status 3", "", 18}};
+  CHECK(read_execution(written(execution)) == execution);
+  // A result that is not JSON goes out as a string, and comes back as one.
+  ExecutionNode odd{"c", "COMPLETED", 1, "", "not json", 1};
+  CHECK(written(odd)["result"] == "not json");
+  CHECK(read_execution_node(written(odd)).result == R"("not json")");
+
+  ExecutionSummary summary{"e-1", "PAUSED", false, 10, 20};
+  CHECK(read_execution_summary(written(summary)) == summary);
+
+  sup::JsonWriter w;
+  w.begin_object();
+  ExecutionLogs logs{"e-1", "a", {{1, "stdout", "hello"}, {2, "stderr", "oops"}}, true};
+  write_fields(w, logs);
+  w.end_object();
+  CHECK(read_execution_logs(json::parse(w.take())) == logs);
+
+  CommandResult submitted{"c-3",
+                          "sup@host",
+                          true,
+                          "accepted",
+                          std::nullopt,
+                          79,
+                          std::nullopt,
+                          "",
+                          "",
+                          false,
+                          ExecutionOutcome{"e-1", "PENDING", false}};
+  json submitted_json = written(submitted);
+  CHECK_FALSE(submitted_json.contains("outcome"));  // the tree's commands' only
+  CHECK(submitted_json["execution_id"] == "e-1");
+  CHECK(read_command_result(submitted_json) == submitted);
+}
+
+TEST_CASE("a transition travels as an EventRecord and reads back") {
+  ExecutionTransition node{"e-1", "ocr", "RUNNING", "FAILED", 3, "exit status 2"};
+  EventRecord event = transition_event(node);
+  CHECK(event.event_type == "node_state_changed");
+  CHECK(event.severity == "warning");
+  CHECK(event.target_path == "executions/e-1/ocr");
+  CHECK(read_transition(read_event(written(event))) == node);
+  ExecutionTransition whole{"e-1", "", "RUNNING", "COMPLETED", 0, ""};
+  EventRecord done = transition_event(whole);
+  CHECK(done.event_type == "execution_state_changed");
+  CHECK(done.severity == "info");
+  CHECK(done.target_path == "executions/e-1");
+  CHECK(read_transition(done) == whole);
+  CHECK_FALSE(read_transition(EventRecord{}));
 }
 
 TEST_CASE("rows made one at a time write the same document as the vectors") {

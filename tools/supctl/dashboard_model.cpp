@@ -1,5 +1,6 @@
 #include "supctl/dashboard_model.hpp"
 
+#include "supctl/execution_format.hpp"
 #include "supctl/report_format.hpp"
 
 namespace sup::cli {
@@ -21,20 +22,7 @@ void DashboardModel::set_health(const nlohmann::json& result) {
 }
 
 void DashboardModel::set_executions(const nlohmann::json& result) {
-  executions_.clear();
-  auto list = result.find("executions");
-  if (list == result.end() || !list->is_array()) return;
-  for (const nlohmann::json& e : *list) {
-    if (!e.is_object()) continue;
-    auto text = [&e](const char* key) {
-      auto it = e.find(key);
-      return it != e.end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
-    auto updated = e.find("updated_at_unix_nanos");
-    executions_.push_back(
-        {text("execution_id"), text("state"), e.value("finished", false),
-         updated != e.end() && updated->is_number_integer() ? updated->get<std::int64_t>() : 0});
-  }
+  executions_ = parse_executions(result);
 }
 
 void DashboardModel::subscribed(std::uint64_t last_sequence, std::int64_t now_ms) {

@@ -20,6 +20,7 @@
 
 #include "supctl/sequence_tracker.hpp"
 #include "supctl/wire_view.hpp"
+#include "wire/execution_records.hpp"
 
 namespace sup::cli {
 
@@ -29,14 +30,6 @@ struct LinkStatus {
   unsigned attempt = 0;          // Reconnecting: the attempt scheduled next (1, 2, ...)
   std::uint64_t next_in_ms = 0;  // Reconnecting: its delay
   std::string last_error;        // Reconnecting: why the link is down
-};
-
-// One execution as the executions pane shows it (executions.list).
-struct ExecutionRow {
-  std::string execution_id;
-  std::string state;
-  bool finished = false;
-  std::int64_t updated_at_unix_nanos = 0;
 };
 
 // One line of "recent events": an event, or a note about the stream itself.
@@ -75,7 +68,7 @@ class DashboardModel {
   const std::string& target_name() const { return target_name_; }
   const std::optional<wire::DashboardState>& state() const { return state_; }
   const std::optional<wire::Health>& health() const { return health_; }
-  const std::vector<ExecutionRow>& executions() const { return executions_; }
+  const std::vector<wire::ExecutionSummary>& executions() const { return executions_; }
   std::int64_t state_at_ms() const { return state_at_ms_; }
   const std::deque<RecentEntry>& recent() const { return recent_; }
   const LinkStatus& link() const { return link_; }
@@ -89,7 +82,7 @@ class DashboardModel {
   std::optional<wire::DashboardState> state_;
   std::int64_t state_at_ms_ = 0;
   std::optional<wire::Health> health_;
-  std::vector<ExecutionRow> executions_;
+  std::vector<wire::ExecutionSummary> executions_;
   std::deque<RecentEntry> recent_;
   SequenceTracker sequence_;
   LinkStatus link_;

@@ -163,8 +163,8 @@ std::vector<FrameLine> executions_pane(const DashboardModel& model, std::int64_t
   const auto& executions = model.executions();
   if (executions.empty()) return {};
   std::map<std::string, std::size_t> counts;
-  std::vector<const ExecutionRow*> unfinished;
-  for (const ExecutionRow& row : executions) {
+  std::vector<const wire::ExecutionSummary*> unfinished;
+  for (const wire::ExecutionSummary& row : executions) {
     ++counts[row.state];
     if (!row.finished) unfinished.push_back(&row);
   }
@@ -172,11 +172,12 @@ std::vector<FrameLine> executions_pane(const DashboardModel& model, std::int64_t
   for (const auto& [state, count] : counts) summary += "  " + std::to_string(count) + " " + state;
   std::vector<FrameLine> lines{{summary, LineStyle::Bold}};
   // The most recently changed first.
-  std::sort(unfinished.begin(), unfinished.end(), [](const ExecutionRow* a, const ExecutionRow* b) {
-    return a->updated_at_unix_nanos > b->updated_at_unix_nanos;
-  });
+  std::sort(unfinished.begin(), unfinished.end(),
+            [](const wire::ExecutionSummary* a, const wire::ExecutionSummary* b) {
+              return a->updated_at_unix_nanos > b->updated_at_unix_nanos;
+            });
   for (std::size_t i = 0; i < unfinished.size() && i < kMaxExecutionRows; ++i) {
-    const ExecutionRow& row = *unfinished[i];
+    const wire::ExecutionSummary& row = *unfinished[i];
     std::string age = row.updated_at_unix_nanos == 0
                           ? "-"
                           : format_age(now_ms, row.updated_at_unix_nanos / 1'000'000) + " ago";

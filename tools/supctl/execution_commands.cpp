@@ -10,6 +10,7 @@
 #include "supctl/identity.hpp"
 #include "supctl/reconnect_backoff.hpp"
 #include "supctl/text_format.hpp"
+#include "supctl/wire_view.hpp"
 
 namespace sup::cli {
 namespace {
@@ -26,13 +27,6 @@ constexpr std::chrono::minutes kReconnectPatience{5};
 
 std::string method_of(ExecutionOp op) {
   return "executions." + std::string(to_string(op));
-}
-
-// The nested record of a result: result.<key> (the object itself when a
-// daemon answers flat).
-const json& nested(const json& result, const char* key) {
-  auto it = result.find(key);
-  return it != result.end() && it->is_object() ? *it : result;
 }
 
 void print_now(CommandContext& context, const std::string& line) {
@@ -61,18 +55,18 @@ json command_params(CommandContext& context, const std::string& subject) {
           {"requested_at_unix_nanos", unix_now_nanos()}};
 }
 
-std::optional<ExecutionStatusView> fetch(CommandContext& context, IpcClient& client,
-                                         const std::string& id, json* raw = nullptr) {
+std::optional<wire::Execution> fetch(CommandContext& context, IpcClient& client,
+                                     const std::string& id, json* raw = nullptr) {
   auto result = context.ask(client, "executions.get", {{"execution_id", id}}, "execution");
   if (!result) return std::nullopt;
-  if (raw) *raw = nested(*result, "execution");
-  return parse_execution(nested(*result, "execution"));
+  if (raw) *raw = wire::nested(*result, "execution");
+  return parse_execution(*result);
 }
 
 // Subscribes from now, then reads the execution: no transition after the
 // snapshot can be missed.
-std::optional<ExecutionStatusView> subscribe_and_fetch(CommandContext& context, IpcClient& client,
-                                                       const std::string& id) {
+std::optional<wire::Execution> subscribe_and_fetch(CommandContext& context, IpcClient& client,
+                                                   const std::string& id) {
   if (!context.ask(client, "events.subscribe", json::object(), "subscription")) return std::nullopt;
   return fetch(context, client, id);
 }
@@ -180,9 +174,10 @@ ExitCode execute_dag(CommandContext& context, const ExecuteOptions& options) {
     return context.failure();
   }
   if (!reply->ok) return context.report_refusal(*reply, "executions.submit");
-  const json& result = nested(reply->body, "result");
-  const std::string id = result.value("execution_id", std::string());
-  const bool existing = result.value("existing", false);
+  const wire::CommandResult result = parse_command_result(reply->body);
+  const wire::ExecutionOutcome execution = result.execution.value_or(wire::ExecutionOutcome{});
+  const std::string& id = execution.execution_id;
+  const bool existing = execution.existing;
   if (context.options().json) {
     context.print_json(reply->body);
   } else {
@@ -221,12 +216,12 @@ ExitCode list_executions(CommandContext& context, const std::string& state) {
   if (!state.empty()) params["state"] = state;
   auto result = context.ask(*client, method_of(ExecutionOp::List), params, "executions");
   if (!result) return context.failure();
-  const json& list = result->value("executions", json::array());
   if (context.options().json) {
-    context.print_json(list);
+    context.print_json(result->value("executions", json::array()));
     return ExitCode::Ok;
   }
-  for (const std::string& line : executions_table(list, unix_now_ms(), context.io().out_columns))
+  for (const std::string& line :
+       executions_table(parse_executions(*result), unix_now_ms(), context.io().out_columns))
     context.print(line);
   return ExitCode::Ok;
 }
@@ -240,18 +235,16 @@ ExitCode control_execution(CommandContext& context, ExecutionOp op,
   params["execution_id"] = execution_id;
   auto result = context.ask(*client, method_of(op), params, "command_result");
   if (!result) return context.failure();
-  const json& outcome = nested(*result, "result");
-  const bool accepted = outcome.value("accepted", false);
+  const wire::CommandResult outcome = parse_command_result(*result);
   if (context.options().json) {
     context.print_json(*result);
-  } else if (accepted) {
+  } else if (outcome.accepted) {
     context.print(verb + " " + sanitize(execution_id) + ": done, the execution is " +
-                  sanitize(outcome.value("state", std::string())));
+                  sanitize(outcome.execution ? outcome.execution->state : std::string()));
   } else {
-    context.print(verb + " " + sanitize(execution_id) +
-                  ": not done: " + sanitize(outcome.value("reason", std::string())));
+    context.print(verb + " " + sanitize(execution_id) + ": not done: " + sanitize(outcome.reason));
   }
-  return accepted ? ExitCode::Ok : ExitCode::NotDone;
+  return outcome.accepted ? ExitCode::Ok : ExitCode::NotDone;
 }
 
 ExitCode show_node_output(CommandContext& context, const std::string& execution_id,
@@ -266,11 +259,12 @@ ExitCode show_node_output(CommandContext& context, const std::string& execution_
     context.print_json(*result);
     return ExitCode::Ok;
   }
-  if (result->value("truncated", false)) context.note("older lines are not shown");
-  for (const json& line : result->value("lines", json::array())) {
-    std::string prefix = "[" + std::to_string(line.value("attempt", 0)) +
-                         (line.value("stream", std::string()) == "stderr" ? " err] " : "] ");
-    context.print(prefix + sanitize(line.value("text", std::string())));
+  const wire::ExecutionLogs logs = wire::read_execution_logs(*result);
+  if (logs.truncated) context.note("older lines are not shown");
+  for (const wire::ExecutionLogLine& line : logs.lines) {
+    std::string prefix =
+        "[" + std::to_string(line.attempt) + (line.stream == "stderr" ? " err] " : "] ");
+    context.print(prefix + sanitize(line.text));
   }
   return ExitCode::Ok;
 }

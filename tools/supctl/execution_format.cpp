@@ -12,23 +12,6 @@ using nlohmann::json;
 
 constexpr std::int64_t kNanosPerMilli = 1'000'000;
 
-std::string text(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? sanitize(it->get<std::string>()) : std::string();
-}
-
-template <class T>
-T number(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_number() ? it->get<T>() : T{};
-}
-
-std::uint32_t attempt_of(const json& payload) {
-  std::string attempt = text(payload, "attempt");
-  if (attempt.empty() || attempt.find_first_not_of("0123456789") != std::string::npos) return 0;
-  return static_cast<std::uint32_t>(std::min<unsigned long>(std::stoul(attempt), UINT32_MAX));
-}
-
 std::string age(std::int64_t now_ms, std::int64_t at_unix_nanos) {
   return at_unix_nanos == 0 ? "-" : format_age(now_ms, at_unix_nanos / kNanosPerMilli) + " ago";
 }
@@ -39,57 +22,28 @@ bool is_final_execution_state(const std::string& state) {
   return state == "COMPLETED" || state == "FAILED" || state == "RECOVERED";
 }
 
-ExecutionStatusView parse_execution(const json& record) {
-  ExecutionStatusView view;
-  view.execution_id = text(record, "execution_id");
-  view.name = text(record, "name");
-  view.state = text(record, "state");
-  view.finished = record.value("finished", false);
-  view.reason = text(record, "reason");
-  view.submitted_at_unix_nanos = number<std::int64_t>(record, "submitted_at_unix_nanos");
-  view.updated_at_unix_nanos = number<std::int64_t>(record, "updated_at_unix_nanos");
-  if (auto nodes = record.find("nodes"); nodes != record.end() && nodes->is_array()) {
-    for (const json& node : *nodes) {
-      if (!node.is_object()) continue;
-      NodeStatusView n;
-      n.node_id = text(node, "node_id");
-      n.state = text(node, "state");
-      n.attempt = number<std::uint32_t>(node, "attempt");
-      n.reason = text(node, "reason");
-      n.result = node.value("result", json());
-      n.updated_at_unix_nanos = number<std::int64_t>(node, "updated_at_unix_nanos");
-      view.nodes.push_back(std::move(n));
-    }
-  }
-  return view;
+wire::Execution parse_execution(const json& result) {
+  return wire::read_execution(wire::nested(result, "execution"));
 }
 
-std::optional<TransitionView> parse_transition(const json& push) {
-  const json& event = push.contains("event") && push["event"].is_object() ? push["event"] : push;
-  std::string type = text(event, "event_type");
-  if (type != "execution_state_changed" && type != "node_state_changed") return std::nullopt;
-  auto payload = event.find("payload");
-  if (payload == event.end() || !payload->is_object()) return std::nullopt;
-  TransitionView t;
-  t.execution_id = text(*payload, "execution_id");
-  if (type == "node_state_changed") t.node_id = text(*payload, "node_id");
-  t.from_state = text(*payload, "from_state");
-  t.to_state = text(*payload, "to_state");
-  t.attempt = attempt_of(*payload);
-  t.reason = text(*payload, "reason");
-  return t;
+std::vector<wire::ExecutionSummary> parse_executions(const json& result) {
+  return wire::read_execution_summaries(result);
 }
 
-ExecutionProgress::ExecutionProgress(const ExecutionStatusView& snapshot)
+std::optional<wire::ExecutionTransition> parse_transition(const json& push) {
+  return wire::read_transition(wire::read_event(wire::nested(push, "event")));
+}
+
+ExecutionProgress::ExecutionProgress(const wire::Execution& snapshot)
     : execution_id_(snapshot.execution_id) {
   refresh(snapshot);
 }
 
-void ExecutionProgress::refresh(const ExecutionStatusView& snapshot) {
+void ExecutionProgress::refresh(const wire::Execution& snapshot) {
   state_ = snapshot.state;
   finished_ = snapshot.finished;
   reason_ = snapshot.reason;
-  for (const NodeStatusView& node : snapshot.nodes) nodes_[node.node_id] = node.state;
+  for (const wire::ExecutionNode& node : snapshot.nodes) nodes_[node.node_id] = node.state;
 }
 
 std::size_t ExecutionProgress::completed() const {
@@ -97,76 +51,73 @@ std::size_t ExecutionProgress::completed() const {
       nodes_.begin(), nodes_.end(), [](const auto& node) { return node.second == "COMPLETED"; }));
 }
 
-std::optional<std::string> ExecutionProgress::apply(const TransitionView& t) {
+std::optional<std::string> ExecutionProgress::apply(const wire::ExecutionTransition& t) {
   if (t.execution_id != execution_id_) return std::nullopt;
   if (t.node_id.empty()) {
     state_ = t.to_state;
     finished_ = is_final_execution_state(t.to_state);
     reason_ = t.reason;
-    std::string line = "execution " + execution_id_ + " " + t.to_state;
-    if (!t.reason.empty()) line += ": " + t.reason;
+    std::string line = "execution " + sanitize(execution_id_) + " " + sanitize(t.to_state);
+    if (!t.reason.empty()) line += ": " + sanitize(t.reason);
     return line;
   }
   nodes_[t.node_id] = t.to_state;
   std::string line = "[" + std::to_string(completed()) + "/" + std::to_string(total()) + "] " +
-                     t.node_id + " " + t.to_state;
+                     sanitize(t.node_id) + " " + sanitize(t.to_state);
   if (t.attempt > 0) line += " (attempt " + std::to_string(t.attempt) + ")";
   bool failing = t.to_state == "FAILED" || t.to_state == "RETRY_WAIT" ||
                  t.to_state == "CANCELLED" || t.to_state == "SKIPPED";
-  if (failing && !t.reason.empty()) line += ": " + t.reason;
+  if (failing && !t.reason.empty()) line += ": " + sanitize(t.reason);
   return line;
 }
 
 std::string ExecutionProgress::summary() const {
-  std::string line = state_ + ": " + std::to_string(completed()) + "/" + std::to_string(total()) +
-                     " nodes completed";
-  if (state_ != "COMPLETED" && !reason_.empty()) line += " (" + reason_ + ")";
+  std::string line = sanitize(state_) + ": " + std::to_string(completed()) + "/" +
+                     std::to_string(total()) + " nodes completed";
+  if (state_ != "COMPLETED" && !reason_.empty()) line += " (" + sanitize(reason_) + ")";
   return line;
 }
 
-std::vector<std::string> execution_report(const ExecutionStatusView& view, std::int64_t now_ms,
+std::vector<std::string> execution_report(const wire::Execution& view, std::int64_t now_ms,
                                           std::optional<std::size_t> max_width) {
   std::size_t completed = static_cast<std::size_t>(
       std::count_if(view.nodes.begin(), view.nodes.end(),
-                    [](const NodeStatusView& node) { return node.state == "COMPLETED"; }));
-  std::string head = "execution " + view.execution_id;
-  if (!view.name.empty()) head += " (" + view.name + ")";
-  head += ": " + view.state + ", " + std::to_string(completed) + "/" +
+                    [](const wire::ExecutionNode& node) { return node.state == "COMPLETED"; }));
+  std::string head = "execution " + sanitize(view.execution_id);
+  if (!view.name.empty()) head += " (" + sanitize(view.name) + ")";
+  head += ": " + sanitize(view.state) + ", " + std::to_string(completed) + "/" +
           std::to_string(view.nodes.size()) + " nodes completed, submitted " +
           age(now_ms, view.submitted_at_unix_nanos) + ", updated " +
           age(now_ms, view.updated_at_unix_nanos);
   std::vector<std::string> lines{head};
-  if (!view.reason.empty()) lines.push_back("reason: " + view.reason);
+  if (!view.reason.empty()) lines.push_back("reason: " + sanitize(view.reason));
   TextTable table({{"NODE"},
                    {"STATE"},
                    {"ATTEMPT", Align::Right},
                    {"UPDATED", Align::Left, 0, false, 2},
                    {"RESULT / REASON", Align::Left, 10, true, 1}});
-  for (const NodeStatusView& node : view.nodes) {
+  for (const wire::ExecutionNode& node : view.nodes) {
     std::string detail;
-    if (!node.result.is_null()) {
-      detail = sanitize(node.result.dump());
+    if (!node.result.empty()) {
+      detail = sanitize(node.result);
     } else if (node.state != "COMPLETED") {
-      detail = node.reason;
+      detail = sanitize(node.reason);
     }
-    table.add_row({node.node_id, node.state, node.attempt == 0 ? "-" : std::to_string(node.attempt),
+    table.add_row({sanitize(node.node_id), sanitize(node.state),
+                   node.attempt == 0 ? "-" : std::to_string(node.attempt),
                    age(now_ms, node.updated_at_unix_nanos), detail});
   }
   for (std::string& line : table.render(max_width)) lines.push_back(std::move(line));
   return lines;
 }
 
-std::vector<std::string> executions_table(const json& executions, std::int64_t now_ms,
+std::vector<std::string> executions_table(const std::vector<wire::ExecutionSummary>& executions,
+                                          std::int64_t now_ms,
                                           std::optional<std::size_t> max_width) {
   TextTable table({{"ID"}, {"STATE"}, {"SUBMITTED"}, {"UPDATED"}});
-  if (executions.is_array()) {
-    for (const json& e : executions) {
-      if (!e.is_object()) continue;
-      table.add_row({text(e, "execution_id"), text(e, "state"),
-                     age(now_ms, number<std::int64_t>(e, "created_at_unix_nanos")),
-                     age(now_ms, number<std::int64_t>(e, "updated_at_unix_nanos"))});
-    }
-  }
+  for (const wire::ExecutionSummary& e : executions)
+    table.add_row({sanitize(e.execution_id), sanitize(e.state),
+                   age(now_ms, e.created_at_unix_nanos), age(now_ms, e.updated_at_unix_nanos)});
   return table.render(max_width);
 }
 

@@ -26,7 +26,8 @@ std::string quoted_if_spaced(const std::string& value) {
 }
 
 // " KEY=value KEY2=\"two words\"" for the fields not in `skip`.
-std::string field_list(const wire::Fields& fields, std::initializer_list<std::string_view> skip = {}) {
+std::string field_list(const wire::Fields& fields,
+                       std::initializer_list<std::string_view> skip = {}) {
   std::string text;
   for (const auto& [key, value] : fields) {
     if (std::find(skip.begin(), skip.end(), key) != skip.end()) continue;
@@ -136,6 +137,21 @@ std::vector<std::string> quarantine_notes(const wire::DashboardState& state) {
   return notes;
 }
 
+// The daemon's registration with a seed relay (dashboard.registration).
+std::string registration_line(const wire::Registration& registration) {
+  const std::string relay = registration.relay_path.value_or("the relay");
+  if (registration.state == "disabled") return "off (dashboard.registration)";
+  if (registration.state == "registering") return "registering with " + relay;
+  if (registration.state == "registered")
+    return "registered with " + relay + " (" +
+           plural(registration.registrations, "registration", "registrations") + ")";
+  if (registration.state == "failed")
+    return "failed with " + relay + ": " + registration.last_error.value_or("no reason given") +
+           " (" + plural(registration.consecutive_failures, "failure", "failures") +
+           " in a row; retrying)";
+  return or_none(registration.state);
+}
+
 std::vector<std::string> health_report(const wire::Health& health) {
   auto joined = [](const std::vector<std::string>& items, std::string_view separator) {
     std::string text;
@@ -151,6 +167,7 @@ std::vector<std::string> health_report(const wire::Health& health) {
           format_rate(health.iterations_per_sec),
       "dashboard link:  " + or_none(health.dashboard_link) + " (" +
           plural(health.dashboard_clients, "client", "clients") + ")",
+      "registration:    " + registration_line(health.dashboard_registration),
       "suspects:        " + joined(health.suspects, ", "),
   };
   if (health.reasons.empty()) {
