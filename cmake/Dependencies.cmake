@@ -10,6 +10,8 @@ find_package(CLI11 REQUIRED)               # supervisor, supctl, bench command l
 find_package(Boost 1.74 REQUIRED)          # Asio: the relay's socket server
 find_package(prometheus-cpp CONFIG REQUIRED)  # the metrics endpoint (HTTP/metrics issue)
 pkg_check_modules(LMDB REQUIRED IMPORTED_TARGET lmdb)  # src/store: checkpoints, executions
+pkg_check_modules(LIBARCHIVE REQUIRED IMPORTED_TARGET libarchive)  # checkpoint export archives
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)  # SHA-256 of artifacts and export members
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)  # sd_notify, journald
 # oneTBB is not required: only bench/execution_bench looks for it (as a peer).
 

@@ -34,7 +34,10 @@ struct Sampler::Impl {
     std::int64_t next_state_ms = 0;
     while (!stopping) {
       // The parts are used outside the lock; detach() waits for `busy`.
-      std::optional<Handle> runtime = handle;
+      // Copied by emplace: GCC 12 at -O3 reports the optional's copy
+      // constructor as reading an uninitialized shared_ptr (a false positive).
+      std::optional<Handle> runtime;
+      if (handle) runtime.emplace(*handle);
       executions::ExecutionService* service = executions;
       busy = true;
       lock.unlock();

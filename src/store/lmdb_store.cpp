@@ -24,9 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Layout of the environment (docs/state-store.md, "Schema"). Bump
-// kStoreFormatVersion when the set of databases or their keys change.
-constexpr std::uint32_t kStoreFormatVersion = 1;
+// Layout of the environment (docs/state-store.md, "Schema"); its version is
+// kStoreFormatVersion (record.hpp).
 constexpr const char* kRecordsDb = "records";
 constexpr const char* kExecutionsDb = "executions";
 constexpr const char* kMetaDb = "meta";

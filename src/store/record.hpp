@@ -39,6 +39,9 @@ std::optional<RecordKind> record_kind_from_value(std::uint8_t value);
 
 inline constexpr std::uint16_t kRecordFormatVersion = 1;
 inline constexpr std::uint16_t kSummaryFormatVersion = 1;
+// The store's layout (its databases and keys), kept in its meta database:
+// bump when the set of databases or their keys change.
+inline constexpr std::uint32_t kStoreFormatVersion = 1;
 inline constexpr std::size_t kMaxExecutionIdBytes = 128;
 inline constexpr std::size_t kMaxPayloadBytes = 8u << 20;
 inline constexpr std::size_t kMaxStateBytes = 64;

@@ -192,3 +192,59 @@ TEST_CASE("checkpoint tools refuse what they cannot read, naming it") {
       {"checkpoint", "validate", "--all", "--recent", "2", "--state-dir", dir.path.string()});
   CHECK(both.code == 2);
 }
+
+TEST_CASE("checkpoint export-all, wipe the state dir, import: the same executions") {
+  TempDir dir;
+  const fs::path state = dir.path / "state";
+  write_store(state);
+  const std::string archive = (dir.path / "backup.tar.gz").string();
+  auto before = supctl({"checkpoint", "list", "--state-dir", state.string(), "--json"});
+  REQUIRE(before.code == 0);
+
+  auto exported =
+      supctl({"checkpoint", "export-all", "--state-dir", state.string(), "--output", archive});
+  CHECK(exported.code == 0);
+  CHECK(contains(exported.out, "exported 3 executions (15 records, 0 artifact blobs)"));
+  CHECK(contains(exported.err, "exporting "));  // progress before the long part
+
+  // `export` is the same verb; it never overwrites an archive.
+  auto again = supctl({"checkpoint", "export", "--state-dir", state.string(), "--output", archive});
+  CHECK(again.code == 1);
+  CHECK(contains(again.err, "exists already"));
+
+  // A state dir that still has its store is never overwritten by an import.
+  auto onto = supctl({"checkpoint", "import", archive, "--state-dir", state.string()});
+  CHECK(onto.code == 1);
+  CHECK(contains(onto.err, "already holds a store"));
+
+  fs::remove_all(state);
+  auto imported =
+      supctl({"checkpoint", "import", archive, "--state-dir", state.string(), "--json"});
+  REQUIRE(imported.code == 0);
+  CHECK(nlohmann::json::parse(imported.out)["executions"] == 3);
+  auto after = supctl({"checkpoint", "list", "--state-dir", state.string(), "--json"});
+  REQUIRE(after.code == 0);
+  CHECK(nlohmann::json::parse(after.out) == nlohmann::json::parse(before.out));
+  CHECK(supctl({"checkpoint", "validate", "--state-dir", state.string()}).code == 0);
+
+  auto no_output = supctl({"checkpoint", "export", "--state-dir", state.string()});
+  CHECK(no_output.code == 2);
+  CHECK(contains(no_output.err, "--output"));
+}
+
+TEST_CASE("an export of a damaged store is kept as a backup, with a warning") {
+  TempDir dir;
+  write_store(dir.path);
+  flip(dir.path / "store" / "data.mdb", "payload-exec-1-3-end");
+  const std::string archive = (dir.path / "backup.tar.gz").string();
+  auto exported =
+      supctl({"checkpoint", "export-all", "--state-dir", dir.path.string(), "--output", archive});
+  CHECK(exported.code == 0);
+  CHECK(contains(exported.err, "warning: 1 records failed their checks"));
+  // The import names the bad record and installs nothing.
+  const fs::path target = dir.path / "target";
+  auto imported = supctl({"checkpoint", "import", archive, "--state-dir", target.string()});
+  CHECK(imported.code == 1);
+  CHECK(contains(imported.err, "exec-1:3"));
+  CHECK_FALSE(fs::exists(target / "store" / "data.mdb"));
+}

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <vector>
 
+#include "store/export_archive.hpp"
 #include "store/lmdb_store.hpp"
 #include "supctl/text_table.hpp"
 
@@ -21,14 +22,23 @@ fs::path store_path_of(const CheckpointOptions& options) {
   return fs::path(options.state_dir) / "store";
 }
 
+// Artifact blobs live beside the store: STATE_DIR/artifacts.
+fs::path artifacts_path_of(const CheckpointOptions& options) {
+  if (!options.state_dir.empty()) return fs::path(options.state_dir) / "artifacts";
+  return fs::path(options.store_path).parent_path() / "artifacts";
+}
+
+bool has_store_location(CommandContext& context, const CheckpointOptions& options) {
+  if (!options.state_dir.empty() || !options.store_path.empty()) return true;
+  context.fail(ExitCode::Usage, "checkpoint: give --state-dir DIR (or --store DIR)");
+  return false;
+}
+
 // The store, opened for reading; nullptr once the failure was reported.
 // A missing store is an error: opening would create an empty one.
 std::unique_ptr<LmdbCheckpointStore> open_store(CommandContext& context,
                                                 const CheckpointOptions& options) {
-  if (options.state_dir.empty() && options.store_path.empty()) {
-    context.fail(ExitCode::Usage, "checkpoint: give --state-dir DIR (or --store DIR)");
-    return nullptr;
-  }
+  if (!has_store_location(context, options)) return nullptr;
   const fs::path path = store_path_of(options);
   std::error_code ec;
   if (!fs::exists(path / "data.mdb", ec)) {
@@ -233,6 +243,64 @@ ExitCode validate_checkpoints(CommandContext& context, const CheckpointOptions& 
         << (report->clean() ? "clean" : std::to_string(report->bad.size()) + " bad") << "\n";
   }
   return report->clean() ? ExitCode::Ok : ExitCode::NotDone;
+}
+
+ExitCode export_checkpoints(CommandContext& context, const CheckpointOptions& options) {
+  auto store = open_store(context, options);
+  if (!store) return context.failure();
+  std::ostream& out = context.io().out;
+  std::ostream& err = context.io().err;
+  err << "exporting " << store_path_of(options).string() << " to " << options.output << " ...\n";
+  auto report = store::write_export_archive(*store, artifacts_path_of(options), options.output);
+  if (!report) return context.fail(ExitCode::NotDone, "export: " + report.error().describe());
+  // A backup keeps what there is; the operator is told what an import will refuse.
+  if (!report->bad.empty())
+    err << "warning: " << report->bad.size()
+        << " records failed their checks and were exported as they are; an import refuses "
+           "this archive (supctl checkpoint validate names them)\n";
+  for (const std::string& hash : report->missing_artifacts)
+    err << "warning: artifact blob " << hash << " is missing or damaged under "
+        << artifacts_path_of(options).string() << ": left out\n";
+  if (context.options().json) {
+    out << nlohmann::json{{"output", options.output},
+                          {"executions", report->executions},
+                          {"records", report->records},
+                          {"artifacts", report->artifacts},
+                          {"archive_bytes", report->archive_bytes},
+                          {"bad", bad_json(report->bad)},
+                          {"missing_artifacts", report->missing_artifacts}}
+               .dump()
+        << "\n";
+  } else {
+    out << "exported " << report->executions << " executions (" << report->records << " records, "
+        << report->artifacts << " artifact blobs) to " << options.output << " ("
+        << report->archive_bytes << " bytes)\n";
+  }
+  return ExitCode::Ok;
+}
+
+ExitCode import_checkpoints(CommandContext& context, const CheckpointOptions& options) {
+  if (!has_store_location(context, options)) return context.failure();
+  auto report = store::import_export_archive(options.archive, store_path_of(options),
+                                             artifacts_path_of(options));
+  if (!report) return context.fail(ExitCode::NotDone, "import: " + report.error().describe());
+  std::ostream& out = context.io().out;
+  if (context.options().json) {
+    out << nlohmann::json{{"archive", options.archive},
+                          {"executions", report->manifest.executions},
+                          {"records", report->manifest.records},
+                          {"artifacts", report->artifacts},
+                          {"created_at", report->manifest.created_at},
+                          {"hostname", report->manifest.hostname}}
+               .dump()
+        << "\n";
+  } else {
+    out << "imported " << report->manifest.executions << " executions (" << report->manifest.records
+        << " records, " << report->artifacts << " artifact blobs) exported from "
+        << report->manifest.hostname << " at " << report->manifest.created_at << " into "
+        << store_path_of(options).string() << "\n";
+  }
+  return ExitCode::Ok;
 }
 
 }  // namespace sup::cli

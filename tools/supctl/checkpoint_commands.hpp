@@ -1,11 +1,14 @@
-// `supctl checkpoint list|inspect|validate`: the read-only checkpoint tools,
-// run on a state dir's store directly (--state-dir), so that they work
-// while the daemon is down, which is when a 3 a.m. operator needs them
-// most. LMDB lets them read while a daemon writes the same store.
+// `supctl checkpoint list|inspect|validate|export|export-all|import`: the
+// checkpoint tools, run on a state dir's store directly (--state-dir), so
+// that they work while the daemon is down, which is when a 3 a.m. operator
+// needs them most. LMDB lets them read (and export) while a daemon writes
+// the same store.
 //
 //   supctl checkpoint validate --state-dir /var/lib/supervisor
 //   supctl checkpoint list --state-dir /var/lib/supervisor --recent 20
 //   supctl checkpoint inspect exec-42:7 --state-dir /var/lib/supervisor --json
+//   supctl checkpoint export-all --state-dir /var/lib/supervisor --output /backup/s.tar.gz
+//   supctl checkpoint import /backup/s.tar.gz --state-dir /var/lib/supervisor-new
 #pragma once
 
 #include <cstddef>
@@ -22,6 +25,8 @@ struct CheckpointOptions {
   std::size_t recent = 0;  // only the N most recently updated executions (0: all)
   bool all = false;        // validate --all, the runbooks' spelling of the default
   std::string id;          // inspect: "<execution_id>:<seq>" or an execution id
+  std::string output;      // export: the archive to write
+  std::string archive;     // import: the archive to read
 };
 
 // Executions (id, state, records, last update); with --execution, that
@@ -34,5 +39,10 @@ ExitCode inspect_checkpoint(CommandContext& context, const CheckpointOptions& op
 // against records). NotDone (exit 1) naming every bad record id when one
 // fails.
 ExitCode validate_checkpoints(CommandContext& context, const CheckpointOptions& options);
+// Writes every execution and the artifact blobs they name to a .tar.gz
+// (docs/state-store.md, "Export and import"); refuses to overwrite a file.
+ExitCode export_checkpoints(CommandContext& context, const CheckpointOptions& options);
+// Checks an export archive and installs it in a state dir without a store.
+ExitCode import_checkpoints(CommandContext& context, const CheckpointOptions& options);
 
 }  // namespace sup::cli

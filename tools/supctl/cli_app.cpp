@@ -72,14 +72,15 @@ std::string confirmed_commands() {
   return names;
 }
 
-// `checkpoint list|inspect|validate`, on a state dir's store (no daemon needed).
+// `checkpoint list|inspect|validate|export|export-all|import`, on a state dir's store (no
+// daemon needed).
 template <class On>
 void add_checkpoint_subcommands(CLI::App& app, Parsed& parsed, On& on) {
   CheckpointOptions& options = parsed.checkpoint;
   CLI::App* checkpoint = app.add_subcommand(
       "checkpoint",
-      "Read and check the execution store of a state dir (works while the daemon "
-      "is down)");
+      "Read, check, export and import the execution store of a state dir (works while the "
+      "daemon is down)");
   checkpoint->require_subcommand(1);
   auto add_store_options = [&options](CLI::App* verb) {
     auto* state_dir = verb->add_option("--state-dir", options.state_dir,
@@ -116,6 +117,24 @@ void add_checkpoint_subcommands(CLI::App& app, Parsed& parsed, On& on) {
   recent->excludes(execution);
   on(validate,
      [&options](CommandContext& context) { return validate_checkpoints(context, options); });
+
+  // `export` and `export-all` are one verb: the runbooks spell it export-all.
+  for (const char* name : {"export", "export-all"}) {
+    CLI::App* export_verb = checkpoint->add_subcommand(
+        name, "Write every execution and its artifact blobs to a .tar.gz (a backup)");
+    add_store_options(export_verb);
+    export_verb->add_option("--output", options.output, "The archive to write (never overwritten)")
+        ->required();
+    on(export_verb,
+       [&options](CommandContext& context) { return export_checkpoints(context, options); });
+  }
+
+  CLI::App* import_verb = checkpoint->add_subcommand(
+      "import", "Check an export archive and install it in a state dir that has no store");
+  add_store_options(import_verb);
+  import_verb->add_option("archive", options.archive, "The .tar.gz written by export")->required();
+  on(import_verb,
+     [&options](CommandContext& context) { return import_checkpoints(context, options); });
 }
 
 // Adds the subcommands; `run` is set to the chosen command once parsed.
