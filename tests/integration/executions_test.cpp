@@ -4,10 +4,13 @@
 // pause / resume / cancel / logs, transition events on the stream, and a
 // kill -9 of the daemon mid-run: restarted on the same state dir it
 // resumes the execution, and a `supctl execute --wait` that was following
-// it reconnects and ends COMPLETED (the new user's path).
+// it reconnects and ends COMPLETED (the new user's path); after it the store
+// validates clean, and an export imported into a wiped state dir gives the
+// same execution back.
 #include <doctest/doctest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -247,4 +250,27 @@ TEST_CASE("kill -9 of the daemon mid-run: the restarted daemon resumes it, --wai
   Json execution = status_of(*restarted, "crash-1");
   CHECK(execution.value("state", "") == "COMPLETED");
   CHECK(nodes_in(execution, "COMPLETED") == 6);
+
+  // Issue 10: the store is clean after the crash; an export taken while the
+  // daemon runs, imported into a wiped state dir, gives the same execution.
+  const std::string state_dir = dir.file("state");
+  auto validate = restarted->supctl({"checkpoint", "validate", "--state-dir", state_dir});
+  CHECK_MESSAGE(validate.code() == kOk, validate.describe());
+  CHECK_MESSAGE(validate.out.find("records checked: clean") != std::string::npos,
+                validate.describe());
+  const std::string archive = dir.file("backup.tar.gz");
+  auto exported = restarted->supctl(
+      {"checkpoint", "export-all", "--state-dir", state_dir, "--output", archive});
+  REQUIRE_MESSAGE(exported.code() == kOk, exported.describe());
+  restarted->process().send_signal(SIGTERM);
+  REQUIRE(restarted->process().wait_exit(scaled(20'000ms)));
+  restarted.reset();
+  std::filesystem::remove_all(state_dir + "/store");
+  auto imported =
+      sup::it::run_supctl(socket, {"checkpoint", "import", archive, "--state-dir", state_dir});
+  REQUIRE_MESSAGE(imported.code() == kOk, imported.describe());
+  auto from_backup = start_daemon(dir);
+  Json restored = status_of(*from_backup, "crash-1");
+  CHECK(restored.value("state", "") == "COMPLETED");
+  CHECK(restored.at("nodes") == execution.at("nodes"));
 }

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -247,4 +248,36 @@ TEST_CASE("an export of a damaged store is kept as a backup, with a warning") {
   CHECK(imported.code == 1);
   CHECK(contains(imported.err, "exec-1:3"));
   CHECK_FALSE(fs::exists(target / "store" / "data.mdb"));
+}
+
+TEST_CASE("checkpoint cleanup removes old finished executions and stray blobs, nothing else") {
+  TempDir dir;
+  write_store(dir.path);
+  const fs::path artifacts = dir.path / "artifacts";
+  fs::create_directories(artifacts);
+  const std::string stray(64, 'a'), fresh(64, 'b');
+  std::ofstream(artifacts / stray) << "old";
+  std::ofstream(artifacts / fresh) << "new";
+  std::ofstream(artifacts / "notes.txt") << "not a blob";
+  fs::last_write_time(artifacts / stray, fs::file_time_type::clock::now() - std::chrono::hours(2));
+
+  auto cleanup = supctl(
+      {"checkpoint", "cleanup", "--max-age-days", "0", "--state-dir", dir.path.string(), "--json"});
+  REQUIRE(cleanup.code == 0);
+  auto report = nlohmann::json::parse(cleanup.out);
+  CHECK(report["removed"] == nlohmann::json::array({"exec-2"}));  // the finished one
+  CHECK(report["records_removed"] == 5);
+  CHECK(report["artifact_blobs_removed"] == 1);
+  CHECK_FALSE(fs::exists(artifacts / stray));
+  CHECK(fs::exists(artifacts / fresh));  // younger than an hour: maybe a commit in flight
+  CHECK(fs::exists(artifacts / "notes.txt"));
+
+  auto list = supctl({"checkpoint", "list", "--state-dir", dir.path.string(), "--json"});
+  CHECK(nlohmann::json::parse(list.out)["executions"].size() == 2);
+  // Young executions stay.
+  auto week =
+      supctl({"checkpoint", "cleanup", "--max-age-days", "7", "--state-dir", dir.path.string()});
+  CHECK(week.code == 0);
+  CHECK(contains(week.out, "removed 0 finished executions older than 7 days"));
+  CHECK(supctl({"checkpoint", "cleanup", "--state-dir", dir.path.string()}).code == 2);
 }

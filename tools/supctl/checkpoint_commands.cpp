@@ -1,12 +1,15 @@
 #include "supctl/checkpoint_commands.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <memory>
 #include <ostream>
+#include <set>
 #include <vector>
 
+#include "store/content_hash.hpp"
 #include "store/export_archive.hpp"
 #include "store/lmdb_store.hpp"
 #include "supctl/text_table.hpp"
@@ -299,6 +302,73 @@ ExitCode import_checkpoints(CommandContext& context, const CheckpointOptions& op
         << " records, " << report->artifacts << " artifact blobs) exported from "
         << report->manifest.hostname << " at " << report->manifest.created_at << " into "
         << store_path_of(options).string() << "\n";
+  }
+  return ExitCode::Ok;
+}
+
+namespace {
+
+// Blobs under `artifacts` that no snapshot record names any more and whose
+// file is older than `cutoff`: a blob written for a snapshot that is not
+// committed yet is newer than any cutoff, so it is never taken.
+std::vector<fs::path> unreferenced_blobs(const LmdbCheckpointStore& store,
+                                         const fs::path& artifacts, fs::file_time_type cutoff) {
+  std::set<std::string> named;
+  if (auto list = store.list_executions({})) {
+    for (const auto& summary : list->executions) {
+      auto records = store.read_execution(summary.execution_id);
+      if (!records) return {};  // a corrupt execution may name any blob: keep them all
+      for (const auto& record : *records)
+        if (record.kind == store::RecordKind::ArtifactSnapshot)
+          if (auto snapshot = store::decode_artifact_snapshot(record.payload))
+            named.insert(std::string(store::content_hash_hex(snapshot->content_hash)));
+    }
+    if (!list->bad.empty()) return {};
+  } else {
+    return {};
+  }
+  std::vector<fs::path> unreferenced;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(artifacts, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file(ec) || named.contains(name)) continue;
+    if (!store::is_content_hash(std::string(store::kSha256Prefix) + name)) continue;
+    if (entry.last_write_time(ec) < cutoff) unreferenced.push_back(entry.path());
+  }
+  return unreferenced;
+}
+
+}  // namespace
+
+ExitCode cleanup_checkpoints(CommandContext& context, const CheckpointOptions& options) {
+  auto store = open_store(context, options);
+  if (!store) return context.failure();
+  const auto age = std::chrono::hours(24) * options.max_age_days;
+  const auto cutoff_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             (std::chrono::system_clock::now() - age).time_since_epoch())
+                             .count();
+  auto report = store::cleanup_and_wait(*store, {.updated_before_ns = cutoff_ns});
+  if (!report) return context.fail(ExitCode::NotDone, "cleanup: " + report.error().describe());
+  std::uint64_t blobs_removed = 0;
+  // A blob at least an hour old: the daemon writes a blob before the record
+  // naming it commits, and a cleanup with --max-age-days 0 must not race it.
+  const auto blob_age = std::max<std::chrono::system_clock::duration>(age, std::chrono::hours(1));
+  for (const fs::path& blob : unreferenced_blobs(*store, artifacts_path_of(options),
+                                                 fs::file_time_type::clock::now() - blob_age)) {
+    std::error_code ec;
+    if (fs::remove(blob, ec)) ++blobs_removed;
+  }
+  std::ostream& out = context.io().out;
+  if (context.options().json) {
+    out << nlohmann::json{{"removed", report->removed},
+                          {"records_removed", report->records_removed},
+                          {"artifact_blobs_removed", blobs_removed}}
+               .dump()
+        << "\n";
+  } else {
+    out << "removed " << report->removed.size() << " finished executions older than "
+        << options.max_age_days << " days (" << report->records_removed << " records, "
+        << blobs_removed << " artifact blobs); unfinished executions are never removed\n";
   }
   return ExitCode::Ok;
 }

@@ -1,4 +1,4 @@
-// `supctl checkpoint list|inspect|validate|export|export-all|import`: the
+// `supctl checkpoint list|inspect|validate|export|export-all|import|cleanup`: the
 // checkpoint tools, run on a state dir's store directly (--state-dir), so
 // that they work while the daemon is down, which is when a 3 a.m. operator
 // needs them most. LMDB lets them read (and export) while a daemon writes
@@ -9,6 +9,7 @@
 //   supctl checkpoint inspect exec-42:7 --state-dir /var/lib/supervisor --json
 //   supctl checkpoint export-all --state-dir /var/lib/supervisor --output /backup/s.tar.gz
 //   supctl checkpoint import /backup/s.tar.gz --state-dir /var/lib/supervisor-new
+//   supctl checkpoint cleanup --max-age-days 7 --state-dir /var/lib/supervisor
 #pragma once
 
 #include <cstddef>
@@ -19,14 +20,15 @@
 namespace sup::cli {
 
 struct CheckpointOptions {
-  std::string state_dir;   // the store is <state_dir>/store ...
-  std::string store_path;  // ... unless given (the daemon's store.path)
-  std::string execution;   // only this execution
-  std::size_t recent = 0;  // only the N most recently updated executions (0: all)
-  bool all = false;        // validate --all, the runbooks' spelling of the default
-  std::string id;          // inspect: "<execution_id>:<seq>" or an execution id
-  std::string output;      // export: the archive to write
-  std::string archive;     // import: the archive to read
+  std::string state_dir;      // the store is <state_dir>/store ...
+  std::string store_path;     // ... unless given (the daemon's store.path)
+  std::string execution;      // only this execution
+  std::size_t recent = 0;     // only the N most recently updated executions (0: all)
+  bool all = false;           // validate --all, the runbooks' spelling of the default
+  std::string id;             // inspect: "<execution_id>:<seq>" or an execution id
+  std::string output;         // export: the archive to write
+  std::string archive;        // import: the archive to read
+  unsigned max_age_days = 0;  // cleanup: finished executions older than this go
 };
 
 // Executions (id, state, records, last update); with --execution, that
@@ -44,5 +46,9 @@ ExitCode validate_checkpoints(CommandContext& context, const CheckpointOptions& 
 ExitCode export_checkpoints(CommandContext& context, const CheckpointOptions& options);
 // Checks an export archive and installs it in a state dir without a store.
 ExitCode import_checkpoints(CommandContext& context, const CheckpointOptions& options);
+// Removes finished executions last updated more than max_age_days ago, and
+// artifact blobs that no remaining snapshot names and that are as old;
+// never anything an unfinished execution needs.
+ExitCode cleanup_checkpoints(CommandContext& context, const CheckpointOptions& options);
 
 }  // namespace sup::cli

@@ -72,7 +72,7 @@ std::string confirmed_commands() {
   return names;
 }
 
-// `checkpoint list|inspect|validate|export|export-all|import`, on a state dir's store (no
+// `checkpoint list|inspect|validate|export|export-all|import|cleanup`, on a state dir's store (no
 // daemon needed).
 template <class On>
 void add_checkpoint_subcommands(CLI::App& app, Parsed& parsed, On& on) {
@@ -135,6 +135,16 @@ void add_checkpoint_subcommands(CLI::App& app, Parsed& parsed, On& on) {
   import_verb->add_option("archive", options.archive, "The .tar.gz written by export")->required();
   on(import_verb,
      [&options](CommandContext& context) { return import_checkpoints(context, options); });
+
+  CLI::App* cleanup = checkpoint->add_subcommand(
+      "cleanup", "Remove finished executions older than N days (never an unfinished one)");
+  add_store_options(cleanup);
+  cleanup
+      ->add_option("--max-age-days", options.max_age_days,
+                   "Finished executions last updated longer ago than this go")
+      ->required();
+  on(cleanup,
+     [&options](CommandContext& context) { return cleanup_checkpoints(context, options); });
 }
 
 // Adds the subcommands; `run` is set to the chosen command once parsed.
