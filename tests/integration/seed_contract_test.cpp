@@ -1,4 +1,5 @@
 // Contract tests against the seed's own clients (issue 8): the real daemon,
+// registering with a stand-in of the seed relay's registration socket and
 // driven exactly as the seed's relay (developerworks/rust-supervisor-relay,
 // src/ipc_client.rs) drives a target, and read as the seed's web UI
 // (developerworks/rust-supervisor-ui, src/types/protocol.ts,
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "stand_in_relay.hpp"
 
 using namespace std::chrono_literals;
 using sup::it::Json;
@@ -44,6 +46,9 @@ const Names kAttemptStatuses = {"starting", "running", "ready", "cancelling", "s
 const Names kOperations = {"active", "paused", "quarantined", "removed"};
 const Names kManagedStates = {"running", "paused", "quarantined", "removed"};
 const Names kStopStates = {"idle", "no_active_attempt", "cancel_delivered", "completed", "failed"};
+// ControlCommandName of the relay and the UI (protocol.ts controlCommandNames).
+const Names kCommandNames = {"restart_child", "pause_child", "resume_child", "quarantine_child",
+                             "remove_child",  "add_child",   "shutdown_tree"};
 
 // ---- shape checks: each names the path of what it found wrong ------------
 
@@ -320,7 +325,16 @@ std::string target_id_of(const sup::it::Daemon& daemon) {
 
 TEST_CASE("the seed relay's calls, in its order and with its params, get the seed's answers") {
   sup::it::TempDir dir;
+  // The relay's registration socket (a stand-in that refuses what the
+  // relay's deny_unknown_fields RegistrationRequest would).
+  const std::string registration_path = dir.file("relay-registration.sock");
+  sup::it::StandInRelay relay(registration_path);
   Json config = sup::it::base_config(dir);
+  config["dashboard"]["registration"] = {{"enabled", true},
+                                         {"path", registration_path},
+                                         {"display_name", "seed contract"},
+                                         {"lease_seconds", 30},
+                                         {"heartbeat_ms", 1000}};
   config["children"].push_back({{"id", "beat"}, {"kind", "task"}, {"task", "heartbeat"}});
   config["children"].push_back(sup::it::process_child("worker", "while :; do sleep 1; done"));
   config["children"].push_back(sup::it::process_child("spare", "while :; do sleep 1; done"));
@@ -332,8 +346,31 @@ TEST_CASE("the seed relay's calls, in its order and with its params, get the see
   REQUIRE_MESSAGE(daemon.wait_until_serving(), daemon.log_text());
   const std::string target = target_id_of(daemon);
 
+  // Registration: the daemon registers itself, with the seed's
+  // RegistrationRequest and the bare command names; the relay lists it.
+  REQUIRE_MESSAGE(
+      sup::it::eventually([&] { return relay.listed(target).has_value(); }, scaled(10'000ms)),
+      "never registered; the daemon's log:\n"
+          << daemon.log_text() << "\nrefused: " << relay.refusals().size());
+  CHECK(relay.refusals().empty());
+  const Json registration = relay.listed(target)->request;
+  CHECK(registration["ipc_path"] == daemon.socket_path());
+  CHECK(registration["display_name"] == "seed contract");
+  CHECK(registration["lease_seconds"] == 30);
+  Names supported;
+  for (const Json& command : registration["supported_commands"]) {
+    check_bool(command, "supported_commands[]", "idempotent");
+    check_count(command, "supported_commands[]", "timeout_seconds");
+    supported.insert(command["name"].get<std::string>());
+  }
+  CHECK(supported == kCommandNames);
+
   // Bind, each on its own connection: state, events.subscribe, logs.tail.
-  const Json first = relay_state(daemon, target);
+  // The acknowledged registration shows as the UI's `active`.
+  const Json first = state_until(
+      daemon, target, [](const Json& s) { return s["target"]["registration_state"] == "active"; });
+  CHECK(first["target"]["registration_state"] == "active");
+  CHECK(first["target"]["display_name"] == "seed contract");
   CHECK(first["topology"]["root"]["path"] == first["topology"]["nodes"][0]["path"]);
   CHECK(lifecycle_of(first, "root/beat") != "absent");
 
