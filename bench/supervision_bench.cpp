@@ -35,8 +35,8 @@
 #include <vector>
 
 #include "bench_report.hpp"
-#include "sup/log.hpp"
 #include "spec/child_spec_check.hpp"
+#include "sup/log.hpp"
 #include "sup/runtime.hpp"
 #include "supervisor/supervision_tree.hpp"
 
@@ -71,7 +71,8 @@ sup::ChildSpec fast_restart_child(std::string id) {
   spec.id = std::move(id);
   spec.kind = sup::ChildKind::Task;
   spec.backoff = {.initial_ms = 0, .max_ms = 0, .multiplier = 1.0, .reset_after_ms = 30'000};
-  spec.budget = {.capacity = 1e12, .refill_per_sec = 1e6};
+  spec.budget = {.capacity = sup::spec::kMaxBudgetRate,
+                 .refill_per_sec = sup::spec::kMaxBudgetRate};
   spec.crash_loop = {.max_failures = 0, .window_ms = 1'000};
   spec.shutdown_timeout_ms = 1'000;
   return spec;
