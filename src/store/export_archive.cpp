@@ -344,6 +344,13 @@ Expected<ExportManifest> unpack_export_archive(const fs::path& archive, const fs
   return unpack(ReadSource{.file = archive, .bytes = {}}, into);
 }
 
+Expected<ExportManifest> verify_export_archive(const fs::path& archive) {
+  const fs::path parent = archive.has_parent_path() ? archive.parent_path() : fs::path(".");
+  auto scratch = ScratchDir::create(parent, archive.filename().string());
+  if (!scratch) return scratch.error();
+  return unpack_export_archive(archive, scratch->path());
+}
+
 Expected<ExportManifest> unpack_export_archive_bytes(std::string_view bytes, const fs::path& into) {
   return unpack(ReadSource{.file = std::nullopt, .bytes = bytes}, into);
 }

@@ -57,6 +57,11 @@ Expected<ImportReport> import_export_archive(const std::filesystem::path& archiv
                                              const std::filesystem::path& store_path,
                                              const std::filesystem::path& artifacts_dir);
 
+// The checks of an import without installing anything (a snapshot listed
+// as VALID): unpacked into a temporary directory beside `archive`, hashed,
+// removed.
+Expected<ExportManifest> verify_export_archive(const std::filesystem::path& archive);
+
 // The checked unpacking alone, from a file or from bytes (the fuzz target):
 // every member must be a regular file the manifest lists, under its hash,
 // at most once; `into` receives them under their member names.

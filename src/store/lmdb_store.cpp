@@ -1,5 +1,6 @@
 #include "store/lmdb_store.hpp"
 
+#include <fcntl.h>
 #include <lmdb.h>
 #include <unistd.h>
 
@@ -294,6 +295,20 @@ struct PendingCleanup {
 using WriteOp = std::variant<PendingAppend, PendingCleanup>;
 
 }  // namespace
+
+std::optional<pid_t> store_open_elsewhere(const fs::path& path) {
+  const int fd = ::open((path / "lock.mdb").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct flock probe {};
+  probe.l_type = F_WRLCK;  // would a writer's lock conflict with a holder?
+  probe.l_whence = SEEK_SET;
+  probe.l_start = 0;
+  probe.l_len = 1;
+  const int rc = ::fcntl(fd, F_GETLK, &probe);
+  ::close(fd);
+  if (rc != 0 || probe.l_type == F_UNLCK) return std::nullopt;
+  return probe.l_pid;
+}
 
 std::uint64_t cleanup_reserve_bytes(std::uint64_t max_bytes) {
   return std::min<std::uint64_t>(max_bytes / 8, std::uint64_t{64} << 20);

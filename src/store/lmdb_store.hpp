@@ -8,11 +8,14 @@
 //   (*store)->append(std::move(request), on_committed);
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "store/checkpoint_store.hpp"
 
@@ -49,6 +52,12 @@ struct StoreSpace {
   std::uint64_t free_pages = 0;  // pages on the free list, reusable
   std::uint64_t page_bytes = 0;
 };
+
+// The pid of another process that has the store at `path` open (a running
+// daemon), if any: LMDB holds a shared fcntl lock on the first byte of
+// lock.mdb for as long as an environment is open. Locks of this process
+// are not seen. nullopt also when there is no lock file.
+std::optional<pid_t> store_open_elsewhere(const std::filesystem::path& path);
 
 // Space appends leave free for cleanup: deleting from LMDB needs new pages
 // too, so a store that appends refuse as full can still be cleaned up.

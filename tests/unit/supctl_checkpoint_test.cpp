@@ -2,7 +2,10 @@
 // daemon: a store written here, read through the whole CLI (run_supctl),
 // then damaged byte by byte.
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -280,4 +283,101 @@ TEST_CASE("checkpoint cleanup removes old finished executions and stray blobs, n
   CHECK(week.code == 0);
   CHECK(contains(week.out, "removed 0 finished executions older than 7 days"));
   CHECK(supctl({"checkpoint", "cleanup", "--state-dir", dir.path.string()}).code == 2);
+}
+
+TEST_CASE("FULL snapshots: taken, listed newest first as the runbook reads them, restored") {
+  TempDir dir;
+  write_store(dir.path);
+  const std::string state_dir = dir.path.string();
+  auto first = supctl({"checkpoint", "snapshot", "--type", "FULL", "--name", "pre-recovery",
+                       "--state-dir", state_dir});
+  REQUIRE(first.code == 0);
+  CHECK(contains(first.out, "snapshot pre-recovery: 3 executions"));
+  CHECK(fs::exists(dir.path / "snapshots" / "pre-recovery.tar.gz"));
+  // A damaged snapshot is listed as such, after the good ones, and never as VALID.
+  std::ofstream(dir.path / "snapshots" / "broken.tar.gz") << "not an archive";
+
+  auto listed = supctl({"checkpoint", "list", "--type", "FULL", "--state-dir", state_dir});
+  REQUIRE(listed.code == 0);
+  std::istringstream lines(listed.out);
+  std::string header, top, bottom;
+  std::getline(lines, header);
+  std::getline(lines, top);
+  std::getline(lines, bottom);
+  CHECK(header.rfind("STATUS", 0) == 0);
+  // grep VALID | head -1 | awk '{print $2}'
+  std::istringstream top_fields(top);
+  std::string status, name;
+  top_fields >> status >> name;
+  CHECK(status == "VALID");
+  CHECK(name == "pre-recovery");
+  CHECK(bottom.rfind("DAMAGED", 0) == 0);
+  CHECK_FALSE(contains(bottom, "VALID "));
+  CHECK(contains(listed.err, "DAMAGED broken"));
+
+  // Work after the snapshot: one more execution; the restore takes it away.
+  {
+    auto store = LmdbCheckpointStore::open({.path = dir.path / "store"});
+    REQUIRE(store);
+    REQUIRE(sup::store::append_and_wait(
+        **store, {"exec-late", {{RecordKind::ExecutionSubmitted, "{}"}}, {}, true}));
+  }
+  auto restored = supctl({"checkpoint", "restore", "--checkpoint-id", "pre-recovery", "--verify",
+                          "--state-dir", state_dir});
+  REQUIRE_MESSAGE(restored.code == 0, restored.err);
+  CHECK(contains(restored.out, "restored snapshot pre-recovery (3 executions"));
+  CHECK(contains(restored.out, "verify: 3 executions, 15 records checked: clean"));
+  auto after = supctl({"checkpoint", "list", "--state-dir", state_dir, "--json"});
+  CHECK(nlohmann::json::parse(after.out)["executions"].size() == 3);
+  // The store that was replaced is kept beside it.
+  int kept = 0;
+  for (const auto& entry : fs::directory_iterator(dir.path))
+    kept += entry.path().filename().string().rfind("store.before-restore-", 0) == 0;
+  CHECK(kept == 1);
+
+  auto per_execution =
+      supctl({"checkpoint", "restore", "--checkpoint-id", "exec-1:3", "--state-dir", state_dir});
+  CHECK(per_execution.code == 1);
+  CHECK(contains(per_execution.err, "not built yet"));
+  auto unknown =
+      supctl({"checkpoint", "restore", "--checkpoint-id", "nope", "--state-dir", state_dir});
+  CHECK(unknown.code == 1);
+  CHECK(contains(unknown.err, "no FULL snapshot named \"nope\""));
+  CHECK(supctl({"checkpoint", "snapshot", "--name", "../x", "--state-dir", state_dir}).code == 2);
+  CHECK(
+      supctl({"checkpoint", "snapshot", "--type", "DELTA", "--name", "x", "--state-dir", state_dir})
+          .code == 2);
+}
+
+TEST_CASE("restore refuses while another process (the daemon) has the store open") {
+  TempDir dir;
+  write_store(dir.path);
+  const std::string state_dir = dir.path.string();
+  REQUIRE(supctl({"checkpoint", "snapshot", "--name", "s", "--state-dir", state_dir}).code == 0);
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t holder = ::fork();
+  REQUIRE(holder >= 0);
+  if (holder == 0) {  // the "daemon": holds the store open until killed
+    auto store = LmdbCheckpointStore::open({.path = dir.path / "store"});
+    const char byte = store ? '1' : '0';
+    (void)!::write(ready[1], &byte, 1);
+    ::pause();
+    ::_exit(0);
+  }
+  char byte = 0;
+  REQUIRE(::read(ready[0], &byte, 1) == 1);
+  REQUIRE(byte == '1');
+  auto refused =
+      supctl({"checkpoint", "restore", "--checkpoint-id", "s", "--state-dir", state_dir});
+  ::kill(holder, SIGKILL);
+  ::waitpid(holder, nullptr, 0);
+  ::close(ready[0]);
+  ::close(ready[1]);
+  CHECK(refused.code == 1);
+  CHECK(contains(refused.err, "open in process " + std::to_string(holder)));
+  CHECK(fs::exists(dir.path / "store" / "data.mdb"));  // untouched
+  // Once it is gone, the restore goes through.
+  CHECK(supctl({"checkpoint", "restore", "--checkpoint-id", "s", "--state-dir", state_dir}).code ==
+        0);
 }

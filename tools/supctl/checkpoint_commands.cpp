@@ -25,10 +25,14 @@ fs::path store_path_of(const CheckpointOptions& options) {
   return fs::path(options.state_dir) / "store";
 }
 
-// Artifact blobs live beside the store: STATE_DIR/artifacts.
+// Beside the store: STATE_DIR/<name> (artifacts, snapshots).
+fs::path beside_store(const CheckpointOptions& options, std::string_view name) {
+  if (!options.state_dir.empty()) return fs::path(options.state_dir) / name;
+  return fs::path(options.store_path).parent_path() / name;
+}
+
 fs::path artifacts_path_of(const CheckpointOptions& options) {
-  if (!options.state_dir.empty()) return fs::path(options.state_dir) / "artifacts";
-  return fs::path(options.store_path).parent_path() / "artifacts";
+  return beside_store(options, "artifacts");
 }
 
 bool has_store_location(CommandContext& context, const CheckpointOptions& options) {
@@ -371,6 +375,201 @@ ExitCode cleanup_checkpoints(CommandContext& context, const CheckpointOptions& o
         << blobs_removed << " artifact blobs); unfinished executions are never removed\n";
   }
   return ExitCode::Ok;
+}
+
+namespace {
+
+constexpr std::string_view kSnapshotSuffix = ".tar.gz";
+
+// 1..128 of [A-Za-z0-9._-], not starting with '.': a file name, never a path.
+bool is_snapshot_name(std::string_view name) {
+  if (name.empty() || name.size() > 128 || name.front() == '.') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
+}
+
+bool check_full_type(CommandContext& context, const CheckpointOptions& options) {
+  if (options.type == "FULL") return true;
+  context.fail(ExitCode::Usage, "--type " + options.type +
+                                    ": only FULL snapshots exist (the whole store and its "
+                                    "artifact blobs)");
+  return false;
+}
+
+struct SnapshotEntry {
+  std::string name;
+  fs::path path;
+  std::uint64_t bytes = 0;
+  Expected<store::ExportManifest> manifest;
+};
+
+}  // namespace
+
+ExitCode snapshot_checkpoints(CommandContext& context, const CheckpointOptions& options) {
+  if (!options.type.empty() && !check_full_type(context, options)) return context.failure();
+  if (!is_snapshot_name(options.name))
+    return context.fail(
+        ExitCode::Usage,
+        "--name \"" + options.name + "\": 1 to 128 of A-Z a-z 0-9 . _ - (not starting with '.')");
+  auto store = open_store(context, options);
+  if (!store) return context.failure();
+  const fs::path path =
+      beside_store(options, "snapshots") / (options.name + std::string(kSnapshotSuffix));
+  context.io().err << "writing snapshot " << path.string() << " ...\n";
+  auto report = store::write_export_archive(*store, artifacts_path_of(options), path);
+  if (!report) return context.fail(ExitCode::NotDone, "snapshot: " + report.error().describe());
+  if (!report->bad.empty())
+    context.io().err << "warning: " << report->bad.size()
+                     << " records failed their checks: this snapshot cannot be restored "
+                        "until they are dealt with (supctl checkpoint validate names them)\n";
+  std::ostream& out = context.io().out;
+  if (context.options().json)
+    out << nlohmann::json{{"name", options.name},
+                          {"path", path.string()},
+                          {"executions", report->executions},
+                          {"records", report->records},
+                          {"artifacts", report->artifacts},
+                          {"bytes", report->archive_bytes}}
+               .dump()
+        << "\n";
+  else
+    out << "snapshot " << options.name << ": " << report->executions << " executions ("
+        << report->records << " records, " << report->artifacts << " artifact blobs), "
+        << report->archive_bytes << " bytes at " << path.string() << "\n";
+  return ExitCode::Ok;
+}
+
+ExitCode list_snapshots(CommandContext& context, const CheckpointOptions& options) {
+  if (!check_full_type(context, options)) return context.failure();
+  if (!has_store_location(context, options)) return context.failure();
+  const fs::path dir = beside_store(options, "snapshots");
+  std::vector<SnapshotEntry> snapshots;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (!entry.is_regular_file(ec) || !file.ends_with(kSnapshotSuffix)) continue;
+    const std::string name = file.substr(0, file.size() - kSnapshotSuffix.size());
+    if (!is_snapshot_name(name)) continue;
+    snapshots.push_back(
+        {name, entry.path(), entry.file_size(ec), store::verify_export_archive(entry.path())});
+  }
+  // Newest first (RFC 3339 UTC strings sort by time); damaged ones last.
+  std::sort(snapshots.begin(), snapshots.end(), [](const auto& a, const auto& b) {
+    if (a.manifest.has_value() != b.manifest.has_value()) return a.manifest.has_value();
+    if (a.manifest && b.manifest && a.manifest->created_at != b.manifest->created_at)
+      return a.manifest->created_at > b.manifest->created_at;
+    return a.name < b.name;
+  });
+  std::ostream& out = context.io().out;
+  if (context.options().json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& snapshot : snapshots) {
+      nlohmann::json item = {{"name", snapshot.name},
+                             {"status", snapshot.manifest ? "VALID" : "DAMAGED"},
+                             {"path", snapshot.path.string()},
+                             {"bytes", snapshot.bytes}};
+      if (snapshot.manifest) {
+        item["created_at"] = snapshot.manifest->created_at;
+        item["executions"] = snapshot.manifest->executions;
+        item["records"] = snapshot.manifest->records;
+      } else {
+        item["problem"] = snapshot.manifest.error().describe();
+      }
+      list.push_back(std::move(item));
+    }
+    out << nlohmann::json{{"snapshots", list}}.dump() << "\n";
+    return ExitCode::Ok;
+  }
+  // STATUS first and NAME second: the runbook takes `grep VALID | head -1 |
+  // awk '{print $2}'` (DAMAGED, not INVALID, so that grep VALID skips it).
+  TextTable table(
+      {{"STATUS"}, {"NAME"}, {"CREATED"}, {"EXECUTIONS", Align::Right}, {"BYTES", Align::Right}});
+  for (const auto& snapshot : snapshots)
+    table.add_row({snapshot.manifest ? "VALID" : "DAMAGED", snapshot.name,
+                   snapshot.manifest ? snapshot.manifest->created_at : "-",
+                   snapshot.manifest ? std::to_string(snapshot.manifest->executions) : "-",
+                   std::to_string(snapshot.bytes)});
+  print_table(out, table, context);
+  for (const auto& snapshot : snapshots)
+    if (!snapshot.manifest)
+      context.io().err << "DAMAGED " << snapshot.name << ": "
+                       << snapshot.manifest.error().describe() << "\n";
+  return ExitCode::Ok;
+}
+
+ExitCode restore_checkpoint(CommandContext& context, const CheckpointOptions& options) {
+  if (!has_store_location(context, options)) return context.failure();
+  const std::string& id = options.checkpoint_id;
+  if (id.find(':') != std::string::npos)
+    return context.fail(ExitCode::NotDone,
+                        "restore " + id +
+                            ": rolling one execution back to a checkpoint is not built yet "
+                            "(issue 10's partial rollback); restore takes the name of a FULL "
+                            "snapshot (supctl checkpoint list --type FULL)");
+  const fs::path archive = beside_store(options, "snapshots") / (id + std::string(kSnapshotSuffix));
+  std::error_code ec;
+  if (!is_snapshot_name(id) || !fs::exists(archive, ec))
+    return context.fail(ExitCode::NotDone, "no FULL snapshot named \"" + id + "\" in " +
+                                               archive.parent_path().string() +
+                                               " (supctl checkpoint list --type FULL)");
+  const fs::path store_path = store_path_of(options);
+  if (auto pid = store::store_open_elsewhere(store_path))
+    return context.fail(ExitCode::NotDone,
+                        "the store " + store_path.string() + " is open in process " +
+                            std::to_string(*pid) +
+                            " (the daemon?): stop it first, restore replaces the whole store");
+  // The store in place is moved aside, never deleted: a restore can be undone.
+  const fs::path aside = store_path.string() + ".before-restore-" +
+                         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                            std::chrono::system_clock::now().time_since_epoch())
+                                            .count());
+  const bool had_store = fs::exists(store_path, ec);
+  if (had_store) {
+    fs::rename(store_path, aside, ec);
+    if (ec)
+      return context.fail(ExitCode::NotDone,
+                          "cannot move " + store_path.string() + " aside: " + ec.message());
+  }
+  context.io().err << "restoring snapshot " << id << " into " << store_path.string() << " ...\n";
+  auto imported = store::import_export_archive(archive, store_path, artifacts_path_of(options));
+  if (!imported) {
+    fs::remove_all(store_path, ec);
+    if (had_store) fs::rename(aside, store_path, ec);
+    return context.fail(ExitCode::NotDone, "restore " + id + ": " + imported.error().describe() +
+                                               " (the store was left as it was)");
+  }
+  std::ostream& out = context.io().out;
+  std::optional<store::ScanReport> verified;
+  if (options.verify) {
+    auto store = open_store(context, options);
+    if (!store) return context.failure();
+    auto report = store->validate({});
+    if (!report) return context.fail(ExitCode::NotDone, "verify: " + report.error().describe());
+    verified = std::move(*report);
+  }
+  if (context.options().json) {
+    nlohmann::json json = {{"restored", id},
+                           {"executions", imported->manifest.executions},
+                           {"records", imported->manifest.records},
+                           {"created_at", imported->manifest.created_at},
+                           {"previous_store", had_store ? aside.string() : ""}};
+    if (verified) json["verify"] = {{"clean", verified->clean()}, {"bad", bad_json(verified->bad)}};
+    out << json.dump() << "\n";
+  } else {
+    out << "restored snapshot " << id << " (" << imported->manifest.executions
+        << " executions, taken " << imported->manifest.created_at << ")";
+    if (had_store) out << "; the previous store is kept at " << aside.string();
+    out << "\n";
+    if (verified) {
+      print_bad(out, verified->bad);
+      out << "verify: " << verified->executions_checked << " executions, "
+          << verified->records_checked << " records checked: "
+          << (verified->clean() ? "clean" : std::to_string(verified->bad.size()) + " bad") << "\n";
+    }
+  }
+  return verified && !verified->clean() ? ExitCode::NotDone : ExitCode::Ok;
 }
 
 }  // namespace sup::cli

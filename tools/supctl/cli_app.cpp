@@ -72,8 +72,8 @@ std::string confirmed_commands() {
   return names;
 }
 
-// `checkpoint list|inspect|validate|export|export-all|import|cleanup`, on a state dir's store (no
-// daemon needed).
+// `checkpoint list|inspect|validate|export|export-all|import|cleanup|snapshot|restore`,
+// on a state dir's store (no daemon needed).
 template <class On>
 void add_checkpoint_subcommands(CLI::App& app, Parsed& parsed, On& on) {
   CheckpointOptions& options = parsed.checkpoint;
@@ -93,10 +93,17 @@ void add_checkpoint_subcommands(CLI::App& app, Parsed& parsed, On& on) {
   CLI::App* list = checkpoint->add_subcommand(
       "list", "Executions (id, state, records, last update); with --execution its checkpoints");
   add_store_options(list);
-  list->add_option("--execution", options.execution, "List this execution's checkpoints");
-  list->add_option("--recent", options.recent, "Only the N most recent")
-      ->check(CLI::PositiveNumber);
-  on(list, [&options](CommandContext& context) { return list_checkpoints(context, options); });
+  auto* list_execution =
+      list->add_option("--execution", options.execution, "List this execution's checkpoints");
+  auto* list_recent = list->add_option("--recent", options.recent, "Only the N most recent")
+                          ->check(CLI::PositiveNumber);
+  list->add_option("--type", options.type, "FULL: the whole-store snapshots, newest first")
+      ->excludes(list_execution)
+      ->excludes(list_recent);
+  on(list, [&options](CommandContext& context) {
+    return options.type.empty() ? list_checkpoints(context, options)
+                                : list_snapshots(context, options);
+  });
 
   CLI::App* inspect = checkpoint->add_subcommand(
       "inspect", "One checkpoint (EXECUTION:SEQ) with its payload, or one execution (ID) with all");
@@ -145,6 +152,22 @@ void add_checkpoint_subcommands(CLI::App& app, Parsed& parsed, On& on) {
       ->required();
   on(cleanup,
      [&options](CommandContext& context) { return cleanup_checkpoints(context, options); });
+
+  CLI::App* snapshot = checkpoint->add_subcommand(
+      "snapshot", "Keep the whole store as a named FULL snapshot (STATE_DIR/snapshots)");
+  add_store_options(snapshot);
+  snapshot->add_option("--type", options.type, "FULL (the only kind, the default)");
+  snapshot->add_option("--name", options.name, "The snapshot's name")->required();
+  on(snapshot,
+     [&options](CommandContext& context) { return snapshot_checkpoints(context, options); });
+
+  CLI::App* restore = checkpoint->add_subcommand(
+      "restore", "Replace the store with a FULL snapshot (daemon stopped; old store kept aside)");
+  add_store_options(restore);
+  restore->add_option("--checkpoint-id", options.checkpoint_id, "The FULL snapshot's name")
+      ->required();
+  restore->add_flag("--verify", options.verify, "Validate every record of the restored store");
+  on(restore, [&options](CommandContext& context) { return restore_checkpoint(context, options); });
 }
 
 // Adds the subcommands; `run` is set to the chosen command once parsed.
