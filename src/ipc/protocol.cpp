@@ -21,10 +21,12 @@ constexpr std::array<ErrorCodeInfo, 15> kErrorCodes{{
     {ErrorCode::InvalidJson, "invalid_json", "protocol_parse", false},
     {ErrorCode::InvalidRequest, "invalid_request", "protocol_parse", false},
     {ErrorCode::LineTooLong, "line_too_long", "protocol_parse", false},
-    {ErrorCode::UnsupportedMethod, "unsupported_method", "dispatch", false},
+    {ErrorCode::UnsupportedMethod, "unsupported_method", "protocol_parse", false},
     {ErrorCode::InvalidCommandParams, "invalid_command_params", "validation", false},
-    {ErrorCode::SessionRequired, "session_required", "session", false},
-    {ErrorCode::ConfirmationRequired, "confirmation_required", "validation", false},
+    {ErrorCode::SessionRequired, "session_required", "subscription", false},
+    // The seed server's spelling of a dangerous command sent unconfirmed
+    // (field_path params.confirmed tells it from other validation errors).
+    {ErrorCode::ConfirmationRequired, "validation_failed", "command_validate", false},
     {ErrorCode::PermissionDenied, "permission_denied", "authorization", false},
     {ErrorCode::RateLimited, "rate_limited", "admission", true},
     {ErrorCode::TooManyClients, "too_many_clients", "admission", true},

@@ -33,7 +33,8 @@ enum class ErrorCode : std::uint8_t {
   UnsupportedMethod,     // dispatch
   InvalidCommandParams,  // validation (field_path)
   SessionRequired,       // session: a subscription with session_established: false
-  ConfirmationRequired,  // validation: a dangerous command without confirmed: true
+  ConfirmationRequired,  // validation_failed (the seed's): a dangerous command without confirmed:
+                         // true
   PermissionDenied,      // authorization: SO_PEERCRED uid is neither root nor the daemon's
   RateLimited,           // admission, retryable
   TooManyClients,        // admission: pushed, then the connection is closed

@@ -51,9 +51,9 @@ struct TailParams {
 ParamsResult<TailParams> parse_tail_params(const nlohmann::json& params,
                                            std::string_view target_id);
 
-// command.*: errors are invalid_command_params, or confirmation_required for
-// a dangerous command without confirmed: true (checked last, so a client
-// confirming a malformed command learns about the malformation first).
+// command.*: errors are invalid_command_params, or validation_failed (field path params.confirmed)
+// for a dangerous command without confirmed: true (checked last, so a client confirming a malformed
+// command learns about the malformation first).
 ParamsResult<Command> parse_command_params(const MethodInfo& method, const nlohmann::json& params,
                                            std::string_view target_id);
 

@@ -75,8 +75,10 @@ void check_still_serving(sup::it::Daemon& daemon) {
 std::string stage_for(const std::string& code) {
   if (code == "invalid_json" || code == "invalid_request" || code == "line_too_long")
     return "protocol_parse";
-  if (code == "unsupported_method" || code == "internal") return "dispatch";
-  if (code == "invalid_command_params" || code == "confirmation_required") return "validation";
+  if (code == "unsupported_method") return "protocol_parse";
+  if (code == "internal") return "dispatch";
+  if (code == "invalid_command_params") return "validation";
+  if (code == "validation_failed") return "command_validate";
   if (code == "permission_denied") return "authorization";
   if (code == "rate_limited" || code == "too_many_clients" || code == "idle_timeout")
     return "admission";
@@ -161,8 +163,8 @@ TEST_CASE(
        request_line("t6", "command.restart_child", restart_params({{"surprise", 1}})),
        "invalid_command_params", "params.surprise", "t6"},
       {"dangerous without confirmation",
-       request_line("t7", "command.remove_child", restart_params()), "confirmation_required", "",
-       "t7"},
+       request_line("t7", "command.remove_child", restart_params()), "validation_failed",
+       "params.confirmed", "t7"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.what);

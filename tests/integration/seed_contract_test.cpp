@@ -447,6 +447,8 @@ TEST_CASE("the seed relay's calls, in its order and with its params, get the see
       daemon, "command.remove_child",
       relay_command_params(target, "remove_child", "root/spare", false, "cmd-seed-remove-1"));
   CHECK(refused["ok"] == false);
+  CHECK(refused["error"]["code"] == "validation_failed");  // the seed server's
+  CHECK(refused["error"]["stage"] == "command_validate");
   CHECK(lifecycle_of(relay_state(daemon, target), "root/spare") != "absent");
   r = check_command_result(relay_call(daemon, "command.remove_child",
                                       relay_command_params(target, "remove_child", "root/spare",
@@ -507,11 +509,13 @@ TEST_CASE("the seed relay's calls, in its order and with its params, get the see
     CHECK(bad["error"]["code"] == "invalid_json");
     CHECK(bad["error"]["stage"] == "protocol_parse");
   }
-  CHECK(relay_call(daemon, "command.fly", {{"target_id", target}})["error"]["code"] ==
-        "unsupported_method");
-  CHECK(relay_call(daemon, "events.subscribe",
-                   {{"target_id", target}, {"session_established", false}})["error"]["code"] ==
-        "session_required");
+  const Json unknown = relay_call(daemon, "command.fly", {{"target_id", target}})["error"];
+  CHECK(unknown["code"] == "unsupported_method");
+  CHECK(unknown["stage"] == "protocol_parse");
+  const Json unsessioned = relay_call(
+      daemon, "events.subscribe", {{"target_id", target}, {"session_established", false}})["error"];
+  CHECK(unsessioned["code"] == "session_required");
+  CHECK(unsessioned["stage"] == "subscription");
   Json blank = relay_command_params(target, "pause_child", "root/beat", false, "cmd-seed-blank");
   blank["reason"] = " ";
   CHECK(relay_call(daemon, "command.pause_child", blank)["error"]["code"] ==

@@ -259,7 +259,8 @@ TEST_CASE_FIXTURE(Fixture, "protocol errors become error responses") {
   json unknown = error({{"request_id", "u"}, {"method", "command.fly"}});
   CHECK(unknown["code"] == "unsupported_method");
   json confirm = error(command("command.remove_child", {{"confirmed", false}}));
-  CHECK(confirm["code"] == "confirmation_required");
+  CHECK(confirm["code"] == "validation_failed");  // the seed server's
+  CHECK(confirm["stage"] == "command_validate");
   CHECK(confirm["field_path"] == "params.confirmed");
   CHECK(plane.commands().empty());
 }

@@ -64,7 +64,7 @@ TEST_CASE("malformed input gets its documented error and the connection survives
       {R"({"request_id": "r7", "method": "command.add_child", "params": {"command_id": "c", "requested_by": "me", "reason": "x", "spec": {"id": "n", "kind": "warp"}}})",
        "invalid_command_params", "params.spec.kind"},
       {R"({"request_id": "r8", "method": "command.shutdown_tree", "params": {"command_id": "c", "requested_by": "me", "reason": "x"}})",
-       "confirmation_required", "params.confirmed"},
+       "validation_failed", "params.confirmed"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.code);

@@ -118,7 +118,7 @@ Lines answer(const json& request) {
       return {command_result(request, "CommandResult::Rejected", "the relay cannot be removed")};
     return {command_result(request, "CommandResult::Accepted")};
   }
-  return {error_response(request, "unsupported_method", "dispatch", "unknown method")};
+  return {error_response(request, "unsupported_method", "protocol_parse", "unknown method")};
 }
 
 }  // namespace

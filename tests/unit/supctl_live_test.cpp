@@ -79,7 +79,7 @@ class LiveTree {
       return {
           ok_response(request, {{"type", "hello"}, {"registration", {{"display_name", "live"}}}})};
     if (method != "events.subscribe")
-      return {error_response(request, "unsupported_method", "dispatch", "?")};
+      return {error_response(request, "unsupported_method", "protocol_parse", "?")};
     const auto after = request["params"].value("after_sequence", std::uint64_t{0});
     subscribed_after_.push_back(after);
     Lines lines = {ok_response(

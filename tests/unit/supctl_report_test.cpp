@@ -206,8 +206,9 @@ TEST_CASE("the daemon's refusals name the field and say what to do") {
         "the supervisor refused `command.add_child`: invalid_command_params (validation): "
         "field_path=\"params.spec.backoff.max_ms\": must be at most 3600000");
 
-  const sup::wire::ErrorObject confirmation{"confirmation_required",     "validation", "t",
-                                            "remove_child is dangerous", false,        ""};
+  const sup::wire::ErrorObject confirmation{
+      "validation_failed", "command_validate", "t", "remove_child is dangerous", false,
+      "params.confirmed"};
   CHECK(contains(daemon_error_text("command.remove_child", confirmation), "confirm with --yes"));
   const sup::wire::ErrorObject limited{"rate_limited", "admission", "t", "slow down", true, ""};
   CHECK(contains(daemon_error_text("state", limited), "retryable"));

@@ -225,7 +225,7 @@ std::string daemon_error_text(std::string_view method, const wire::ErrorObject& 
                      "`: " + or_none(error.code) +
                      (error.stage.empty() ? "" : " (" + error.stage + ")") + ": " +
                      describe_field_error(error.field_path, error.message);
-  if (error.code == "confirmation_required") {
+  if (error.field_path == "params.confirmed") {  // validation_failed: not confirmed
     text += "; confirm with --yes";
   } else if (error.code == "permission_denied") {
     text += "; commands that change the tree are allowed to root and the daemon's own user";
