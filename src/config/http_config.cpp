@@ -13,7 +13,7 @@ namespace {
 constexpr std::string_view kHttpKeys[] = {
     "enabled",        "listen",           "admin_listen",       "token_file",
     "max_body_bytes", "max_header_bytes", "request_timeout_ms", "max_connections",
-    "threads"};
+    "threads",        "max_event_streams"};
 constexpr std::string_view kMetricsKeys[] = {"enabled", "listen", "refresh_ms"};
 
 void read_address(const ObjectReader& reader, std::string_view key, std::string& out) {
@@ -82,6 +82,7 @@ void read_http(const ObjectReader& root, HttpConfig& out, ErrorSlot& errors) {
   http.read("request_timeout_ms", out.request_timeout_ms, Range<std::uint32_t>{100, 600'000});
   http.read("max_connections", out.max_connections, Range<std::uint32_t>{1, 100'000});
   http.read("threads", out.threads, Range<std::uint32_t>{1, 64});
+  http.read("max_event_streams", out.max_event_streams, Range<std::uint32_t>{1, 10'000});
   if (!errors.ok() || !out.enabled || !out.token_file.empty()) return;
   for (std::string_view key : {"listen", "admin_listen"}) {
     const std::string& text = key == "listen" ? out.listen : out.admin_listen;

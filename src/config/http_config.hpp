@@ -41,6 +41,8 @@ struct HttpConfig {
   std::uint32_t request_timeout_ms = 10'000;
   std::uint32_t max_connections = 256;  // per port; more are closed at once
   std::uint32_t threads = 2;            // the server's own I/O threads
+  // GET /events streams open at once (each also counts as a connection).
+  std::uint32_t max_event_streams = 64;
 };
 
 struct MetricsConfig {

@@ -1,5 +1,6 @@
 #include "daemon/serving.hpp"
 
+#include "daemon/execution_link.hpp"
 #include "http/api.hpp"
 #include "http/bearer_tokens.hpp"
 #include "http/server.hpp"
@@ -15,6 +16,7 @@ struct Serving::Impl {
   std::unique_ptr<metrics::MetricsExposer> exposer;
   std::unique_ptr<http::Api> api;
   std::unique_ptr<http::Server> server;
+  executions::ExecutionService* service = nullptr;
   bool stopped = false;
 };
 
@@ -37,6 +39,11 @@ Expected<std::unique_ptr<Serving>> Serving::start(const config::DaemonConfig& co
         config::parse_listen_address(config.http.admin_listen, "http.admin_listen");
     if (!admin_address) return admin_address.error();
     http::ApiOptions options;
+    options.events.target_id = config.dashboard.target_id;
+    options.display_name = config.dashboard.registration.display_name.empty()
+                               ? config.dashboard.target_id
+                               : config.dashboard.registration.display_name;
+    options.events.max_streams = config.http.max_event_streams;
     options.api_loopback = api_address->loopback();
     options.admin_loopback = admin_address->loopback();
     if (!config.http.token_file.empty()) {
@@ -56,6 +63,7 @@ Expected<std::unique_ptr<Serving>> Serving::start(const config::DaemonConfig& co
                                       limits, impl->api->handler());
     if (!server) return server.error();
     impl->server = std::move(*server);
+    impl->api->attach_server(*impl->server);
     api_address->port = impl->server->port_of(http::Port::Api);
     admin_address->port = impl->server->port_of(http::Port::Admin);
     sup::log(LogLevel::Info, "http listening",
@@ -96,17 +104,25 @@ void Serving::hook(executions::ExecutionServiceOptions& options) const {
 void Serving::attach_executions(executions::ExecutionService& service) {
   if (service.resume_report().resumed + service.resume_report().failed > 0)
     impl_->metrics->on_recovery("daemon_restart", service.resume_duration());
+  impl_->service = &service;
   impl_->sampler->attach_executions(&service);
   if (impl_->api) impl_->api->attach_executions(&service);
 }
 
 void Serving::attach_runtime(Handle handle) {
+  if (impl_->api) {
+    std::shared_ptr<ipc::ExecutionPlane> plane;
+    if (impl_->service != nullptr) plane = ExecutionLink::plane(*impl_->service, handle);
+    impl_->api->attach_runtime(handle, std::move(plane));
+  }
   impl_->sampler->attach_runtime(std::move(handle));
 }
 
 void Serving::stop() {
   if (impl_->stopped) return;
   impl_->stopped = true;
+  // The event streams end (and let go of their connections) first.
+  if (impl_->api) impl_->api->detach_runtime();
   if (impl_->server) impl_->server->stop();
   if (impl_->api) impl_->api->detach_executions();
   impl_->sampler->detach();

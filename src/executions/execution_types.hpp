@@ -79,6 +79,7 @@ inline constexpr std::size_t kMaxAttemptOutputBytes = 1u << 20;
 
 struct NodeView {
   std::string node_id{};
+  std::vector<std::string> deps{};  // the spec's: the graph's edges into this node
   std::string state = "PENDING";
   std::uint32_t attempt = 0;       // the latest attempt (0: never started)
   std::string reason{};            // of its latest transition

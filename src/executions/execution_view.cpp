@@ -23,7 +23,10 @@ Expected<ExecutionView> fold_history(std::string_view execution_id,
   view.submitted_at_ns = view.updated_at_ns = records.front().timestamp_ns;
   view.records = records.size();
   view.nodes.reserve(spec->nodes.size());
-  for (const dag::NodeSpec& node : spec->nodes) view.nodes.push_back({.node_id = node.id});
+  for (const dag::NodeSpec& node : spec->nodes) {
+    NodeView& added = view.nodes.emplace_back(NodeView{.node_id = node.id});
+    for (dag::NodeIndex dep : node.deps) added.deps.push_back(spec->nodes[dep].id);
+  }
   // The store's seq 1 is the spec; the core's record n is seq n + 1.
   for (const store::Record& stored : records.subspan(1)) {
     auto record = dag::decode_record_payload(*spec, stored.payload, stored.seq - 1);

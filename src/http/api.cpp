@@ -4,12 +4,23 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <shared_mutex>
+#include <variant>
 
 #include "common/clock.hpp"
 #include "config/bounded_json.hpp"
 #include "executions/execution_service.hpp"
+#include "http/command_body.hpp"
 #include "http/probes.hpp"
+#include "http/sse.hpp"
+#include "http/web_assets.hpp"
+#include "ipc/encoding.hpp"
+#include "ipc/execution_encoding.hpp"
+#include "ipc/execution_plane.hpp"
+#include "json/json_writer.hpp"
+#include "wire/dashboard_records.hpp"
+#include "wire/execution_records.hpp"
 #include "sup/log.hpp"
 
 namespace sup::http {
@@ -34,6 +45,24 @@ ApiError not_yet(std::string_view what, std::string_view issue) {
                        "); docs/http.md lists what is");
 }
 
+Response json_text_response(unsigned status, std::string text) {
+  text.push_back('\n');
+  return Response{status, "application/json", std::move(text)};
+}
+
+// A body must be JSON (or carry no type at all).
+std::optional<ApiError> check_json_type(const Request& request) {
+  if (!request.content_type.empty() && request.content_type.rfind("application/json", 0) != 0)
+    return api_error(415, "unsupported_media_type", "the body must be application/json");
+  return std::nullopt;
+}
+
+std::int64_t unix_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 Json execution_json(const executions::ExecutionInfo& info) {
   return {{"execution_id", info.execution_id}, {"state", info.state}, {"finished", info.finished}};
 }
@@ -42,7 +71,7 @@ Json execution_json(const executions::ExecutionInfo& info) {
 
 struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
   Impl(ApiOptions o, const metrics::Sampler& s, std::shared_ptr<metrics::DaemonMetrics> m)
-      : options(std::move(o)), sampler(s), metrics(std::move(m)) {}
+      : options(std::move(o)), sampler(s), metrics(std::move(m)), events(options.events) {}
 
   ApiOptions options;
   const metrics::Sampler& sampler;
@@ -51,6 +80,19 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
   std::atomic<std::size_t> queued{0};
   std::shared_mutex service_mutex;
   executions::ExecutionService* service = nullptr;
+  // The tree's calls wait for the control loop (up to Handle::kCallTimeout):
+  // a lane of their own, never an I/O thread, never behind the store.
+  boost::asio::thread_pool control_lane{1};
+  std::atomic<std::size_t> control_queued{0};
+  std::mutex runtime_mutex;
+  std::optional<Handle> runtime;
+  std::shared_ptr<ipc::ExecutionPlane> plane;
+  EventStreams events;
+  std::atomic<std::uint64_t> commands_sent{0};
+  const std::uint64_t command_id_salt = [] {
+    std::random_device entropy;
+    return (std::uint64_t{entropy()} << 32) | entropy();
+  }();
 
   // ---- request flow ----
   void handle(Request request, Respond respond) {
@@ -88,10 +130,10 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
       *requested_by = *who;
     }
     *subject = r.id;
-    dispatch(r, std::move(request), std::move(answer));
+    dispatch(r, std::move(request), std::move(answer), *requested_by);
   }
 
-  void dispatch(const Route& r, Request request, Respond answer) {
+  void dispatch(const Route& r, Request request, Respond answer, const std::string& requested_by) {
     auto sample = sampler.latest();
     std::int64_t now = mono_now_ms();
     std::int64_t stale = options.loop_stale_after.count();
@@ -141,6 +183,44 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
         return answer(error_response(not_yet("circuit breakers", "issue 10")));
       case Endpoint::AdminFeatureFlags:
         return answer(error_response(not_yet("feature flags", "issue 10")));
+      case Endpoint::WebIndex:
+      case Endpoint::WebAsset: {
+        const WebAsset* asset =
+            find_web_asset(r.endpoint == Endpoint::WebIndex ? kWebIndex : r.action);
+        if (asset == nullptr)
+          return answer(error_response(
+              api_error(404, "not_found", "no dashboard file \"" + r.action + "\"")));
+        return answer(Response{200, std::string(asset->content_type), std::string(asset->body)});
+      }
+      case Endpoint::Events:
+        return answer(open_events(request, r));
+      case Endpoint::UiState:
+        return on_control(std::move(answer), [this](Handle& handle) {
+          auto state = handle.current_state();
+          if (!state) return error_response(api_error(state.error()));
+          // The socket's `state` answer (no log records: the page has the events).
+          JsonWriter w;
+          w.begin_object().field("type", "state").field("target_id", options.events.target_id);
+          w.key("state");
+          ipc::write_dashboard_state(w, *state,
+                                     {.target_id = options.events.target_id,
+                                      .display_name = options.display_name});
+          w.end_object();
+          return json_text_response(200, w.take());
+        });
+      case Endpoint::UiExecution:
+        return on_lane(std::move(answer), [id = r.id](executions::ExecutionService* s) {
+          if (s == nullptr) return unavailable();
+          auto view = s->describe(id);
+          if (!view) return error_response(api_error(view.error()));
+          JsonWriter w;
+          wire::write(w, ipc::to_wire(*view));
+          return json_text_response(200, w.take());
+        });
+      case Endpoint::ChildCommand:
+        return child_command(r, request, std::move(answer), requested_by);
+      case Endpoint::ExecutionCommand:
+        return execution_command(r, request, std::move(answer), requested_by);
     }
     answer(error_response(api_error(500, "internal", "unhandled endpoint")));
   }
@@ -167,6 +247,140 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
       --self->queued;
       answer(std::move(response));
     });
+  }
+
+  static Response runtime_unavailable() {
+    return error_response(api_error(503, "unavailable",
+                                    "the supervision tree is not running (starting or stopping)"));
+  }
+
+  // Runs `work` on the control lane with the runtime's handle, then answers.
+  template <class Work>
+  void on_control(Respond answer, Work work) {
+    if (control_queued.fetch_add(1) >= options.max_queued) {
+      --control_queued;
+      return answer(error_response(api_error(503, "busy", "too many requests waiting; retry")));
+    }
+    boost::asio::post(control_lane, [self = shared_from_this(), answer = std::move(answer),
+                                     work = std::move(work)]() mutable {
+      std::optional<Handle> handle;
+      {
+        std::lock_guard lock(self->runtime_mutex);
+        handle = self->runtime;
+      }
+      Response response = handle ? work(*handle) : runtime_unavailable();
+      --self->control_queued;
+      answer(std::move(response));
+    });
+  }
+
+  // GET /events: Last-Event-ID (a reconnecting browser sends it) wins over
+  // ?last_event_id= (what a page asks for on its first connection).
+  Response open_events(const Request& request, const Route& r) {
+    bool header = !request.last_event_id.empty();
+    auto query = r.query.find("last_event_id");
+    std::string_view text = header                   ? std::string_view(request.last_event_id)
+                            : query != r.query.end() ? std::string_view(query->second)
+                                                     : std::string_view{};
+    auto last = parse_last_event_id(text, header ? "Last-Event-ID" : "query.last_event_id");
+    if (!last) return error_response(api_error(last.error()));
+    return events.open(*last);
+  }
+
+  std::string new_command_id() {
+    char id[40];
+    std::snprintf(id, sizeof id, "http-%016llx-%llu",
+                  static_cast<unsigned long long>(command_id_salt),
+                  static_cast<unsigned long long>(++commands_sent));
+    return id;
+  }
+
+  // The body's reason, command_id and confirmation, or the error answer.
+  std::variant<CommandMeta, Response> command_meta(const Request& request,
+                                                   const std::string& requested_by,
+                                                   bool needs_confirmation,
+                                                   std::string_view command) {
+    if (auto bad = check_json_type(request)) return error_response(*bad);
+    auto body = parse_command_body(request.body);
+    if (!body) return error_response(api_error(body.error()));
+    if (needs_confirmation && !body->confirmed)
+      return error_response(
+          api_error(400, "confirmation_required",
+                    std::string(command) + " is dangerous: resend it with \"confirmed\": true",
+                    "body.confirmed"));
+    return CommandMeta{body->command_id.empty() ? new_command_id() : body->command_id, requested_by,
+                       body->reason};
+  }
+
+  // POST /api/children/{id}/{command}: a command of the vocabulary, carried
+  // out (and audited) by the control loop as the socket's are.
+  void child_command(const Route& r, const Request& request, Respond answer,
+                     const std::string& requested_by) {
+    const CommandInfo& info = *find_command(r.action);  // routing checked it
+    auto meta = command_meta(request, requested_by, info.needs_confirmation, info.name);
+    if (auto* refused = std::get_if<Response>(&meta)) return answer(std::move(*refused));
+    CommandRequest command;
+    command.kind = info.kind;
+    command.target = r.id;
+    command.meta = std::get<CommandMeta>(std::move(meta));
+    on_control(std::move(answer), [this, command = std::move(command)](Handle& handle) {
+      CommandResult result = handle.execute(command);
+      if (result.kind == CommandResult::NotFound)
+        return error_response(api_error(404, "not_found", result.reason, "child_id"));
+      if (result.kind == CommandResult::Rejected)
+        return error_response(api_error(409, "failed_precondition", result.reason));
+      // The socket's command_result: the seed's ControlCommandResult.
+      JsonWriter w;
+      w.begin_object()
+          .field("type", "command_result")
+          .field("target_id", options.events.target_id)
+          .field("command", to_string(command.kind))
+          .field("child_id", command.target)
+          .key("result");
+      wire::write(w, ipc::to_wire(result, options.events.target_id, command.meta.command_id,
+                                  std::nullopt, unix_now_ns()));
+      w.end_object();
+      return json_text_response(200, w.take());
+    });
+  }
+
+  // POST /api/executions/{id}/{pause|resume|cancel}: the socket's audited
+  // executions.* command path.
+  void execution_command(const Route& r, const Request& request, Respond answer,
+                         const std::string& requested_by) {
+    auto meta = command_meta(request, requested_by, false, "executions." + r.action);
+    if (auto* refused = std::get_if<Response>(&meta)) return answer(std::move(*refused));
+    std::shared_ptr<ipc::ExecutionPlane> executions;
+    {
+      std::lock_guard lock(runtime_mutex);
+      executions = plane;
+    }
+    if (!executions) return answer(runtime_unavailable());
+    executions::ControlAction action = r.action == "pause"    ? executions::ControlAction::Pause
+                                       : r.action == "resume" ? executions::ControlAction::Resume
+                                                              : executions::ControlAction::Cancel;
+    std::string command_id = std::get<CommandMeta>(meta).command_id;
+    executions->control(
+        r.id, action, std::get<CommandMeta>(std::move(meta)),
+        [answer = std::move(answer), command_id, id = r.id,
+         target_id = options.events.target_id](Expected<executions::ControlAck> ack) {
+          if (!ack) return answer(error_response(api_error(ack.error())));
+          if (!ack->changed)
+            return answer(error_response(api_error(409, "failed_precondition", ack->reason)));
+          JsonWriter w;
+          w.begin_object()
+              .field("type", "command_result")
+              .field("target_id", target_id)
+              .key("result");
+          wire::write(w, ipc::to_wire(ipc::ExecutionCommandOutcome{.command_id = command_id,
+                                                                   .status = "completed",
+                                                                   .execution_id = id,
+                                                                   .state = ack->state,
+                                                                   .reason = ack->reason},
+                                      target_id, unix_now_ns()));
+          w.end_object();
+          answer(json_text_response(200, w.take()));
+        });
   }
 
   // GET /status and /admin/executions: ?status=STATE&limit=N.
@@ -230,9 +444,7 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
   // POST /execute: the DAG spec itself, or {"spec": {...}, "params": {...},
   // "execution_id": "..."}. 202 once the PENDING record is committed.
   void execute(Request request, Respond answer) {
-    if (!request.content_type.empty() && request.content_type.rfind("application/json", 0) != 0)
-      return answer(error_response(
-          api_error(415, "unsupported_media_type", "the body must be application/json")));
+    if (auto bad = check_json_type(request)) return answer(error_response(*bad));
     auto document = config::parse_bounded_json(request.body, {.root_path = "body"});
     if (!document) {
       ApiError error = api_error(document.error());
@@ -312,8 +524,31 @@ Api::Api(ApiOptions options, const metrics::Sampler& sampler,
     : impl_(std::make_shared<Impl>(std::move(options), sampler, std::move(metrics))) {}
 
 Api::~Api() {
+  detach_runtime();
   detach_executions();
   impl_->lane.join();
+  impl_->control_lane.join();
+}
+
+void Api::attach_server(Server& server) {
+  impl_->events.attach_io([&server](std::function<void()> work) { server.post(std::move(work)); });
+}
+
+void Api::attach_runtime(Handle handle, std::shared_ptr<ipc::ExecutionPlane> plane) {
+  if (Status subscribed = impl_->events.attach(handle); !subscribed)
+    sup::log(LogLevel::Warn,
+             "GET /events has no event subscription: " + subscribed.error().describe());
+  std::lock_guard lock(impl_->runtime_mutex);
+  impl_->runtime = std::move(handle);
+  impl_->plane = std::move(plane);
+}
+
+void Api::detach_runtime() {
+  impl_->events.detach();
+  impl_->events.attach_io(nullptr);
+  std::lock_guard lock(impl_->runtime_mutex);
+  impl_->runtime.reset();
+  impl_->plane.reset();
 }
 
 Handler Api::handler() {

@@ -14,11 +14,16 @@
 #include <optional>
 
 #include "http/bearer_tokens.hpp"
+#include "http/event_streams.hpp"
 #include "http/server.hpp"
 #include "metrics/sampler.hpp"
+#include "sup/handle.hpp"
 
 namespace sup::executions {
 class ExecutionService;
+}
+namespace sup::ipc {
+class ExecutionPlane;
 }
 
 namespace sup::http {
@@ -31,6 +36,8 @@ struct ApiOptions {
   std::chrono::milliseconds loop_stale_after{5000};
   std::size_t deep_check_executions = 20;  // /healthz/deep validates these
   std::size_t max_queued = 256;            // store lane; beyond: 503 busy
+  EventStreamsOptions events{};            // GET /events (target_id: dashboard.target_id)
+  std::string display_name;                // the target's, for GET /api/state
 };
 
 class Api {
@@ -42,9 +49,17 @@ class Api {
   Api& operator=(const Api&) = delete;
 
   Handler handler();
+  // The server whose I/O threads run the event streams' fan-out.
+  void attach_server(Server& server);
   void attach_executions(executions::ExecutionService* service);
+  // The tree (state, commands, events) and the executions' audited
+  // command path (pause/resume/cancel), once the runtime runs.
+  void attach_runtime(Handle handle, std::shared_ptr<ipc::ExecutionPlane> plane);
   // Before the service goes: new requests get 503, queued ones finish.
   void detach_executions();
+  // Before the runtime (and the server) go: the event streams end, the
+  // tree's endpoints answer 503.
+  void detach_runtime();
 
   struct Impl;
 

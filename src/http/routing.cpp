@@ -4,11 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "dag/states.hpp"
+#include "sup/command.hpp"
 
 namespace sup::http {
 namespace {
 
 constexpr std::string_view kRoutedQueryKeys[] = {"status", "limit"};
+constexpr std::string_view kEventsQueryKey = "last_event_id";
 
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> segments;
@@ -124,6 +126,20 @@ std::string_view to_string(Endpoint endpoint) {
       return "admin_circuit_breaker";
     case Endpoint::AdminFeatureFlags:
       return "admin_feature_flags";
+    case Endpoint::WebIndex:
+      return "web_index";
+    case Endpoint::WebAsset:
+      return "web_asset";
+    case Endpoint::Events:
+      return "events";
+    case Endpoint::UiState:
+      return "ui_state";
+    case Endpoint::UiExecution:
+      return "ui_execution";
+    case Endpoint::ChildCommand:
+      return "child_command";
+    case Endpoint::ExecutionCommand:
+      return "execution_command";
   }
   return "unknown";
 }
@@ -221,7 +237,25 @@ RouteResult route(Port port, std::string_view method, std::string_view target) {
     return true;
   };
   // Probes answer on both listeners (a load balancer may watch either).
-  if (is({"health", "live"})) {
+  if (port == Port::Api && path == "/") {
+    route.endpoint = Endpoint::WebIndex;
+  } else if (port == Port::Api && is({"assets", ""})) {
+    route.endpoint = Endpoint::WebAsset, route.action = std::string(seg[1]);
+  } else if (port == Port::Api && is({"events"})) {
+    route.endpoint = Endpoint::Events;
+  } else if (port == Port::Api && is({"api", "state"})) {
+    route.endpoint = Endpoint::UiState;
+  } else if (port == Port::Api && is({"api", "executions", ""})) {
+    route.endpoint = Endpoint::UiExecution, route.id = std::string(seg[2]);
+  } else if (port == Port::Api && is({"api", "children", "", ""})) {
+    route.endpoint = Endpoint::ChildCommand, want = "POST";
+    route.id = std::string(seg[2]);
+    route.action = std::string(seg[3]);
+  } else if (port == Port::Api && is({"api", "executions", "", ""})) {
+    route.endpoint = Endpoint::ExecutionCommand, want = "POST";
+    route.id = std::string(seg[2]);
+    route.action = std::string(seg[3]);
+  } else if (is({"health", "live"})) {
     route.endpoint = Endpoint::HealthLive;
   } else if (is({"health", "ready"})) {
     route.endpoint = Endpoint::HealthReady;
@@ -266,19 +300,42 @@ RouteResult route(Port port, std::string_view method, std::string_view target) {
   route.mutating = want == "POST";
   route.admin = port == Port::Admin && seg.front() == "admin";
   if (route.endpoint == Endpoint::StatusOne || route.endpoint == Endpoint::AdminExecutionStatus ||
-      route.endpoint == Endpoint::AdminCircuitBreaker) {
+      route.endpoint == Endpoint::AdminCircuitBreaker || route.endpoint == Endpoint::UiExecution ||
+      route.endpoint == Endpoint::ChildCommand || route.endpoint == Endpoint::ExecutionCommand) {
     auto decoded = percent_decode(route.id, false);
+    std::string_view field = route.endpoint == Endpoint::AdminCircuitBreaker ? "name"
+                             : route.endpoint == Endpoint::ChildCommand      ? "child_id"
+                                                                             : "execution_id";
     if (!decoded || decoded->empty())
       return api_error(400, "invalid_argument", "the path parameter is empty or malformed",
-                       route.endpoint == Endpoint::AdminCircuitBreaker ? "name" : "execution_id");
+                       std::string(field));
     route.id = std::move(*decoded);
   }
+  if (route.endpoint == Endpoint::ChildCommand) {
+    const CommandInfo* info = find_command(route.action);
+    if (info == nullptr || info->subject != CommandSubject::Child)
+      return api_error(
+          404, "not_found",
+          "no child command \"" + route.action +
+              "\"; expected one of the vocabulary's: restart_child, pause_child, "
+              "resume_child, quarantine_child, release_child, remove_child, kill_child",
+          "command");
+  }
+  if (route.endpoint == Endpoint::ExecutionCommand && route.action != "pause" &&
+      route.action != "resume" && route.action != "cancel")
+    return api_error(
+        404, "not_found",
+        "no execution command \"" + route.action + "\"; expected pause, resume or cancel",
+        "command");
   bool takes_query =
       route.endpoint == Endpoint::AdminExecutions || route.endpoint == Endpoint::StatusList;
+  std::initializer_list<std::string_view> no_keys{};
+  std::initializer_list<std::string_view> execution_keys{kRoutedQueryKeys[0], kRoutedQueryKeys[1]};
+  std::initializer_list<std::string_view> event_keys{kEventsQueryKey};
   if (auto bad = read_query(query,
-                            takes_query ? std::initializer_list<std::string_view>(
-                                              {kRoutedQueryKeys[0], kRoutedQueryKeys[1]})
-                                        : std::initializer_list<std::string_view>{},
+                            takes_query                          ? execution_keys
+                            : route.endpoint == Endpoint::Events ? event_keys
+                                                                 : no_keys,
                             route))
     return *bad;
   if (takes_query)

@@ -40,14 +40,24 @@ enum class Endpoint : std::uint8_t {
   AdminMaintenance,      // POST /admin/maintenance-mode (501 for now)
   AdminCircuitBreaker,   // POST /admin/circuit-breaker/{name}/reset|open (501 for now)
   AdminFeatureFlags,     // POST /admin/feature-flags (501 for now)
+  // The web dashboard (docs/http.md, "Web dashboard"), on the API listener.
+  WebIndex,          // GET /
+  WebAsset,          // GET /assets/{name}
+  Events,            // GET /events (Server-Sent Events; ?last_event_id=N)
+  UiState,           // GET /api/state: the tree as the socket's `state` answers it
+  UiExecution,       // GET /api/executions/{id}: its nodes, deps and states
+  ChildCommand,      // POST /api/children/{id}/{command}: a command of the vocabulary
+  ExecutionCommand,  // POST /api/executions/{id}/{pause|resume|cancel}
 };
 std::string_view to_string(Endpoint endpoint);  // "health_ready", "execute", ...
 
 struct Route {
   Endpoint endpoint = Endpoint::HealthLive;
   // The path parameter: an execution id, or a breaker name.
-  std::string id;
-  // The breaker action ("reset" | "open") of AdminCircuitBreaker.
+  std::string id;  // (a child's id for ChildCommand)
+  // The breaker action ("reset" | "open") of AdminCircuitBreaker, the
+  // command's bare name of ChildCommand ("restart_child"), the execution
+  // op of ExecutionCommand ("pause"), the asset's name of WebAsset.
   std::string action;
   // Query parameters, percent-decoded; unknown ones are refused.
   std::map<std::string, std::string> query;

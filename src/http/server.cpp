@@ -6,9 +6,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <deque>
 #include <optional>
 #include <thread>
 
@@ -36,6 +39,8 @@ struct Shared {
   std::atomic<std::uint64_t> too_large{0};
   std::atomic<std::uint64_t> malformed{0};
   std::atomic<std::uint64_t> open{0};
+  std::atomic<std::uint64_t> streams{0};
+  std::atomic<std::uint64_t> streams_dropped_slow{0};
 };
 
 bool is_parse_error(const beast::error_code& ec) {
@@ -49,13 +54,59 @@ std::string peer_of(const tcp::socket& socket) {
   return remote.address().to_string() + ":" + std::to_string(remote.port());
 }
 
+// A streamed response's state. `queue`, `writing`, `ending`, `closed` and
+// the timer belong to the session's strand; the atomics are read anywhere.
+struct Feed {
+  explicit Feed(StreamOptions o) : options(std::move(o)) {}
+  StreamOptions options;
+  std::deque<std::string> queue;
+  bool writing = false;
+  bool ending = false;  // end() asked: finish once the queue is written
+  bool closed = false;
+  std::optional<net::steady_timer> heartbeat;
+  std::atomic<std::size_t> queued_bytes{0};
+  std::atomic<bool> ended{false};
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<Shared> shared, Port port)
       : stream_(std::move(socket)), shared_(std::move(shared)), port_(port) {
     peer_ = peer_of(stream_.socket());
   }
-  ~Session() { --shared_->open; }
+  ~Session() {
+    --shared_->open;
+    if (feed_ && !feed_->closed) --shared_->streams;
+  }
+
+  // ResponseStream, through SessionStream (any thread).
+  bool stream_send(std::string piece) {
+    if (feed_->ended) return false;
+    std::size_t size = piece.size();
+    if (feed_->queued_bytes.fetch_add(size) + size > feed_->options.max_queued_bytes) {
+      feed_->queued_bytes -= size;
+      if (!feed_->ended.exchange(true)) {
+        ++shared_->streams_dropped_slow;
+        net::post(stream_.get_executor(), [self = shared_from_this()] { self->close_stream(); });
+      }
+      return false;
+    }
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), piece = std::move(piece)]() mutable {
+                if (self->feed_->closed) return;
+                self->feed_->queue.push_back(std::move(piece));
+                self->write_next_piece();
+              });
+    return true;
+  }
+  void stream_end() {
+    feed_->ended = true;
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      self->feed_->ending = true;
+      self->write_next_piece();
+    });
+  }
+  bool stream_ended() const { return feed_->ended; }
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -107,6 +158,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request.content_type = std::string(message[bhttp::field::content_type]);
     request.body = std::move(message.body());
     request.peer = peer_;
+    request.last_event_id = std::string(message["Last-Event-ID"]);
     stream_.expires_never();  // while the handler works
     auto answered = std::make_shared<std::atomic<bool>>(false);
     Respond respond = [self = shared_from_this(), answered](Response response) {
@@ -126,6 +178,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void write(Response response, bool close) {
     if (shared_->stopped) return;
+    if (response.stream) return start_stream(std::move(response));
     response_ = {};
     response_.version(11);
     response_.result(response.status);
@@ -149,6 +202,109 @@ class Session : public std::enable_shared_from_this<Session> {
                          self->read();
                        });
   }
+
+  // A streamed response: the head (chunked, never kept alive), then the
+  // pieces as they are sent, one chunk each.
+  void start_stream(Response response) {
+    feed_ = std::make_unique<Feed>(std::move(*response.stream));
+    ++shared_->streams;
+    stream_head_ = {};
+    stream_head_.version(11);
+    stream_head_.result(response.status);
+    stream_head_.set(bhttp::field::server, "supervisor");
+    stream_head_.set(bhttp::field::content_type, response.content_type);
+    stream_head_.set(bhttp::field::cache_control, "no-cache");
+    for (const auto& [name, value] : response.headers) stream_head_.set(name, value);
+    stream_head_.keep_alive(false);
+    stream_head_.chunked(true);
+    head_serializer_.emplace(stream_head_);
+    stream_.expires_after(shared_->limits.request_timeout);
+    bhttp::async_write_header(stream_, *head_serializer_,
+                              [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (ec) return self->close_stream();
+                                self->stream_.expires_never();
+                                self->watch_client();
+                                self->arm_heartbeat();
+                                if (auto opened = std::move(self->feed_->options.opened))
+                                  opened(std::make_shared<SessionStream>(self));
+                                self->write_next_piece();
+                              });
+  }
+
+  void write_next_piece() {
+    Feed& feed = *feed_;
+    if (feed.writing || feed.closed) return;
+    if (feed.queue.empty()) {
+      if (feed.ending) finish_stream();
+      return;
+    }
+    feed.writing = true;
+    stream_.expires_after(shared_->limits.request_timeout);
+    net::async_write(stream_, bhttp::make_chunk(net::buffer(feed.queue.front())),
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       Feed& feed = *self->feed_;
+                       feed.writing = false;
+                       if (ec) return self->close_stream();
+                       self->stream_.expires_never();
+                       feed.queued_bytes -= feed.queue.front().size();
+                       feed.queue.pop_front();
+                       self->write_next_piece();
+                     });
+  }
+
+  // The last chunk, then the connection closes.
+  void finish_stream() {
+    feed_->writing = true;
+    stream_.expires_after(shared_->limits.request_timeout);
+    net::async_write(
+        stream_, bhttp::make_chunk_last(),
+        [self = shared_from_this()](beast::error_code, std::size_t) { self->close_stream(); });
+  }
+
+  // The client sends nothing on an event stream; a read ending (EOF, reset)
+  // means it left.
+  void watch_client() {
+    stream_.socket().async_read_some(
+        net::buffer(drain_buffer_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) return self->close_stream();
+          self->watch_client();
+        });
+  }
+
+  void arm_heartbeat() {
+    Feed& feed = *feed_;
+    if (feed.options.heartbeat_piece.empty() || feed.closed) return;
+    if (!feed.heartbeat) feed.heartbeat.emplace(stream_.get_executor());
+    feed.heartbeat->expires_after(feed.options.heartbeat);
+    feed.heartbeat->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->feed_->closed) return;
+      self->stream_send(self->feed_->options.heartbeat_piece);
+      self->arm_heartbeat();
+    });
+  }
+
+  void close_stream() {
+    Feed& feed = *feed_;
+    feed.ended = true;
+    if (feed.closed) return;
+    feed.closed = true;
+    --shared_->streams;
+    if (feed.heartbeat) feed.heartbeat->cancel();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+  }
+
+  class SessionStream : public ResponseStream {
+   public:
+    explicit SessionStream(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+    bool send(std::string piece) override { return session_->stream_send(std::move(piece)); }
+    void end() override { session_->stream_end(); }
+    bool ended() const override { return session_->stream_ended(); }
+
+   private:
+    std::shared_ptr<Session> session_;
+  };
 
   // Half-close, then drain what the client still sends before closing.
   void finish() {
@@ -180,6 +336,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bhttp::response<bhttp::string_body> response_;
   bool keep_alive_ = true;
   bool head_ = false;
+  std::unique_ptr<Feed> feed_;  // a streamed response
+  bhttp::response<bhttp::empty_body> stream_head_;
+  std::optional<bhttp::response_serializer<bhttp::empty_body>> head_serializer_;
   std::array<char, 16 << 10> drain_buffer_{};
   std::size_t drained_ = 0;
 };
@@ -304,6 +463,11 @@ void Server::stop() {
   for (std::thread& thread : impl_->threads) thread.join();
 }
 
+void Server::post(std::function<void()> work) {
+  if (impl_->shared->stopped) return;
+  net::post(impl_->io, std::move(work));
+}
+
 std::uint16_t Server::port_of(Port port) const {
   for (const auto& acceptor : impl_->acceptors)
     if (acceptor->port() == port) return acceptor->port_number();
@@ -312,7 +476,8 @@ std::uint16_t Server::port_of(Port port) const {
 
 ServerCounters Server::counters() const {
   const Shared& s = *impl_->shared;
-  return {s.open, s.accepted, s.refused, s.timed_out, s.too_large, s.malformed};
+  return {s.open,      s.accepted,  s.refused, s.timed_out,
+          s.too_large, s.malformed, s.streams, s.streams_dropped_slow};
 }
 
 }  // namespace sup::http

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,7 +34,35 @@ struct Request {
   std::string authorization;  // the Authorization header, if any
   std::string content_type;
   std::string body;
-  std::string peer;  // "127.0.0.1:53312"
+  std::string peer;           // "127.0.0.1:53312"
+  std::string last_event_id;  // the Last-Event-ID header, if any
+};
+
+// The writing end of a streamed response (Server-Sent Events). Pieces go
+// out in order, each as one chunk of a chunked body, until either side ends
+// the stream; the connection is then closed.
+class ResponseStream {
+ public:
+  virtual ~ResponseStream() = default;
+  // Any thread; never blocks. Queues `piece` behind the unsent ones; when
+  // that would hold more than the stream's max_queued_bytes the client is
+  // too slow: the stream ends (ServerCounters::streams_dropped_slow). False
+  // once the stream has ended (the client left, the server stops, dropped).
+  virtual bool send(std::string piece) = 0;
+  // Any thread: ends the stream after what is queued.
+  virtual void end() = 0;
+  virtual bool ended() const = 0;
+};
+
+struct StreamOptions {
+  std::size_t max_queued_bytes = 1 << 20;
+  // `heartbeat_piece` is sent every `heartbeat` (a comment for SSE), so
+  // proxies keep an idle stream open and a vanished client is noticed.
+  std::chrono::milliseconds heartbeat{15'000};
+  std::string heartbeat_piece{};
+  // Called once, on an I/O thread, when the head has been written: what
+  // feeds the stream keeps it from here on.
+  std::function<void(std::shared_ptr<ResponseStream>)> opened{};
 };
 
 struct Response {
@@ -41,6 +70,9 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers{};
+  // Set: `body` is ignored; the head goes out (chunked) and then whatever
+  // is sent on the stream handed to `stream->opened`.
+  std::optional<StreamOptions> stream{};
 };
 
 // Called once, from any thread.
@@ -68,10 +100,12 @@ struct Listener {
 struct ServerCounters {
   std::uint64_t connections = 0;  // open now
   std::uint64_t accepted = 0;
-  std::uint64_t refused_connections = 0;  // over max_connections
-  std::uint64_t timed_out = 0;            // request not whole in time
-  std::uint64_t too_large = 0;            // body or headers over the limit
-  std::uint64_t malformed = 0;            // not HTTP/1.1
+  std::uint64_t refused_connections = 0;   // over max_connections
+  std::uint64_t timed_out = 0;             // request not whole in time
+  std::uint64_t too_large = 0;             // body or headers over the limit
+  std::uint64_t malformed = 0;             // not HTTP/1.1
+  std::uint64_t streams = 0;               // streamed responses open now
+  std::uint64_t streams_dropped_slow = 0;  // ended: the client did not keep up
 };
 
 class Server {
@@ -88,6 +122,9 @@ class Server {
   // Closes the listeners and every connection and joins the threads; a
   // `respond` called later does nothing. Idempotent.
   void stop();
+
+  // Runs `work` on one of the I/O threads (nothing, once stopped).
+  void post(std::function<void()> work);
 
   std::uint16_t port_of(Port port) const;
   ServerCounters counters() const;

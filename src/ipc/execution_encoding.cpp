@@ -12,8 +12,8 @@ wire::Execution to_wire(const executions::ExecutionView& view) {
                       view.updated_at_ns, view.records, {}};
   out.nodes.reserve(view.nodes.size());
   for (const executions::NodeView& node : view.nodes)
-    out.nodes.push_back(
-        {node.node_id, node.state, node.attempt, node.reason, node.result, node.updated_at_ns});
+    out.nodes.push_back({node.node_id, node.state, node.attempt, node.reason, node.result,
+                         node.updated_at_ns, node.deps});
   return out;
 }
 

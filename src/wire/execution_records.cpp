@@ -63,7 +63,9 @@ void write(JsonWriter& w, const ExecutionNode& node) {
       .field("attempt", node.attempt)
       .field("reason", node.reason);
   write_result(w, node.result);
-  w.field("updated_at_unix_nanos", node.updated_at_unix_nanos).end_object();
+  w.field("updated_at_unix_nanos", node.updated_at_unix_nanos);
+  write_strings(w, "deps", node.deps);
+  w.end_object();
 }
 
 void write(JsonWriter& w, const Execution& execution) {
@@ -108,6 +110,7 @@ ExecutionNode read_execution_node(const json& o) {
   node.reason = text(o, "reason");
   if (const json& result = child(o, "result"); !result.is_null()) node.result = to_line(result);
   node.updated_at_unix_nanos = integer(o, "updated_at_unix_nanos").value_or(0);
+  node.deps = texts(o, "deps");
   return node;
 }
 

@@ -41,6 +41,7 @@ struct ExecutionNode {
   // that is not JSON goes out as a JSON string.
   std::string result;
   std::int64_t updated_at_unix_nanos = 0;
+  std::vector<std::string> deps{};  // the spec's: the graph's edges into this node
 
   bool operator==(const ExecutionNode&) const = default;
 };

@@ -127,6 +127,13 @@ Json process_child(const std::string& id, const std::string& shell_command) {
           {"shutdown_timeout_ms", 2000}};
 }
 
+std::uint16_t Daemon::http_port(milliseconds timeout) const {
+  auto line =
+      wait_for_log([](const LogLine& log) { return log.get("msg") == "http listening"; }, timeout);
+  if (!line || line->get("HTTP_PORT").empty()) return 0;
+  return static_cast<std::uint16_t>(std::stoul(line->get("HTTP_PORT")));
+}
+
 Daemon::Daemon(std::unique_ptr<Subprocess> process, std::string socket_path)
     : process_(std::move(process)), socket_path_(std::move(socket_path)) {}
 

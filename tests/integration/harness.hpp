@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -105,6 +106,9 @@ class Daemon {
   Subprocess& process() { return *process_; }
   const std::string& socket_path() const { return socket_path_; }
 
+  // The API port the daemon bound (its `http listening` line: the test
+  // configs listen on port 0); 0 when that line did not come in time.
+  std::uint16_t http_port(milliseconds timeout = scaled(milliseconds(20'000))) const;
   // Until `health` answers with status ready or degraded.
   bool wait_until_serving(milliseconds timeout = scaled(milliseconds(20'000)));
 

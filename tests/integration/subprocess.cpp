@@ -74,8 +74,8 @@ ExitStatus decode_wait_status(int status) {
 // Runs in the forked child of a multi-threaded parent: async-signal-safe
 // calls only, everything else was prepared before fork().
 [[noreturn]] void exec_child(const char* program, char* const* argv, char* const* envp,
-                             const char* cwd, int out_fd, int err_fd, int error_fd,
-                             pid_t test_pid) {
+                             const char* cwd, int out_fd, int err_fd, int error_fd, pid_t test_pid,
+                             const std::pair<int, int>* pass_fds, std::size_t pass_count) {
   // Dies with the test even if the test crashes before its destructors run.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != test_pid) _exit(127);
@@ -87,6 +87,13 @@ ExitStatus decode_wait_status(int status) {
   if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
   dup2(out_fd, STDOUT_FILENO);
   dup2(err_fd, STDERR_FILENO);
+  // Out of the way first (a source may be another's target), then in place;
+  // dup2 leaves the target open across exec.
+  constexpr int kParkedFds = 200;
+  for (std::size_t i = 0; i < pass_count; ++i)
+    dup2(pass_fds[i].first, kParkedFds + static_cast<int>(i));
+  for (std::size_t i = 0; i < pass_count; ++i)
+    dup2(kParkedFds + static_cast<int>(i), pass_fds[i].second);
   // No core files in the test's directories; death by signal is still reported.
   rlimit no_core{0, 0};
   setrlimit(RLIMIT_CORE, &no_core);
@@ -145,7 +152,7 @@ Expected<std::unique_ptr<Subprocess>> Subprocess::spawn(const SpawnOptions& opti
   if (pid == 0)
     exec_child(program.c_str(), argv.data(), envp.data(),
                options.cwd.empty() ? nullptr : options.cwd.c_str(), out_pipe[1], err_pipe[1],
-               error_pipe[1], test_pid);
+               error_pipe[1], test_pid, options.pass_fds.data(), options.pass_fds.size());
 
   close(out_pipe[1]);
   close(err_pipe[1]);

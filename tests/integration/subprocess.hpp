@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "sup/error.hpp"
@@ -48,6 +49,9 @@ struct SpawnOptions {
   std::map<std::string, std::string> env = {};  // set (or replaced) in the inherited environment
   std::vector<std::string> unset_env = {};
   std::string cwd = {};  // empty: the test's working directory
+  // Descriptors of the test handed to the child: {the test's fd, its number
+  // in the child} (Chromium's --remote-debugging-pipe reads 3, writes 4).
+  std::vector<std::pair<int, int>> pass_fds = {};
 };
 
 class Subprocess {

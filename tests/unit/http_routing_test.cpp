@@ -117,6 +117,58 @@ TEST_CASE("queries and path parameters are validated with the field named") {
   CHECK(refused(Port::Api, "GET", "/status/%").status == 400);
 }
 
+TEST_CASE("the web dashboard's paths: the page, its assets, events, state and commands") {
+  CHECK(routed(Port::Api, "GET", "/").endpoint == Endpoint::WebIndex);
+  CHECK(routed(Port::Api, "HEAD", "/").endpoint == Endpoint::WebIndex);
+  Route asset = routed(Port::Api, "GET", "/assets/app.js");
+  CHECK(asset.endpoint == Endpoint::WebAsset);
+  CHECK(asset.action == "app.js");
+  CHECK(refused(Port::Admin, "GET", "/").status == 404);
+  CHECK(refused(Port::Api, "GET", "/assets").status == 404);
+  CHECK(refused(Port::Api, "GET", "/assets/a/b.js").status == 404);
+  CHECK(refused(Port::Api, "POST", "/").status == 405);
+
+  Route events = routed(Port::Api, "GET", "/events");
+  CHECK(events.endpoint == Endpoint::Events);
+  CHECK_FALSE(events.mutating);
+  CHECK(routed(Port::Api, "GET", "/events?last_event_id=17").query.at("last_event_id") == "17");
+  CHECK(refused(Port::Api, "GET", "/events?after=1").field == "query.after");
+  CHECK(refused(Port::Admin, "GET", "/events").status == 404);
+
+  CHECK(routed(Port::Api, "GET", "/api/state").endpoint == Endpoint::UiState);
+  Route view = routed(Port::Api, "GET", "/api/executions/e%2D1");
+  CHECK(view.endpoint == Endpoint::UiExecution);
+  CHECK(view.id == "e-1");
+
+  Route restart = routed(Port::Api, "POST", "/api/children/crasher/restart_child");
+  CHECK(restart.endpoint == Endpoint::ChildCommand);
+  CHECK(restart.id == "crasher");
+  CHECK(restart.action == "restart_child");
+  CHECK(restart.mutating);
+  CHECK(sup::http::needs_token(restart, false));
+  CHECK_FALSE(sup::http::needs_token(restart, true));
+  for (const char* command : {"pause_child", "resume_child", "quarantine_child", "release_child",
+                              "remove_child", "kill_child"})
+    CHECK(routed(Port::Api, "POST", std::string("/api/children/x/") + command).action == command);
+  // Only the vocabulary's commands on one child.
+  ApiError unknown = refused(Port::Api, "POST", "/api/children/x/explode");
+  CHECK(unknown.status == 404);
+  CHECK(unknown.field == "command");
+  CHECK(refused(Port::Api, "POST", "/api/children/x/add_child").status == 404);
+  CHECK(refused(Port::Api, "POST", "/api/children/x/shutdown_tree").status == 404);
+  CHECK(refused(Port::Api, "GET", "/api/children/x/restart_child").allow == "POST");
+  CHECK(refused(Port::Api, "POST", "/api/children/%zz/restart_child").field == "child_id");
+
+  Route pause = routed(Port::Api, "POST", "/api/executions/e-1/pause");
+  CHECK(pause.endpoint == Endpoint::ExecutionCommand);
+  CHECK(pause.id == "e-1");
+  CHECK(pause.action == "pause");
+  CHECK(routed(Port::Api, "POST", "/api/executions/e-1/resume").action == "resume");
+  CHECK(routed(Port::Api, "POST", "/api/executions/e-1/cancel").action == "cancel");
+  CHECK(refused(Port::Api, "POST", "/api/executions/e-1/rollback").status == 404);
+  CHECK(refused(Port::Admin, "POST", "/api/executions/e-1/pause").status == 404);
+}
+
 TEST_CASE("percent decoding") {
   CHECK(sup::http::percent_decode("a%20b+c", true) == "a b c");
   CHECK(sup::http::percent_decode("a+b", false) == "a+b");

@@ -10,6 +10,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -221,4 +224,131 @@ TEST_CASE("a port in use is refused naming the config key") {
   REQUIRE_FALSE(second);
   CHECK(second.error().field_path == "http.admin_listen");
   CHECK(second.error().code == sup::ErrorCode::InvalidConfig);
+}
+
+namespace {
+
+// A handler answering every request with a stream handed to the test.
+struct StreamedAnswer {
+  std::mutex mutex;
+  std::condition_variable opened_cv;
+  std::shared_ptr<sup::http::ResponseStream> stream;
+  std::string last_event_id;
+
+  sup::http::Handler handler(sup::http::StreamOptions options) {
+    return [this, options](sup::http::Request request, sup::http::Respond respond) {
+      {
+        std::lock_guard lock(mutex);
+        last_event_id = request.last_event_id;
+      }
+      sup::http::Response response{200, "text/event-stream", "ignored"};
+      response.stream = options;
+      response.stream->opened = [this](std::shared_ptr<sup::http::ResponseStream> s) {
+        std::lock_guard lock(mutex);
+        stream = std::move(s);
+        opened_cv.notify_all();
+      };
+      respond(std::move(response));
+    };
+  }
+
+  std::shared_ptr<sup::http::ResponseStream> wait_opened() {
+    std::unique_lock lock(mutex);
+    opened_cv.wait_for(lock, 10s, [this] { return stream != nullptr; });
+    return stream;
+  }
+};
+
+// Reads until `text` has arrived (or `timeout`).
+std::string read_until(Client& client, std::string& seen, std::string_view text,
+                       std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (seen.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    seen += client.read_all(100ms);
+  return seen;
+}
+
+bool eventually_true(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return condition();
+}
+
+}  // namespace
+
+TEST_CASE("a streamed response: chunked head, pieces in order, heartbeats, closed when ended") {
+  StreamedAnswer answer;
+  auto server = start(
+      {}, answer.handler(
+              {.max_queued_bytes = 1 << 20, .heartbeat = 50ms, .heartbeat_piece = ": hb\n\n"}));
+  Client client(server->port_of(Port::Api));
+  client.send("GET /events HTTP/1.1\r\nHost: t\r\nLast-Event-ID: 17\r\n\r\n");
+  auto stream = answer.wait_opened();
+  REQUIRE(stream != nullptr);
+  {
+    std::lock_guard lock(answer.mutex);
+    CHECK(answer.last_event_id == "17");
+  }
+  CHECK(server->counters().streams == 1);
+  CHECK(stream->send("data: one\n\n"));
+  CHECK(stream->send("data: two\n\n"));
+  std::string seen;
+  read_until(client, seen, ": hb", 5s);
+  read_until(client, seen, "data: two", 5s);
+  CHECK(status_line(seen) == "HTTP/1.1 200 OK");
+  CHECK(seen.find("Transfer-Encoding: chunked") != std::string::npos);
+  CHECK(seen.find("Content-Type: text/event-stream") != std::string::npos);
+  CHECK(seen.find("Cache-Control: no-cache") != std::string::npos);
+  CHECK(seen.find("ignored") == std::string::npos);
+  CHECK(seen.find("data: one") < seen.find("data: two"));
+  CHECK(seen.find(": hb") != std::string::npos);
+  stream->end();
+  CHECK_FALSE(stream->send("data: late\n\n"));
+  bool closed = false;
+  seen += client.read_all(5s, &closed);
+  CHECK(closed);
+  CHECK(seen.find("\r\n0\r\n\r\n") != std::string::npos);  // the last chunk
+  CHECK(seen.find("late") == std::string::npos);
+  CHECK(eventually_true([&] { return server->counters().streams == 0; }, 5s));
+}
+
+TEST_CASE("a stream whose client leaves ends; one that does not read is dropped and counted") {
+  StreamedAnswer leaving;
+  auto server = start({}, leaving.handler({.max_queued_bytes = 64 << 10}));
+  {
+    Client client(server->port_of(Port::Api));
+    client.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n");
+    REQUIRE(leaving.wait_opened() != nullptr);
+  }  // closed
+  CHECK(eventually_true([&] { return leaving.stream->ended(); }, 5s));
+  CHECK(eventually_true([&] { return server->counters().streams == 0; }, 5s));
+
+  StreamedAnswer stuck;
+  auto slow_server = start({.request_timeout = 60s}, stuck.handler({.max_queued_bytes = 64 << 10}));
+  Client sleeper(slow_server->port_of(Port::Api));
+  sleeper.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto stream = stuck.wait_opened();
+  REQUIRE(stream != nullptr);
+  // The socket buffers take a few MB; then the queue fills and the stream
+  // is dropped: send() says so at once, nothing blocks.
+  const std::string piece(16 << 10, 'x');
+  bool dropped = false;
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (!dropped && std::chrono::steady_clock::now() < deadline) {
+    dropped = !stream->send(piece);
+    if (!dropped) std::this_thread::sleep_for(1ms);
+  }
+  CHECK(dropped);
+  CHECK(stream->ended());
+  CHECK(eventually_true([&] { return slow_server->counters().streams_dropped_slow == 1; }, 5s));
+  CHECK(eventually_true([&] { return slow_server->counters().streams == 0; }, 5s));
+  // Everybody else is still served.
+  Client other(slow_server->port_of(Port::Api));
+  other.send("GET /events HTTP/1.1\r\nHost: t\r\n\r\n");
+  std::string head;
+  read_until(other, head, "\r\n\r\n", 5s);
+  CHECK(status_line(head) == "HTTP/1.1 200 OK");
 }

@@ -163,7 +163,7 @@ TEST_CASE("every record reads back as it was written") {
 TEST_CASE("execution records read back as they were written") {
   Execution execution{"e-1", "demo", "RUNNING", false, "", 10, 20, 5, {}};
   execution.nodes = {{"a", "COMPLETED", 1, "", R"({"n":1})", 15},
-                     {"b", "FAILED", 2, "exit status 3", "", 18}};
+                     {"b", "FAILED", 2, "exit status 3", "", 18, {"a"}}};
   CHECK(read_execution(written(execution)) == execution);
   // A result that is not JSON goes out as a string, and comes back as one.
   ExecutionNode odd{"c", "COMPLETED", 1, "", "not json", 1};
