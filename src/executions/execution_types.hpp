@@ -79,12 +79,12 @@ inline constexpr std::size_t kMaxAttemptOutputBytes = 1u << 20;
 
 struct NodeView {
   std::string node_id{};
-  std::vector<std::string> deps{};  // the spec's: the graph's edges into this node
   std::string state = "PENDING";
   std::uint32_t attempt = 0;       // the latest attempt (0: never started)
   std::string reason{};            // of its latest transition
   std::string result{};            // JSON text published with COMPLETED; empty if none
   std::int64_t updated_at_ns = 0;  // Unix ns of its latest transition (0: none)
+  std::vector<std::string> deps{};  // the spec's: the graph's edges into this node
 };
 
 struct ExecutionView {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "exposition_parser.hpp"
 #include "http_client.hpp"
@@ -324,6 +325,146 @@ TEST_CASE("probes, executions, errors and metrics of the real daemon") {
   }
 }
 
+// The `id:` lines of an event stream's text, in order.
+std::vector<std::uint64_t> stream_ids(const std::string& text) {
+  std::vector<std::uint64_t> ids;
+  std::size_t at = 0;
+  while ((at = text.find("\nid: ", at)) != std::string::npos) {
+    at += 5;
+    ids.push_back(std::stoull(text.substr(at, text.find('\n', at) - at)));
+  }
+  return ids;
+}
+
+// GET /events with `headers` read for a moment, again until `enough` holds
+// for what arrived (a loaded machine may need several tries); the last reply.
+HttpReply read_events(std::uint16_t port, std::string_view target,
+                      const std::map<std::string, std::string>& headers,
+                      const std::function<bool(const HttpReply&)>& enough) {
+  HttpReply last;
+  sup::it::eventually(
+      [&] {
+        last = sup::it::http_request(port, "GET", target, {}, headers, scaled(1500ms));
+        return enough(last);
+      },
+      scaled(30s), 50ms);
+  return last;
+}
+
+TEST_CASE("the web dashboard's endpoints: page, assets, /events with Last-Event-ID, commands") {
+  sup::it::TempDir dir;
+  auto daemon = sup::it::require_serving_daemon(dir, http_config(dir));
+  Ports ports = ports_of(*daemon);
+
+  SUBCASE("the page and its assets are served; nothing else is") {
+    HttpReply page = sup::it::http_get(ports.api, "/");
+    CHECK(page.status == 200);
+    CHECK(page.headers["content-type"] == "text/html; charset=utf-8");
+    CHECK(page.body.find("/assets/app.js") != std::string::npos);
+    CHECK(sup::it::http_get(ports.api, "/assets/app.js").headers["content-type"] ==
+          "text/javascript; charset=utf-8");
+    CHECK(sup::it::http_get(ports.api, "/assets/app.css").status == 200);
+    CHECK(sup::it::http_get(ports.api, "/assets/nope.js").status == 404);
+    CHECK(sup::it::http_get(ports.admin, "/").status == 404);
+  }
+
+  SUBCASE("events: ids are sequences, Last-Event-ID resumes after it, a newer one resets") {
+    // Everything held (the crasher keeps adding), in order, one by one.
+    HttpReply all = read_events(ports.api, "/events?last_event_id=0", {},
+                                [](const HttpReply& r) { return stream_ids(r.body).size() >= 6; });
+    REQUIRE_MESSAGE(all.status == 200, all.describe());
+    CHECK(all.headers["content-type"] == "text/event-stream; charset=utf-8");
+    CHECK(all.headers["transfer-encoding"] == "chunked");
+    CHECK(all.body.find("retry: ") != std::string::npos);
+    std::vector<std::uint64_t> ids = stream_ids(all.body);
+    REQUIRE(ids.size() >= 6);
+    CHECK(ids.front() == 1);
+    for (std::size_t i = 1; i < ids.size(); ++i) CHECK(ids[i] == ids[i - 1] + 1);
+    // The data is the event record, its sequence the id.
+    std::size_t data = all.body.find("data: ");
+    Json first = Json::parse(all.body.substr(data + 6, all.body.find('\n', data) - data - 6));
+    CHECK(first["sequence"] == 1);
+    CHECK(first.contains("event_type"));
+
+    const std::uint64_t after = ids[3];
+    HttpReply resumed = read_events(ports.api, "/events?last_event_id=0",
+                                    {{"Last-Event-ID", std::to_string(after)}},
+                                    [](const HttpReply& r) { return !stream_ids(r.body).empty(); });
+    std::vector<std::uint64_t> resumed_ids = stream_ids(resumed.body);
+    REQUIRE_MESSAGE(!resumed_ids.empty(), resumed.describe());
+    CHECK(resumed_ids.front() == after + 1);  // the header wins over the query
+
+    HttpReply reset = read_events(ports.api, "/events", {{"Last-Event-ID", "999999999"}},
+                                  [](const HttpReply& r) { return !stream_ids(r.body).empty(); });
+    CHECK_MESSAGE(reset.body.find("event: reset") != std::string::npos, reset.describe());
+    CHECK(stream_ids(reset.body).front() == 1);
+
+    HttpReply bad =
+        sup::it::http_request(ports.api, "GET", "/events", {}, {{"Last-Event-ID", "twelve"}});
+    CHECK(bad.status == 400);
+    CHECK(bad.json()["error"]["field"] == "Last-Event-ID");
+  }
+
+  SUBCASE("commands: audited with their reason, refused with the field named") {
+    const std::map<std::string, std::string> json = {{"Content-Type", "application/json"}};
+    HttpReply no_reason =
+        sup::it::http_request(ports.api, "POST", "/api/children/crasher/restart_child", "{}", json);
+    CHECK(no_reason.status == 400);
+    CHECK(no_reason.json()["error"]["field"] == "body.reason");
+    HttpReply restarted =
+        sup::it::http_request(ports.api, "POST", "/api/children/crasher/restart_child",
+                              R"({"reason": "http drill", "command_id": "http-it-1"})", json);
+    CHECK_MESSAGE(restarted.status == 200, restarted.describe());
+    CHECK(restarted.json()["command_id"] == "http-it-1");
+    CHECK(restarted.json()["accepted"] == true);
+    HttpReply unconfirmed = sup::it::http_request(
+        ports.api, "POST", "/api/children/crasher/kill_child", R"({"reason": "drill"})", json);
+    CHECK(unconfirmed.status == 400);
+    CHECK(error_code(unconfirmed) == "confirmation_required");
+    CHECK(sup::it::http_request(ports.api, "POST", "/api/children/nope/restart_child",
+                                R"({"reason": "x"})", json)
+              .status == 404);
+    CHECK(sup::it::http_request(ports.api, "POST", "/api/children/relay/pause_child",
+                                R"({"reason": "x"})", json)
+              .status == 409);
+    CHECK(sup::it::http_request(ports.api, "POST", "/api/executions/nope/pause",
+                                R"({"reason": "x"})", json)
+              .status == 404);
+    CHECK(sup::it::http_request(ports.api, "POST", "/api/children/crasher/restart_child",
+                                R"({"reason": "x"})", {{"Content-Type", "text/plain"}})
+              .status == 415);
+    std::ifstream audit(dir.file("state") + "/audit.log");
+    std::stringstream text;
+    text << audit.rdbuf();
+    CHECK_MESSAGE(
+        text.str().find(
+            R"("command_id":"http-it-1","requested_by":"loopback","reason":"http drill")") !=
+            std::string::npos,
+        text.str());
+  }
+
+  SUBCASE("the state and an execution's nodes with their deps") {
+    HttpReply state = sup::it::http_get(ports.api, "/api/state");
+    REQUIRE_MESSAGE(state.status == 200, state.describe());
+    Json body = state.json();
+    const Json& records = body.contains("state") ? body["state"]["child_runtime_records"]
+                                                 : body["child_runtime_records"];
+    bool has_crasher = false;
+    for (const Json& record : records) has_crasher = has_crasher || record["id"] == "crasher";
+    CHECK(has_crasher);
+    HttpReply submitted = sup::it::http_request(ports.api, "POST", "/execute", kPipeline,
+                                                {{"Content-Type", "application/json"}});
+    REQUIRE_MESSAGE(submitted.status == 202, submitted.describe());
+    std::string id = submitted.json()["execution_id"];
+    HttpReply view = sup::it::http_get(ports.api, "/api/executions/" + id);
+    REQUIRE_MESSAGE(view.status == 200, view.describe());
+    REQUIRE(view.json()["nodes"].size() == 2);
+    CHECK(view.json()["nodes"][1]["node_id"] == "b");
+    CHECK(view.json()["nodes"][1]["deps"] == Json::array({"a"}));
+    CHECK(sup::it::http_get(ports.api, "/api/executions/nope").status == 404);
+  }
+}
+
 TEST_CASE("readiness is 503 naming the relay while it is down, liveness stays 200") {
   sup::it::TempDir dir;
   auto daemon = sup::it::require_serving_daemon(dir, http_config(dir));
@@ -412,5 +553,21 @@ TEST_CASE("off loopback: the token is required, and the daemon refuses to start 
         scaled(10s));
     REQUIRE(line);
     CHECK(line->get("REQUESTED_BY") == "ops");
+    // The dashboard's commands are mutations: the token, and its name audited.
+    const std::string body = R"({"reason": "off-loopback drill"})";
+    CHECK(sup::it::http_request(ports.api, "POST", "/api/children/relay/restart_child", body,
+                                {{"Content-Type", "application/json"}})
+              .status == 401);
+    HttpReply command = sup::it::http_request(
+        ports.api, "POST", "/api/children/relay/restart_child", body,
+        {{"Content-Type", "application/json"}, {"Authorization", "Bearer 0123456789abcdef0123"}});
+    CHECK_MESSAGE(command.status == 200, command.describe());
+    CHECK(sup::it::http_get(ports.api, "/api/state").status == 200);  // reads need none
+    std::ifstream audit(dir.file("state") + "/audit.log");
+    std::stringstream text;
+    text << audit.rdbuf();
+    CHECK_MESSAGE(text.str().find(R"("requested_by":"ops","reason":"off-loopback drill")") !=
+                      std::string::npos,
+                  text.str());
   }
 }
