@@ -19,9 +19,9 @@
 #include "ipc/execution_encoding.hpp"
 #include "ipc/execution_plane.hpp"
 #include "json/json_writer.hpp"
+#include "sup/log.hpp"
 #include "wire/dashboard_records.hpp"
 #include "wire/execution_records.hpp"
-#include "sup/log.hpp"
 
 namespace sup::http {
 namespace {
@@ -202,9 +202,9 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
           JsonWriter w;
           w.begin_object().field("type", "state").field("target_id", options.events.target_id);
           w.key("state");
-          ipc::write_dashboard_state(w, *state,
-                                     {.target_id = options.events.target_id,
-                                      .display_name = options.display_name});
+          ipc::write_dashboard_state(
+              w, *state,
+              {.target_id = options.events.target_id, .display_name = options.display_name});
           w.end_object();
           return json_text_response(200, w.take());
         });

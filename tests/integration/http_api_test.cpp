@@ -415,8 +415,9 @@ TEST_CASE("the web dashboard's endpoints: page, assets, /events with Last-Event-
         sup::it::http_request(ports.api, "POST", "/api/children/crasher/restart_child",
                               R"({"reason": "http drill", "command_id": "http-it-1"})", json);
     CHECK_MESSAGE(restarted.status == 200, restarted.describe());
-    CHECK(restarted.json()["command_id"] == "http-it-1");
-    CHECK(restarted.json()["accepted"] == true);
+    CHECK(restarted.json()["command"] == "restart_child");
+    CHECK(restarted.json()["result"]["command_id"] == "http-it-1");
+    CHECK(restarted.json()["result"]["accepted"] == true);
     HttpReply unconfirmed = sup::it::http_request(
         ports.api, "POST", "/api/children/crasher/kill_child", R"({"reason": "drill"})", json);
     CHECK(unconfirmed.status == 400);
