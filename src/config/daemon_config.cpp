@@ -18,12 +18,13 @@
 namespace sup::config {
 namespace {
 
-constexpr std::string_view kRootKeys[] = {
-    "strategy",  "intensity", "period_ms",           "children",       "dashboard", "log",
-    "runtime",   "state_dir", "shutdown_timeout_ms", "process_output", "audit",     "store",
-    "executions", "http",      "metrics"};
+constexpr std::string_view kRootKeys[] = {"strategy",       "intensity", "period_ms",
+                                          "children",       "dashboard", "log",
+                                          "runtime",        "state_dir", "shutdown_timeout_ms",
+                                          "process_output", "audit",     "store",
+                                          "executions",     "http",      "metrics"};
 constexpr std::string_view kStoreKeys[] = {"path", "max_bytes"};
-constexpr std::string_view kExecutionsKeys[] = {"max_parallel_nodes"};
+constexpr std::string_view kExecutionsKeys[] = {"max_parallel_nodes", "stuck_after_ms"};
 // Below this an LMDB map cannot hold a useful store (and its cleanup reserve).
 constexpr std::uint64_t kMinStoreBytes = std::uint64_t{1} << 20;
 constexpr std::string_view kAuditKeys[] = {"refuse_commands_on_failure"};
@@ -187,6 +188,12 @@ void read_executions(const ObjectReader& root, ExecutionsConfig& out, ErrorSlot&
   ObjectReader executions(*node, "executions", errors);
   executions.allow_only(kExecutionsKeys);
   executions.read("max_parallel_nodes", out.max_parallel_nodes, Range<std::uint32_t>{1, 10'000});
+  // 0 (off), else from 100 ms (a test's node) to 7 days.
+  auto stuck_after = static_cast<std::uint32_t>(out.stuck_after_ms);
+  executions.read("stuck_after_ms", stuck_after, Range<std::uint32_t>{0, 7u * 24 * 3600 * 1000});
+  if (stuck_after != 0 && stuck_after < 100)
+    executions.fail("stuck_after_ms", "must be 0 (off) or at least 100");
+  out.stuck_after_ms = stuck_after;
 }
 
 void read_runtime(const ObjectReader& root, RuntimeConfig& out, ErrorSlot& errors) {

@@ -89,6 +89,10 @@ struct StoreConfig {
 struct ExecutionsConfig {
   // Node attempts running at once over all executions.
   std::uint32_t max_parallel_nodes = 16;
+  // An unfinished execution without a transition for longer than this is
+  // listed as STUCK (docs/dag.md, "Stuck executions"); 0: only nodes past
+  // their timeout are.
+  std::uint64_t stuck_after_ms = 600'000;
 };
 
 struct DaemonConfig {

@@ -219,6 +219,7 @@ sup::executions::ExecutionServiceOptions execution_options(
   options.store_path = std::filesystem::path(config.state_dir) / config.store.path;
   options.store_max_bytes = config.store.max_bytes;
   options.max_parallel_nodes = config.executions.max_parallel_nodes;
+  options.stuck_after_ms = config.executions.stuck_after_ms;
   return options;
 }
 

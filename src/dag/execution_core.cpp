@@ -29,7 +29,9 @@ Record& ExecutionCore::record_node(Effects& fx, NodeIndex node, NodeState to, st
   record.epoch = runtime.epoch;
   record.reason = std::move(reason);
   if (is_settled(to) && !is_settled(runtime.state)) ++settled_;
+  if (!is_settled(to) && is_settled(runtime.state)) --settled_;
   if (to == NodeState::Failed) any_failed_ = true;
+  if (to == NodeState::Pending) runtime.attempt_base = runtime.attempt;
   runtime.state = to;
   return record;
 }
@@ -141,8 +143,8 @@ Effects ExecutionCore::on_attempt_exit(NodeIndex node, std::uint64_t epoch,
     std::vector<NodeIndex> ready = scratch_;
     mark_ready(fx, ready);
   } else {
-    RetryDecision decision =
-        decide_retry(spec_.nodes[node].retry, runtime.attempt, outcome, uniform);
+    RetryDecision decision = decide_retry(spec_.nodes[node].retry,
+                                          runtime.attempt - runtime.attempt_base, outcome, uniform);
     if (decision.retry) {
       record_node(fx, node, NodeState::RetryWait,
                   attempt + " failed; retry in " + std::to_string(decision.delay_ms) + " ms");
@@ -250,7 +252,8 @@ Expected<ExecutionCore> ExecutionCore::restore(const DagSpec& spec, std::string 
       TransitionCheck check = validate_transition(record.node_from, record.node_to);
       if (!check.valid) return refuse(record, check.reason);
       if (is_settled(record.node_to) && !is_settled(runtime.state)) ++core.settled_;
-      if (record.node_to == NodeState::Failed) core.any_failed_ = true;
+      if (!is_settled(record.node_to) && is_settled(runtime.state)) --core.settled_;
+      if (record.node_to == NodeState::Pending) runtime.attempt_base = record.attempt;
       runtime.state = record.node_to;
       runtime.attempt = record.attempt;
       runtime.epoch = record.epoch;
@@ -266,15 +269,78 @@ Expected<ExecutionCore> ExecutionCore::restore(const DagSpec& spec, std::string 
     if (record.node || record.execution_to == ExecutionState::Running) core.started_ = true;
     ++core.next_sequence_;
   }
+  core.recount_outcomes();
   // Never started: the scheduler stays fresh, start() queues the roots.
   if (!core.started_) return core;
-  std::vector<NodeState> states(core.nodes_.size());
-  for (std::size_t i = 0; i < states.size(); ++i) states[i] = core.nodes_[i].state;
-  core.scheduler_.restore(states, core.restored_ready_);
+  core.rebuild_scheduler(core.restored_ready_);
   return core;
 }
 
-Effects ExecutionCore::resume_after_restart(std::uint32_t global_free_slots, double uniform) {
+void ExecutionCore::recount_outcomes() {
+  any_failed_ = std::any_of(nodes_.begin(), nodes_.end(),
+                            [](const NodeRuntime& n) { return n.state == NodeState::Failed; });
+}
+
+void ExecutionCore::rebuild_scheduler(std::vector<NodeIndex>& became_ready) {
+  std::vector<NodeState> states(nodes_.size());
+  for (std::size_t i = 0; i < states.size(); ++i) states[i] = nodes_[i].state;
+  scheduler_.restore(states, became_ready);
+}
+
+std::vector<NodeIndex> ExecutionCore::downstream_of(NodeIndex from) const {
+  std::vector<bool> in_scope(nodes_.size(), false);
+  in_scope[from] = true;
+  std::vector<NodeIndex> scope;
+  // Topological order: a node's deps come before it, so one pass finds
+  // every descendant.
+  for (NodeIndex node : spec_.topological_order) {
+    if (!in_scope[node])
+      for (NodeIndex dep : spec_.nodes[node].deps)
+        if (in_scope[dep]) in_scope[node] = true;
+    if (in_scope[node]) scope.push_back(node);
+  }
+  return scope;
+}
+
+Effects ExecutionCore::retry_from(NodeIndex from, std::string_view reason,
+                                  std::uint32_t global_free_slots) {
+  if (from >= nodes_.size()) return ignored("no node " + std::to_string(from));
+  if (state_ == ExecutionState::Pending)
+    return ignored("the execution has not started: nothing to re-run");
+  if (state_ == ExecutionState::Recovering || state_ == ExecutionState::Recovered)
+    return ignored("the execution is " + std::string(to_string(state_)) +
+                   ": re-run after the rollback with resume");
+  std::vector<NodeIndex> scope = downstream_of(from);
+  bool any_reset = false;
+  for (NodeIndex node : scope) {
+    NodeState state = nodes_[node].state;
+    if (state == NodeState::Pending) continue;
+    TransitionCheck check = validate_transition(state, NodeState::Pending);
+    if (!check.valid)
+      return ignored("node " + spec_.nodes[node].id + " is " + std::string(to_string(state)) +
+                     ": it cannot run again now (" + check.reason + ")");
+    any_reset = true;
+  }
+  if (!any_reset)
+    return ignored("node " + spec_.nodes[from].id + " and its descendants are PENDING already");
+  Effects fx;
+  std::string why = "retry --from " + spec_.nodes[from].id;
+  if (!reason.empty()) why += ": " + std::string(reason);
+  if (!is_unfinished(state_)) record_execution(fx, ExecutionState::Running, why);
+  for (NodeIndex node : scope)
+    if (nodes_[node].state != NodeState::Pending) record_node(fx, node, NodeState::Pending, why);
+  recount_outcomes();
+  started_ = true;
+  scratch_.clear();
+  rebuild_scheduler(scratch_);
+  std::vector<NodeIndex> ready = scratch_;
+  mark_ready(fx, ready);
+  schedule(fx, global_free_slots);
+  return fx;
+}
+
+Effects ExecutionCore::resume_after_restart(std::uint32_t global_free_slots, double uniform,
+                                            std::string_view why) {
   Effects fx;
   if (!is_unfinished(state_)) return ignored("execution is " + std::string(to_string(state_)));
   if (!started_) {
@@ -289,8 +355,7 @@ Effects ExecutionCore::resume_after_restart(std::uint32_t global_free_slots, dou
     if (runtime.state == NodeState::Running) {
       // At least once: the attempt may or may not have finished its work.
       scheduler_.attempt_ended();
-      record_node(fx, node, NodeState::Ready,
-                  "interrupted by a daemon restart; runs again as the next attempt");
+      record_node(fx, node, NodeState::Ready, std::string(why));
       scheduler_.make_ready(node);
     } else if (runtime.state == NodeState::RetryWait) {
       fx.timers.push_back({node, runtime.epoch,

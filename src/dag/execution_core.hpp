@@ -99,7 +99,11 @@ class ExecutionCore {
   // After a daemon restart: nodes RUNNING at the crash run again (RUNNING →
   // READY, next attempt, new epoch), retry timers are armed again, a PENDING
   // execution starts, a PAUSED one stays paused.
-  Effects resume_after_restart(std::uint32_t global_free_slots, double uniform);
+  // `why`: the reason recorded for the nodes that run again (resume-all
+  // rebuilds a stuck execution the same way).
+  Effects resume_after_restart(
+      std::uint32_t global_free_slots, double uniform,
+      std::string_view why = "interrupted by a daemon restart; runs again as the next attempt");
   // Records up to `sequence` are durable: releases the attempts they allow.
   Effects on_durable(std::uint64_t sequence);
   // An attempt ended. `result`: what the node wrote to SUP_OUTPUT, for a
@@ -112,6 +116,16 @@ class ExecutionCore {
   Effects pause(std::string_view reason);
   Effects resume(std::uint32_t global_free_slots);
   Effects cancel(std::string_view reason);
+  // retry --from: `from` and every node downstream of it go back to
+  // PENDING (their results dropped) and run again as new attempts, with
+  // their retry budgets fresh; every other node keeps its state and
+  // result. A finished execution runs again (COMPLETED/FAILED → RUNNING),
+  // a paused one stays paused. Ignored, with the reason, when a node in
+  // scope is READY, RUNNING or waiting for a retry, or the execution is
+  // PENDING or in a rollback.
+  Effects retry_from(NodeIndex from, std::string_view reason, std::uint32_t global_free_slots);
+  // `from` and its descendants, in topological order.
+  std::vector<NodeIndex> downstream_of(NodeIndex from) const;
 
   ExecutionState state() const { return state_; }
   NodeState node_state(NodeIndex node) const { return nodes_[node].state; }
@@ -124,6 +138,9 @@ class ExecutionCore {
     NodeState state = NodeState::Pending;
     std::uint32_t attempt = 0;
     std::uint64_t epoch = 0;
+    // Attempts before the latest reset (retry --from): the retry policy
+    // counts from here.
+    std::uint32_t attempt_base = 0;
   };
   struct HeldStart {
     std::uint64_t sequence;  // its RUNNING record
@@ -138,6 +155,8 @@ class ExecutionCore {
   void skip_dependents(Effects& fx, NodeIndex failed);
   void finish_if_settled(Effects& fx);
   bool accepting_starts() const;
+  void recount_outcomes();
+  void rebuild_scheduler(std::vector<NodeIndex>& became_ready);
   static Effects ignored(std::string reason);
 
   const DagSpec& spec_;

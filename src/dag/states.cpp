@@ -25,7 +25,9 @@ constexpr Transition<ExecutionState> kExecutionTransitions[] = {
     {E::Resumed, E::Completed, "every node completed"},
     {E::Resumed, E::Failed, "a node failed for good, or cancelled"},
     {E::Completed, E::Recovering, "rollback of a completed execution"},
+    {E::Completed, E::Running, "retry --from: a node and its descendants run again"},
     {E::Failed, E::Recovering, "rollback after a failure"},
+    {E::Failed, E::Running, "retry --from: a node and its descendants run again"},
     {E::Recovering, E::Recovered, "compensations ran and artifacts were restored"},
     {E::Recovering, E::Failed, "the rollback failed"},
     {E::Recovered, E::Running, "re-run of the rolled-back nodes"},
@@ -47,14 +49,15 @@ constexpr Transition<NodeState> kNodeTransitions[] = {
     {N::RetryWait, N::Ready, "backoff elapsed"},
     {N::RetryWait, N::Cancelled, "execution cancelled"},
     {N::Completed, N::Compensating, "rollback runs its compensation"},
+    {N::Completed, N::Pending, "reset by retry --from: runs again"},
     {N::Completed, N::Compensated, "rollback: nothing to compensate"},
     {N::Compensating, N::Compensated, "compensation succeeded"},
     {N::Compensating, N::CompensationFailed, "compensation failed"},
     {N::CompensationFailed, N::Compensating, "compensation retried"},
     {N::Compensated, N::Pending, "reset for a re-run after rollback"},
-    {N::Failed, N::Pending, "reset for a re-run after rollback"},
-    {N::Skipped, N::Pending, "reset for a re-run after rollback"},
-    {N::Cancelled, N::Pending, "reset for a re-run after rollback"},
+    {N::Failed, N::Pending, "reset for a re-run (rollback or retry --from)"},
+    {N::Skipped, N::Pending, "reset for a re-run (rollback or retry --from)"},
+    {N::Cancelled, N::Pending, "reset for a re-run (rollback or retry --from)"},
 };
 
 template <class State>

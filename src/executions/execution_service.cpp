@@ -17,12 +17,14 @@
 #include <utility>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "dag/execution_core.hpp"
 #include "dag/limits.hpp"
 #include "dag/parser.hpp"
 #include "dag/record_codec.hpp"
 #include "dag/states.hpp"
 #include "executions/execution_view.hpp"
+#include "executions/maintenance.hpp"
 #include "process/process_reactor.hpp"
 #include "store/lmdb_store.hpp"
 #include "sup/log.hpp"
@@ -98,6 +100,9 @@ struct ExecutionService::Impl {
     // The store refused a record: no further progress until a restart
     // rebuilds the execution from what was committed.
     bool stalled = false;
+    // Appends handed to the store and not yet acknowledged: while any is,
+    // the execution is not rebuilt (its records would interleave).
+    std::size_t in_flight = 0;
     // control() callers, answered once the record with this core sequence
     // is committed.
     std::vector<std::pair<std::uint64_t, std::function<void(Expected<ControlAck>)>>> waiters;
@@ -185,6 +190,7 @@ struct ExecutionService::Impl {
       sup::log(LogLevel::Info, line.dump(), {{"EXECUTION_ID", e.id}});
       if (record.node && record.node_to == dag::NodeState::Completed && !record.result.empty())
         e.results[*record.node] = record.result;
+      if (record.node && record.node_to == dag::NodeState::Pending) e.results.erase(*record.node);
     }
     if (!fx.records.empty()) checkpoint(e, fx.records);
     for (const dag::StartAttempt& start : fx.starts) start_attempt(e, start);
@@ -240,7 +246,8 @@ struct ExecutionService::Impl {
             on_committed(id, last, state, *transitions, ack);
           });
         });
-    if (!handed) stall(e, handed.error());
+    if (!handed) return stall(e, handed.error());
+    ++e.in_flight;
   }
 
   static TransitionEvent transition_event(const Execution& e, const dag::Record& record) {
@@ -263,7 +270,9 @@ struct ExecutionService::Impl {
                     const std::vector<TransitionEvent>& transitions,
                     const Expected<store::AppendAck>& ack) {
     Execution* e = find(id);
-    if (e == nullptr || e->stalled) return;
+    if (e == nullptr) return;
+    if (e->in_flight > 0) --e->in_flight;
+    if (e->stalled) return;
     if (!ack) return stall(*e, ack.error());
     for (const TransitionEvent& transition : transitions) options.on_transition(transition);
     if (options.on_state_durable)
@@ -521,6 +530,11 @@ struct ExecutionService::Impl {
         Execution& e = add_execution(id, std::make_unique<dag::DagSpec>(std::move(*shared_spec)));
         e.core.emplace(*e.spec, id);
         done(SubmitAck{id, false});
+        if (maintenance_on()) {
+          sup::log(LogLevel::Info, "execution queued: maintenance mode is on",
+                   {{"EXECUTION_ID", id}});
+          return;
+        }
         apply(e, e.core->start(free_slots));
       });
     });
@@ -562,7 +576,11 @@ struct ExecutionService::Impl {
     apply(*e, std::move(fx));
   }
 
-  Status resume_one(const std::string& id) {
+  // Rebuilds an execution from its committed records and resumes it (a
+  // queued one stays queued while maintenance mode is on).
+  Status resume_one(const std::string& id, std::string_view why =
+                                               "interrupted by a daemon restart; runs again as the "
+                                               "next attempt") {
     auto records = store->read_execution(id);
     if (!records) return records.error();
     if (records->empty() || records->front().kind != store::RecordKind::ExecutionSubmitted)
@@ -590,8 +608,182 @@ struct ExecutionService::Impl {
       return core.error();
     }
     e.core.emplace(std::move(core).value());
-    apply(e, e.core->resume_after_restart(free_slots, uniform()));
+    if (e.core->state() == dag::ExecutionState::Pending && maintenance_on()) return {};
+    apply(e, e.core->resume_after_restart(free_slots, uniform(), why));
     return {};
+  }
+
+  // ---- maintenance mode ----
+  bool maintenance_on() const {
+    std::lock_guard lock(maintenance_mutex);
+    return maintenance_mode.enabled;
+  }
+
+  void publish_maintenance(MaintenanceMode mode) {
+    std::lock_guard lock(maintenance_mutex);
+    maintenance_mode = std::move(mode);
+  }
+
+  // Reads the committed mode at start. A stored mode that fails its checks
+  // is never silently "off": the daemon starts in maintenance mode and says why.
+  void load_maintenance() {
+    auto stored = store->get_setting(kMaintenanceSetting);
+    Expected<MaintenanceMode> mode = MaintenanceMode{};
+    if (!stored) {
+      mode = stored.error();
+    } else if (*stored) {
+      mode = decode_maintenance(**stored);
+    }
+    if (!mode) {
+      sup::log(LogLevel::Error, "stored maintenance mode unreadable: starting in maintenance mode",
+               {{"ERROR", mode.error().describe()}});
+      mode = MaintenanceMode{
+          true, "the stored maintenance mode failed its checks: " + mode.error().describe(),
+          "supervisor", unix_now_nanos()};
+    }
+    publish_maintenance(*mode);
+  }
+
+  void set_maintenance(MaintenanceChange change,
+                       std::function<void(Expected<MaintenanceAck>)> done) {
+    if (Status valid = check_maintenance_change(change); !valid) return done(valid.error());
+    MaintenanceMode before;
+    {
+      std::lock_guard lock(maintenance_mutex);
+      before = maintenance_mode;
+    }
+    if (before.enabled == change.enabled) return done(MaintenanceAck{before, false, {}});
+    MaintenanceMode after{change.enabled, change.reason, change.requested_by, unix_now_nanos()};
+    // On: nothing new starts from now on, even before the commit.
+    if (after.enabled) publish_maintenance(after);
+    Status handed = store->put_setting(
+        std::string(kMaintenanceSetting), encode_maintenance(after),
+        [this, before, after, done](Status committed) {
+          post([this, before, after, done, committed = std::move(committed)] {
+            if (!committed) {
+              publish_maintenance(before);
+              return done(committed.error());
+            }
+            publish_maintenance(after);
+            sup::log(LogLevel::Info, after.enabled ? "maintenance mode on" : "maintenance mode off",
+                     {{"REASON", after.reason}, {"REQUESTED_BY", after.requested_by}});
+            MaintenanceAck ack{after, true, {}};
+            if (!after.enabled) ack.started = start_queued();
+            done(std::move(ack));
+          });
+        });
+    if (!handed) {
+      publish_maintenance(before);
+      done(handed.error());
+    }
+  }
+
+  // Maintenance mode went off: the executions it queued start.
+  std::vector<std::string> start_queued() {
+    std::vector<std::string> started;
+    for (auto& [id, e] : executions) {
+      if (e.stalled || !e.core || e.core->state() != dag::ExecutionState::Pending) continue;
+      dag::Effects fx = e.core->start(free_slots);
+      if (fx.ignored) continue;
+      started.push_back(id);
+      apply(e, std::move(fx));
+    }
+    return started;
+  }
+
+  // ---- resume-all ----
+  // Stops what the execution runs and rebuilds it from the store.
+  Status rebuild(const std::string& id, std::string_view why) {
+    if (Execution* e = find(id)) {
+      if (e->in_flight > 0)
+        return make_error(ErrorCode::FailedPrecondition,
+                          "records of it are being committed right now; try again");
+      for (auto it = attempts.begin(); it != attempts.end();) {
+        if (it->second.execution_id != id) {
+          ++it;
+          continue;
+        }
+        (void)reactor->signal_group(it->second.pid, SIGKILL);
+        it = attempts.erase(it);  // its exit is ignored
+      }
+      if (e->core) {
+        for (NodeIndex node = 0; node < e->spec->nodes.size(); ++node)
+          if (e->core->node_state(node) == dag::NodeState::Running) ++free_slots;
+        free_slots = std::min(free_slots, options.max_parallel_nodes);
+      }
+      executions.erase(id);
+    }
+    return resume_one(id, why);
+  }
+
+  ResumeAllAck resume_stuck(const std::vector<std::pair<std::string, StuckFinding>>& stuck,
+                            const std::string& reason) {
+    ResumeAllAck ack;
+    for (const auto& [id, finding] : stuck) {
+      ResumeOutcome outcome{id, finding.reason, false, {}};
+      switch (finding.reason) {
+        case StuckReason::Maintenance:
+          outcome.detail = "queued until maintenance mode is off (supctl maintenance off)";
+          break;
+        case StuckReason::BreakerOpen:
+        case StuckReason::OwnerProcessDead:
+          outcome.detail = "not resumable by resume-all";
+          break;
+        case StuckReason::QueuedTooLong:
+        case StuckReason::RunningWithoutProgress: {
+          std::string why = "resume-all: " + (reason.empty() ? finding.detail : reason);
+          Status rebuilt = rebuild(id, why);
+          outcome.resumed = rebuilt.has_value();
+          outcome.detail = rebuilt ? "rebuilt from its committed records; running nodes run again "
+                                     "as new attempts"
+                                   : rebuilt.error().describe();
+          break;
+        }
+      }
+      sup::log(outcome.resumed ? LogLevel::Info : LogLevel::Warn, "resume-all",
+               {{"EXECUTION_ID", id},
+                {"STUCK_REASON", std::string(to_string(finding.reason))},
+                {"DETAIL", outcome.detail}});
+      ack.executions.push_back(std::move(outcome));
+    }
+    return ack;
+  }
+
+  // ---- retry --from ----
+  void retry(const RetryRequest& request, std::function<void(Expected<RetryAck>)> done) {
+    Execution* e = find(request.execution_id);
+    if (e == nullptr || !e->core) {
+      // Finished before this daemon started (or never resumed): load it.
+      auto summary = store->get_execution(request.execution_id);
+      if (!summary) return done(summary.error());
+      executions.erase(request.execution_id);
+      if (Status loaded = resume_one(request.execution_id); !loaded) return done(loaded.error());
+      e = find(request.execution_id);
+      if (e == nullptr || !e->core)
+        return done(make_error(ErrorCode::Internal, "the execution could not be loaded"));
+    }
+    if (e->stalled)
+      return done(make_error(ErrorCode::FailedPrecondition,
+                             "the execution is stalled (its records could not be committed); "
+                             "resume-all or a restart rebuilds it first"));
+    auto node = std::find_if(e->spec->nodes.begin(), e->spec->nodes.end(),
+                             [&](const dag::NodeSpec& n) { return n.id == request.from_node; });
+    if (node == e->spec->nodes.end())
+      return done(make_error(
+          ErrorCode::NotFound,
+          "execution \"" + e->id + "\" has no node \"" + request.from_node + "\"", "node_id"));
+    dag::Effects fx = e->core->retry_from(static_cast<NodeIndex>(node - e->spec->nodes.begin()),
+                                          request.reason, free_slots);
+    if (fx.ignored) return done(make_error(ErrorCode::FailedPrecondition, fx.ignored_reason));
+    std::vector<std::string> reset;
+    for (const dag::Record& record : fx.records)
+      if (record.node && record.node_to == dag::NodeState::Pending)
+        reset.push_back(e->spec->nodes[*record.node].id);
+    e->waiters.emplace_back(fx.records.back().sequence, [done, reset](Expected<ControlAck> ack) {
+      if (!ack) return done(ack.error());
+      done(RetryAck{ack->state, reset});
+    });
+    apply(*e, std::move(fx));
   }
 
   Status resume_unfinished() {
@@ -632,6 +824,10 @@ struct ExecutionService::Impl {
   std::map<std::string, Execution> executions;
   std::unordered_map<std::string, Attempt> attempts;  // by attempt key
   std::uint32_t free_slots = 0;
+
+  // Written on the service thread (and at start), read from any.
+  mutable std::mutex maintenance_mutex;
+  MaintenanceMode maintenance_mode;
 
   std::mutex output_mutex;
   std::unordered_map<std::string, OutputFile> outputs;  // by attempt key
@@ -691,6 +887,7 @@ Expected<std::unique_ptr<ExecutionService>> ExecutionService::start(
   if (!reactor) return reactor.error();
   raw->reactor = std::move(reactor).value();
 
+  raw->load_maintenance();
   // Before the thread runs: every event this posts waits in the queue.
   auto resume_started = Clock::now();
   if (Status resumed = raw->resume_unfinished(); !resumed) return resumed.error();
@@ -719,21 +916,82 @@ Expected<ExecutionView> ExecutionService::describe(std::string_view execution_id
   if (records->empty())
     return make_error(ErrorCode::NotFound, "no execution \"" + std::string(execution_id) + "\"",
                       "execution_id");
-  return fold_history(execution_id, *records);
+  auto view = fold_history(execution_id, *records);
+  if (view) view->stuck = assess_stuck(*view, unix_now_nanos(), stuck_policy());
+  return view;
 }
 
 Expected<std::vector<ExecutionInfo>> ExecutionService::list(const ListFilter& filter) const {
-  auto listed = impl_->store->list_executions({.state = filter.state, .limit = filter.limit});
+  bool only_stuck = filter.state && *filter.state == kStuckListing;
+  store::ExecutionFilter query{.finished = only_stuck ? store::ExecutionFilter::Finished::Unfinished
+                                                      : store::ExecutionFilter::Finished::Any,
+                               .state = only_stuck ? std::nullopt : filter.state,
+                               .limit = only_stuck ? 0 : filter.limit};
+  auto listed = impl_->store->list_executions(query);
   if (!listed) return listed.error();
   for (const store::BadRecord& bad : listed->bad)
     sup::log(LogLevel::Error, "execution summary refused: not listed",
              {{"EXECUTION_ID", bad.execution_id}, {"RECORD_ID", bad.id}, {"ERROR", bad.reason}});
+  StuckPolicy policy = stuck_policy();
+  std::int64_t now = unix_now_nanos();
   std::vector<ExecutionInfo> out;
   out.reserve(listed->executions.size());
-  for (const store::ExecutionSummary& summary : listed->executions)
-    out.push_back({summary.execution_id, summary.status.state, summary.status.finished,
-                   summary.created_at_ns, summary.updated_at_ns});
+  for (const store::ExecutionSummary& summary : listed->executions) {
+    ExecutionInfo info{summary.execution_id, summary.status.state, summary.status.finished,
+                       summary.created_at_ns, summary.updated_at_ns};
+    if (!summary.status.finished) {
+      auto records = impl_->store->read_execution(summary.execution_id);
+      auto view = records ? fold_history(summary.execution_id, *records)
+                          : Expected<ExecutionView>(records.error());
+      if (view) {
+        info.stuck = assess_stuck(*view, now, policy);
+      } else {
+        sup::log(LogLevel::Error, "execution history unreadable: not assessed for STUCK",
+                 {{"EXECUTION_ID", summary.execution_id}, {"ERROR", view.error().describe()}});
+      }
+    }
+    if (only_stuck && !info.stuck) continue;
+    out.push_back(std::move(info));
+    if (only_stuck && filter.limit != 0 && out.size() == filter.limit) break;
+  }
   return out;
+}
+
+StuckPolicy ExecutionService::stuck_policy() const {
+  return {.stuck_after_ms = impl_->options.stuck_after_ms,
+          .stop_grace_ms = static_cast<std::uint64_t>(impl_->options.stop_grace.count()),
+          .maintenance = impl_->maintenance_on()};
+}
+
+void ExecutionService::set_maintenance(MaintenanceChange change,
+                                       std::function<void(Expected<MaintenanceAck>)> done) {
+  Impl* impl = impl_.get();
+  impl->post([impl, change = std::move(change), done = std::move(done)]() mutable {
+    impl->set_maintenance(std::move(change), std::move(done));
+  });
+}
+
+MaintenanceMode ExecutionService::maintenance() const {
+  std::lock_guard lock(impl_->maintenance_mutex);
+  return impl_->maintenance_mode;
+}
+
+void ExecutionService::resume_all(std::string reason,
+                                  std::function<void(Expected<ResumeAllAck>)> done) {
+  auto stuck = list({.state = std::string(kStuckListing)});
+  if (!stuck) return done(stuck.error());
+  std::vector<std::pair<std::string, StuckFinding>> found;
+  for (ExecutionInfo& info : *stuck) found.emplace_back(info.execution_id, *info.stuck);
+  Impl* impl = impl_.get();
+  impl->post([impl, found = std::move(found), reason = std::move(reason),
+              done = std::move(done)]() mutable { done(impl->resume_stuck(found, reason)); });
+}
+
+void ExecutionService::retry(RetryRequest request, std::function<void(Expected<RetryAck>)> done) {
+  Impl* impl = impl_.get();
+  impl->post([impl, request = std::move(request), done = std::move(done)]() mutable {
+    impl->retry(request, std::move(done));
+  });
 }
 
 void ExecutionService::control(std::string execution_id, ControlAction action, std::string reason,

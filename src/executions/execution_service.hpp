@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "executions/execution_types.hpp"
+#include "executions/stuck.hpp"
 #include "sup/error.hpp"
 
 namespace sup::executions {
@@ -59,6 +60,10 @@ struct ExecutionServiceOptions {
       on_checkpoint_durable{};
   // Between SIGTERM and SIGKILL when an attempt times out or is stopped.
   std::chrono::milliseconds stop_grace{2000};
+  // An unfinished execution without a transition for longer than this is
+  // listed as STUCK (executions.stuck_after_ms; 0: only the node timeout
+  // rule applies). See executions/stuck.hpp.
+  std::uint64_t stuck_after_ms = 600'000;
   // Called on the service thread each time an execution's records are
   // committed: its state as of those records. Keep it short.
   std::function<void(const std::string& execution_id, std::string_view state, bool finished)>
@@ -110,7 +115,9 @@ class ExecutionService {
   // Per node states, attempts and results as committed (fold_history).
   // NotFound for an unknown id. Thread-safe; reads the whole history.
   Expected<ExecutionView> describe(std::string_view execution_id) const;
-  // Summaries in execution id order. Thread-safe.
+  // Summaries in execution id order, unfinished ones with their STUCK
+  // finding; filter.state "STUCK" lists only those. Thread-safe; reads the
+  // history of each unfinished execution listed.
   Expected<std::vector<ExecutionInfo>> list(const ListFilter& filter) const;
   // Pause (running nodes finish, nothing new starts), resume, or cancel
   // (running nodes are stopped, the execution ends FAILED). `done` is
@@ -123,6 +130,30 @@ class ExecutionService {
   // every attempt). NotFound for an unknown execution or node. Thread-safe.
   Expected<NodeOutput> node_output(std::string_view execution_id, std::string_view node_id,
                                    std::size_t max_lines) const;
+  // Maintenance mode on or off (`done` once on the service thread, after
+  // the mode is committed to the store, or with the error: InvalidArgument
+  // for a missing reason, a store error). Turning it on takes effect at
+  // once (a submission arriving meanwhile is queued); turning it off starts
+  // the queued executions once it is committed.
+  void set_maintenance(MaintenanceChange change,
+                       std::function<void(Expected<MaintenanceAck>)> done);
+  // The mode as last committed (or being turned on). Thread-safe.
+  MaintenanceMode maintenance() const;
+  // resume-all: every STUCK execution (but those queued by maintenance
+  // mode) stops its running attempts and is rebuilt from its committed
+  // records as a daemon restart would rebuild it: its RUNNING nodes run
+  // again as new attempts, retry timers are armed again, a queued one
+  // starts. The stuck listing is read on the calling thread; `done` is
+  // called once on the service thread.
+  void resume_all(std::string reason, std::function<void(Expected<ResumeAllAck>)> done);
+  // retry --from: `request.from_node` and its descendants run again, every
+  // other node keeps its state and result. `done` after the records are
+  // committed, or with the error: NotFound (execution_id, node_id),
+  // FailedPrecondition naming why not (a node in scope still running, ...).
+  void retry(RetryRequest request, std::function<void(Expected<RetryAck>)> done);
+  // What STUCK means for this service (its options and maintenance mode).
+  StuckPolicy stuck_policy() const;
+
   const ResumeReport& resume_report() const;
   // How long start() took to rebuild and resume unfinished executions.
   std::chrono::nanoseconds resume_duration() const;

@@ -40,12 +40,87 @@ struct SubmitAck {
   bool existing = false;
 };
 
+// Why an execution is listed as STUCK (docs/dag.md, "Stuck executions").
+// X(enumerator, "name"): the one vocabulary, spelled once.
+#define SUP_STUCK_REASONS(X)                            \
+  X(QueuedTooLong, "queued_too_long")                   \
+  X(RunningWithoutProgress, "running_without_progress") \
+  X(OwnerProcessDead, "owner_process_dead")             \
+  X(BreakerOpen, "breaker_open")                        \
+  X(Maintenance, "maintenance")
+
+#define SUP_STUCK_ENUMERATOR(name, text) name,
+enum class StuckReason : std::uint8_t { SUP_STUCK_REASONS(SUP_STUCK_ENUMERATOR) };
+#undef SUP_STUCK_ENUMERATOR
+
+std::string_view to_string(StuckReason reason);
+std::optional<StuckReason> stuck_reason_from_string(std::string_view text);
+
+// STUCK is derived, never stored: what an execution's committed records
+// and the time say (assess_stuck in executions/stuck.hpp).
+struct StuckFinding {
+  StuckReason reason = StuckReason::RunningWithoutProgress;
+  std::string detail{};       // what the operator looks at ("node b past its timeout ...")
+  std::int64_t since_ns = 0;  // Unix ns of the transition it has been waiting since
+};
+
+// The state name a listing filter uses for stuck executions.
+inline constexpr std::string_view kStuckListing = "STUCK";
+
 struct ExecutionInfo {
   std::string execution_id{};
   std::string state{};  // PENDING, RUNNING, ... (as last committed)
   bool finished = false;
   std::int64_t created_at_ns = 0;  // Unix ns
   std::int64_t updated_at_ns = 0;
+  std::optional<StuckFinding> stuck{};  // unfinished executions only
+};
+
+// Maintenance mode: new submissions are committed and queued, not started,
+// until it is off; running executions continue. Persisted in the store.
+struct MaintenanceMode {
+  bool enabled = false;
+  std::string reason{};
+  std::string requested_by{};
+  std::int64_t changed_at_ns = 0;  // Unix ns of the last change (0: never changed)
+};
+
+struct MaintenanceChange {
+  bool enabled = false;
+  std::string reason{};
+  std::string requested_by{};
+};
+
+struct MaintenanceAck {
+  MaintenanceMode mode{};  // as committed
+  bool changed = false;    // false: it already was so (nothing written)
+  // Turned off: the queued executions that started.
+  std::vector<std::string> started{};
+};
+
+// resume-all: what was done to each stuck execution.
+struct ResumeOutcome {
+  std::string execution_id{};
+  StuckReason reason = StuckReason::RunningWithoutProgress;
+  bool resumed = false;  // rebuilt from its records and running again
+  std::string detail{};  // what was done, or why not
+};
+
+struct ResumeAllAck {
+  std::vector<ResumeOutcome> executions{};  // every execution that was stuck
+  std::size_t resumed() const;
+};
+
+// retry --from: re-run a node and its descendants.
+struct RetryRequest {
+  std::string execution_id{};
+  std::string from_node{};
+  std::string reason{};
+};
+
+struct RetryAck {
+  std::string state{};               // the execution's state afterwards
+  std::vector<std::string> nodes{};  // reset to run again (topological order)
 };
 
 enum class ControlAction : std::uint8_t { Pause, Resume, Cancel };
@@ -84,6 +159,7 @@ struct NodeView {
   std::string reason{};            // of its latest transition
   std::string result{};            // JSON text published with COMPLETED; empty if none
   std::int64_t updated_at_ns = 0;  // Unix ns of its latest transition (0: none)
+  std::uint64_t timeout_ms = 0;    // the spec's (0: none)
   std::vector<std::string> deps{};  // the spec's: the graph's edges into this node
 };
 
@@ -97,6 +173,7 @@ struct ExecutionView {
   std::int64_t updated_at_ns = 0;
   std::uint64_t records = 0;
   std::vector<NodeView> nodes{};  // in spec order
+  std::optional<StuckFinding> stuck{};
 };
 
 }  // namespace sup::executions

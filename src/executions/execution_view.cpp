@@ -24,7 +24,8 @@ Expected<ExecutionView> fold_history(std::string_view execution_id,
   view.records = records.size();
   view.nodes.reserve(spec->nodes.size());
   for (const dag::NodeSpec& node : spec->nodes) {
-    NodeView& added = view.nodes.emplace_back(NodeView{.node_id = node.id});
+    NodeView& added =
+        view.nodes.emplace_back(NodeView{.node_id = node.id, .timeout_ms = node.timeout_ms});
     for (dag::NodeIndex dep : node.deps) added.deps.push_back(spec->nodes[dep].id);
   }
   // The store's seq 1 is the spec; the core's record n is seq n + 1.
@@ -45,6 +46,7 @@ Expected<ExecutionView> fold_history(std::string_view execution_id,
     node.reason = record->reason;
     node.updated_at_ns = stored.timestamp_ns;
     if (record->node_to == dag::NodeState::Completed) node.result = record->result;
+    if (record->node_to == dag::NodeState::Pending) node.result.clear();  // reset: runs again
   }
   return view;
 }

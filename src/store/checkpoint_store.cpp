@@ -28,4 +28,10 @@ Expected<CleanupReport> cleanup_and_wait(CheckpointStore& store, CleanupRequest 
       [&](CleanupCallback done) { return store.cleanup(std::move(request), std::move(done)); });
 }
 
+Status put_setting_and_wait(CheckpointStore& store, std::string name, std::string value) {
+  return wait_for_callback<void>([&](SettingCallback done) {
+    return store.put_setting(std::move(name), std::move(value), std::move(done));
+  });
+}
+
 }  // namespace sup::store

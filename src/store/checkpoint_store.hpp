@@ -111,6 +111,7 @@ struct CleanupReport {
 };
 
 using CleanupCallback = std::function<void(Expected<CleanupReport>)>;
+using SettingCallback = std::function<void(Status)>;
 
 // What the writer did so far (metrics come later).
 struct StoreStats {
@@ -145,6 +146,16 @@ class CheckpointStore {
   // Removes finished executions (records and summary); never an unfinished one.
   virtual Status cleanup(CleanupRequest request, CleanupCallback done) = 0;
 
+  // Stores a setting (a small named value of the daemon's, e.g. the
+  // maintenance mode), replacing the one of that name. Like append: an
+  // invalid name or value (kMaxSettingNameBytes, kMaxSettingValueBytes) is
+  // the error and `done` is never called; else `done` is called once from
+  // the writer thread after the commit, or with the error that kept it out.
+  virtual Status put_setting(std::string name, std::string value, SettingCallback done) = 0;
+  // The setting as committed; nullopt if never set, record_corrupt if it
+  // fails its checksum (never silently a default).
+  virtual Expected<std::optional<std::string>> get_setting(std::string_view name) const = 0;
+
   // Records of one execution with seq >= from_seq, in seq order.
   // record_corrupt (naming every bad id) if any of them fails its checks:
   // a corrupt execution is never rebuilt from partial data.
@@ -167,5 +178,6 @@ class CheckpointStore {
 // for itself).
 Expected<AppendAck> append_and_wait(CheckpointStore& store, AppendRequest request);
 Expected<CleanupReport> cleanup_and_wait(CheckpointStore& store, CleanupRequest request);
+Status put_setting_and_wait(CheckpointStore& store, std::string name, std::string value);
 
 }  // namespace sup::store

@@ -32,6 +32,8 @@ constexpr const char* kExecutionsDb = "executions";
 constexpr const char* kMetaDb = "meta";
 constexpr std::string_view kFormatVersionKey = "format_version";
 constexpr std::string_view kLastCleanupKey = "last_cleanup_ns";
+// Settings are stored in the meta database under this prefix and their name.
+constexpr std::string_view kSettingKeyPrefix = "setting/";
 constexpr std::uint64_t kMinMaxBytes = std::uint64_t{256} << 10;
 constexpr std::uint64_t kMinGrowBytes = std::uint64_t{1} << 20;
 // Executions deleted per cleanup transaction (one at a time once the map is full).
@@ -292,7 +294,17 @@ struct PendingCleanup {
   CleanupCallback done;
 };
 
-using WriteOp = std::variant<PendingAppend, PendingCleanup>;
+struct PendingSetting {
+  std::string name;
+  std::string value;
+  SettingCallback done;
+};
+
+using WriteOp = std::variant<PendingAppend, PendingCleanup, PendingSetting>;
+
+std::string setting_key(std::string_view name) {
+  return std::string(kSettingKeyPrefix) + std::string(name);
+}
 
 }  // namespace
 
@@ -425,6 +437,7 @@ struct LmdbCheckpointStore::Impl {
     for (;;) {
       std::vector<PendingAppend> batch;
       std::optional<PendingCleanup> cleanup;
+      std::optional<PendingSetting> setting;
       {
         std::unique_lock lock(queue_mutex);
         queue_cv.wait(lock, [&] { return stopping || !queue.empty(); });
@@ -434,6 +447,9 @@ struct LmdbCheckpointStore::Impl {
                             [&] { return stopping || queue.size() >= options.max_batch; });
         if (auto* op = std::get_if<PendingCleanup>(&queue.front())) {
           cleanup = std::move(*op);
+          queue.pop_front();
+        } else if (auto* put = std::get_if<PendingSetting>(&queue.front())) {
+          setting = std::move(*put);
           queue.pop_front();
         } else {
           while (!queue.empty() && batch.size() < options.max_batch &&
@@ -446,6 +462,9 @@ struct LmdbCheckpointStore::Impl {
       if (cleanup) {
         auto report = run_cleanup(cleanup->request);
         cleanup->done(std::move(report));
+      } else if (setting) {
+        Status written = write_setting(setting->name, setting->value);
+        setting->done(std::move(written));
       } else {
         commit_appends(batch);
       }
@@ -655,6 +674,35 @@ struct LmdbCheckpointStore::Impl {
       if (error.code == errc::kStoreFull) counters.store_full_failures += batch.size();
     }
     for (auto& pending : batch) pending.done(error);
+  }
+
+  // ---- settings -------------------------------------------------------------
+
+  // One transaction of its own (settings change rarely); like appends it
+  // stays below the cleanup reserve.
+  Status write_setting(const std::string& name, const std::string& value) {
+    std::string key = setting_key(name);
+    std::string bytes = encode_setting(name, value);
+    for (;;) {
+      Txn txn(*this, 0);
+      int rc = txn.begin();
+      if (rc == 0) {
+        MDB_val stored_key = as_val(key), stored = as_val(bytes);
+        rc = mdb_put(txn.get(), dbs.meta, &stored_key, &stored, 0);
+      }
+      if (rc == 0) rc = txn.commit();
+      if (rc == 0) {
+        std::lock_guard lock(stats_mutex);
+        ++counters.commits;
+        return {};
+      }
+      if (rc != MDB_MAP_FULL) return lmdb_error(rc, "writing setting " + name);
+      Status grown;
+      if (grow_map(append_limit(), grown)) continue;
+      if (!grown) return grown.error();
+      return make_error(errc::kStoreFull, "no room left to write setting " + name +
+                                              " (store.max_bytes reached); nothing was written");
+    }
   }
 
   // ---- cleanup --------------------------------------------------------------
@@ -894,7 +942,34 @@ Status LmdbCheckpointStore::cleanup(CleanupRequest request, CleanupCallback done
   return impl_->enqueue(PendingCleanup{std::move(request), std::move(done)});
 }
 
+Status LmdbCheckpointStore::put_setting(std::string name, std::string value, SettingCallback done) {
+  if (!done) return make_error(errc::kInvalidArgument, "no callback given", "done");
+  if (name.empty() || name.size() > kMaxSettingNameBytes)
+    return make_error(errc::kInvalidArgument,
+                      "a setting name has 1 to " + std::to_string(kMaxSettingNameBytes) + " bytes",
+                      "name");
+  if (value.size() > kMaxSettingValueBytes)
+    return make_error(errc::kInvalidArgument,
+                      "value of " + std::to_string(value.size()) + " bytes exceeds " +
+                          std::to_string(kMaxSettingValueBytes),
+                      "value");
+  return impl_->enqueue(PendingSetting{std::move(name), std::move(value), std::move(done)});
+}
+
 // ---- reads ------------------------------------------------------------------------------
+
+Expected<std::optional<std::string>> LmdbCheckpointStore::get_setting(std::string_view name) const {
+  Impl::Txn txn(*impl_, MDB_RDONLY);
+  if (auto begun = txn.begin_read(); !begun) return begun.error();
+  std::string key = setting_key(name);
+  MDB_val stored_key = as_val(key), value;
+  int rc = mdb_get(txn.get(), impl_->dbs.meta, &stored_key, &value);
+  if (rc == MDB_NOTFOUND) return std::optional<std::string>();
+  if (rc != 0) return lmdb_error(rc, "reading setting " + std::string(name));
+  auto decoded = decode_setting(name, as_view(value));
+  if (!decoded) return decoded.error();
+  return std::optional<std::string>(std::move(decoded).value());
+}
 
 Expected<std::vector<Record>> LmdbCheckpointStore::read_execution(std::string_view execution_id,
                                                                   std::uint64_t from_seq) const {

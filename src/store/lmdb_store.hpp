@@ -82,6 +82,8 @@ class LmdbCheckpointStore final : public CheckpointStore {
 
   Status append(AppendRequest request, AppendCallback done) override;
   Status cleanup(CleanupRequest request, CleanupCallback done) override;
+  Status put_setting(std::string name, std::string value, SettingCallback done) override;
+  Expected<std::optional<std::string>> get_setting(std::string_view name) const override;
   Expected<std::vector<Record>> read_execution(std::string_view execution_id,
                                                std::uint64_t from_seq = 1) const override;
   Expected<ExecutionSummary> get_execution(std::string_view execution_id) const override;

@@ -10,6 +10,7 @@ namespace {
 
 constexpr std::array<char, 2> kRecordMagic = {'S', 'R'};
 constexpr std::array<char, 2> kSummaryMagic = {'S', 'E'};
+constexpr std::array<char, 2> kSettingMagic = {'S', 'S'};
 constexpr std::uint8_t kFinishedFlag = 0x01;
 // magic 2, version 2, kind 1, flags 1, id length 2, seq 8, timestamp 8, payload length 4
 constexpr std::size_t kRecordHeaderBytes = 28;
@@ -287,6 +288,35 @@ std::string encode_summary(const ExecutionSummary& summary) {
   out.raw(summary.status.state);
   out.seal(summary.execution_id);
   return bytes;
+}
+
+std::string encode_setting(std::string_view name, std::string_view value) {
+  std::string bytes;
+  ByteWriter out(bytes, 4 + value.size() + kChecksumBytes);
+  out.magic(kSettingMagic);
+  out.integer(kSettingFormatVersion);
+  out.raw(value);
+  out.seal(name);
+  return bytes;
+}
+
+Expected<std::string> decode_setting(std::string_view name, std::string_view bytes) {
+  std::string_view body;
+  if (bytes.size() < 4 + kChecksumBytes)
+    return corrupt("setting " + std::string(name) + " of " + std::to_string(bytes.size()) +
+                   " bytes is truncated");
+  if (!checksum_matches(bytes, name, body))
+    return corrupt("setting " + std::string(name) + " checksum mismatch");
+  ByteReader in(body);
+  std::uint16_t version = 0;
+  if (!in.magic(kSettingMagic)) return corrupt("setting " + std::string(name) + " has no magic");
+  in.integer(version);
+  if (version == 0) return corrupt("setting format version 0 does not exist");
+  if (version > kSettingFormatVersion)
+    return make_error(errc::kVersionUnsupported,
+                      "setting format version " + std::to_string(version) +
+                          " is newer than this build's " + std::to_string(kSettingFormatVersion));
+  return std::string(body.substr(4));
 }
 
 Expected<ExecutionSummary> decode_summary(std::string_view execution_id, std::string_view bytes) {

@@ -115,6 +115,19 @@ struct ExecutionSummary {
 std::string encode_summary(const ExecutionSummary& summary);
 Expected<ExecutionSummary> decode_summary(std::string_view execution_id, std::string_view bytes);
 
+// A setting: a small named value of the daemon's (e.g. the maintenance
+// mode), stored beside the format version. The envelope is magic "SS",
+// format version, the value, and a CRC32C that also covers the name (a
+// value stored under another name fails its check).
+inline constexpr std::uint16_t kSettingFormatVersion = 1;
+inline constexpr std::size_t kMaxSettingNameBytes = 64;
+inline constexpr std::size_t kMaxSettingValueBytes = 64u << 10;
+
+std::string encode_setting(std::string_view name, std::string_view value);
+// record_corrupt (truncated, bad magic, checksum mismatch) or
+// record_version_unsupported.
+Expected<std::string> decode_setting(std::string_view name, std::string_view bytes);
+
 // Payload of an ArtifactSnapshot record: what the rollback restores.
 struct ArtifactSnapshot {
   std::string node_id;

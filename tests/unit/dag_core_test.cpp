@@ -58,7 +58,10 @@ TEST_CASE("execution state names round-trip and the table holds the documented t
   CHECK(!refused.valid);
   CHECK(refused.reason ==
         "PAUSED -> COMPLETED is not allowed; from PAUSED: RESUMED, FAILED, RECOVERING");
-  CHECK(!validate_transition(E::Completed, E::Running).valid);
+  CHECK(!validate_transition(E::Completed, E::Paused).valid);
+  // retry --from re-runs part of a finished execution.
+  CHECK(validate_transition(E::Completed, E::Running).valid);
+  CHECK(validate_transition(E::Failed, E::Running).valid);
   CHECK(!validate_transition(E::Paused, E::Running).valid);
   CHECK(validate_transition(E::Running, E::Running).reason == "already RUNNING");
 
@@ -103,9 +106,10 @@ TEST_CASE("transition log objects") {
       valid.dump() ==
       R"({"execution_id":"e-1","from_state":"RUNNING","to_state":"PAUSED","valid":true,"reason":"operator"})");
   auto refused =
-      transition_log("e-1", ExecutionState::Completed, ExecutionState::Running, "ignored");
+      transition_log("e-1", ExecutionState::Completed, ExecutionState::Paused, "ignored");
   CHECK(refused["valid"] == false);
-  CHECK(refused["reason"] == "COMPLETED -> RUNNING is not allowed; from COMPLETED: RECOVERING");
+  CHECK(refused["reason"] ==
+        "COMPLETED -> PAUSED is not allowed; from COMPLETED: RECOVERING, RUNNING");
   auto by_table = transition_log("e-1", "b", NodeState::RetryWait, NodeState::Ready);
   CHECK(by_table["node_id"] == "b");
   CHECK(by_table["reason"] == "backoff elapsed");

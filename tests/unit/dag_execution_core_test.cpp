@@ -304,3 +304,126 @@ TEST_CASE("random crashes: resume from the durable history completes every node 
   CHECK(resumed_running > 20);
   MESSAGE("crashes: " << total_crashes << ", attempts interrupted and re-run: " << resumed_running);
 }
+
+namespace {
+
+// Drives every start to success until nothing runs; returns the nodes run
+// (by id, in start order).
+std::vector<std::string> run_to_end(ExecutionCore& core, const DagSpec& spec, Effects fx) {
+  std::vector<std::string> ran;
+  std::vector<StartAttempt> running;
+  for (;;) {
+    check_records_valid(fx);
+    if (!fx.records.empty()) {
+      Effects durable = core.on_durable(last_sequence(fx));
+      running.insert(running.end(), durable.starts.begin(), durable.starts.end());
+    }
+    if (running.empty()) return ran;
+    StartAttempt next = running.front();
+    running.erase(running.begin());
+    ran.push_back(spec.nodes[next.node].id);
+    fx = core.on_attempt_exit(next.node, next.epoch, kSuccess, 0.5, 10,
+                              "\"" + spec.nodes[next.node].id + "\"");
+  }
+}
+
+}  // namespace
+
+TEST_CASE("retry --from re-runs the node and its descendants, and nothing else") {
+  // a -> b -> c, a -> d, b -> e <- d
+  DagSpec spec = parse(
+      {{"nodes",
+        {node("a"), node("b", {"a"}), node("c", {"b"}), node("d", {"a"}), node("e", {"b", "d"})}}});
+  ExecutionCore core(spec, "e-retry");
+  CHECK(run_to_end(core, spec, core.start(10)).size() == 5);
+  REQUIRE(core.state() == ExecutionState::Completed);
+  CHECK(core.downstream_of(1) == std::vector<NodeIndex>{1, 2, 4});
+
+  Effects fx = core.retry_from(1, "bad input fixed", 10);
+  REQUIRE_FALSE(fx.ignored);
+  check_records_valid(fx);
+  CHECK(core.state() == ExecutionState::Running);
+  REQUIRE(fx.records.size() >= 4);
+  CHECK_FALSE(fx.records[0].node);  // COMPLETED -> RUNNING first
+  CHECK(fx.records[0].execution_to == ExecutionState::Running);
+  std::vector<std::string> reset;
+  for (const Record& r : fx.records)
+    if (r.node && r.node_to == NodeState::Pending) reset.push_back(spec.nodes[*r.node].id);
+  CHECK(reset == std::vector<std::string>{"b", "c", "e"});
+  std::vector<std::string> ran = run_to_end(core, spec, std::move(fx));
+  std::sort(ran.begin(), ran.end());
+  CHECK(ran == std::vector<std::string>{"b", "c", "e"});
+  CHECK(core.state() == ExecutionState::Completed);
+  CHECK(core.node_attempt(0) == 1);  // a and d kept their results
+  CHECK(core.node_attempt(3) == 1);
+  CHECK(core.node_attempt(1) == 2);
+}
+
+TEST_CASE("retry --from a failed node gives it a fresh retry budget and ends COMPLETED") {
+  DagSpec spec = parse({{"nodes", {node("a", {}, {{"max_attempts", 1}}), node("b", {"a"})}}});
+  ExecutionCore core(spec, "e-failed");
+  Effects fx = core.start(10);
+  Effects durable = core.on_durable(last_sequence(fx));
+  REQUIRE(durable.starts.size() == 1);
+  Effects failed = core.on_attempt_exit(0, durable.starts[0].epoch, exit_code(1), 0.5, 10);
+  CHECK(core.state() == ExecutionState::Failed);
+  CHECK(core.node_state(1) == NodeState::Skipped);
+
+  Effects again = core.retry_from(0, "", 10);
+  REQUIRE_FALSE(again.ignored);
+  // The retry policy counts this run's attempts only: a second failure of
+  // max_attempts 1 fails the node, it does not refuse to start it.
+  CHECK(run_to_end(core, spec, std::move(again)) == std::vector<std::string>{"a", "b"});
+  CHECK(core.state() == ExecutionState::Completed);
+  CHECK(core.node_attempt(0) == 2);
+}
+
+TEST_CASE("retry --from is refused while a node in scope runs, or before the execution started") {
+  DagSpec spec = parse({{"nodes", {node("a"), node("b", {"a"})}}});
+  ExecutionCore fresh(spec, "e-fresh");
+  CHECK(fresh.retry_from(0, "", 10).ignored);
+  ExecutionCore core(spec, "e-busy");
+  Effects fx = core.start(10);
+  (void)core.on_durable(last_sequence(fx));
+  Effects busy = core.retry_from(0, "", 10);
+  CHECK(busy.ignored);
+  CHECK(busy.ignored_reason.find("node a is RUNNING") != std::string::npos);
+  // b is PENDING (a has not completed): nothing of b's scope to reset.
+  CHECK(core.retry_from(1, "", 10).ignored);
+}
+
+TEST_CASE("an execution re-run by retry --from restores from its history to the same states") {
+  DagSpec spec = parse({{"nodes", {node("a"), node("b", {"a"}), node("c", {"b"})}}});
+  ExecutionCore core(spec, "e-history");
+  std::vector<Record> history;
+  auto keep = [&](const Effects& fx) {
+    history.insert(history.end(), fx.records.begin(), fx.records.end());
+  };
+  // Run to the end, keeping every record.
+  Effects fx = core.start(10);
+  std::vector<StartAttempt> running;
+  for (;;) {
+    keep(fx);
+    if (!fx.records.empty()) {
+      Effects durable = core.on_durable(last_sequence(fx));
+      running.insert(running.end(), durable.starts.begin(), durable.starts.end());
+    }
+    if (running.empty()) break;
+    StartAttempt next = running.front();
+    running.erase(running.begin());
+    fx = core.on_attempt_exit(next.node, next.epoch, kSuccess, 0.5, 10);
+  }
+  Effects retried = core.retry_from(1, "", 10);
+  keep(retried);
+  auto restored = ExecutionCore::restore(spec, "e-history", history);
+  REQUIRE_MESSAGE(restored, (restored ? "" : restored.error().describe()));
+  CHECK(restored->state() == ExecutionState::Running);
+  CHECK(restored->node_state(0) == NodeState::Completed);
+  CHECK(restored->node_state(1) == core.node_state(1));
+  CHECK(restored->node_state(2) == NodeState::Pending);
+  // Resumed after a restart it runs b and c to the end.
+  Effects resumed = restored->resume_after_restart(10, 0.5);
+  std::vector<std::string> ran = run_to_end(*restored, spec, std::move(resumed));
+  CHECK(ran == std::vector<std::string>{"b", "c"});
+  CHECK(restored->state() == ExecutionState::Completed);
+}

@@ -51,6 +51,10 @@ struct StateWatch {
     }
     changed.notify_all();
   }
+  void forget(const std::string& id) {
+    std::lock_guard lock(mutex);
+    finished.erase(id);
+  }
   // The final state, or "" if none came within the (generous) deadline.
   std::string await_finished(const std::string& id) {
     std::unique_lock lock(mutex);
@@ -101,6 +105,26 @@ std::string read_all(const std::filesystem::path& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// Calls `start(callback)` and waits (generously) for the callback's value.
+template <class T, class Start>
+sup::Expected<T> wait_for(Start&& start) {
+  auto promise = std::make_shared<std::promise<sup::Expected<T>>>();
+  auto future = promise->get_future();
+  start([promise](sup::Expected<T> value) { promise->set_value(std::move(value)); });
+  REQUIRE(future.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  return future.get();
+}
+
+// Polls `condition` until it holds or a generous deadline passes.
+bool eventually(const std::function<bool()>& condition) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return condition();
 }
 
 }  // namespace
@@ -361,4 +385,146 @@ TEST_CASE("execution ids starting with '.' are refused (they name directories)")
   auto refused = submit_and_wait(**service, {.spec = spec.dump(), .execution_id = ".."});
   REQUIRE_FALSE(refused);
   CHECK(refused.error().field_path == "execution_id");
+}
+
+TEST_CASE("maintenance mode queues submissions, survives a restart, and releases them when off") {
+  TempDir dir;
+  StateWatch watch;
+  json params{{"log", (dir.path / "log").string()}, {"copy", (dir.path / "copy").string()}};
+  {
+    auto service = ExecutionService::start(options_for(dir, watch));
+    REQUIRE(service);
+    CHECK_FALSE((*service)->maintenance().enabled);
+    auto blank = wait_for<MaintenanceAck>([&](auto done) {
+      (*service)->set_maintenance({true, " ", "ops"}, done);
+    });
+    REQUIRE_FALSE(blank);
+    CHECK(blank.error().field_path == "reason");
+    auto on = wait_for<MaintenanceAck>([&](auto done) {
+      (*service)->set_maintenance({true, "state index rebuild", "ops@host"}, done);
+    });
+    REQUIRE_MESSAGE(on, (on ? "" : on.error().describe()));
+    CHECK(on->changed);
+    CHECK(on->mode.enabled);
+    auto again = wait_for<MaintenanceAck>([&](auto done) {
+      (*service)->set_maintenance({true, "twice", "ops@host"}, done);
+    });
+    REQUIRE(again);
+    CHECK_FALSE(again->changed);
+    CHECK(again->mode.reason == "state index rebuild");
+
+    auto ack = submit_and_wait(**service,
+                               {.spec = fan_spec(), .params = params, .execution_id = "queued"});
+    REQUIRE(ack);
+    auto view = (*service)->describe("queued");
+    REQUIRE(view);
+    CHECK(view->state == "PENDING");
+    CHECK(view->records == 1);  // committed, not started
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.path / "log"));
+  auto service = ExecutionService::start(options_for(dir, watch));
+  REQUIRE(service);
+  MaintenanceMode mode = (*service)->maintenance();
+  CHECK(mode.enabled);
+  CHECK(mode.reason == "state index rebuild");
+  CHECK(mode.requested_by == "ops@host");
+  CHECK(mode.changed_at_ns > 0);
+  auto view = (*service)->describe("queued");
+  REQUIRE(view);
+  CHECK(view->state == "PENDING");
+  CHECK(view->records == 1);
+  auto off = wait_for<MaintenanceAck>([&](auto done) {
+    (*service)->set_maintenance({false, "rebuild done", "ops@host"}, done);
+  });
+  REQUIRE(off);
+  CHECK(off->changed);
+  CHECK(off->started == std::vector<std::string>{"queued"});
+  CHECK(watch.await_finished("queued") == "COMPLETED");
+  CHECK(lines_of(dir.path / "log").size() == 6);
+}
+
+TEST_CASE("retry --from re-runs the node and its descendants and keeps the other results") {
+  TempDir dir;
+  StateWatch watch;
+  auto service = ExecutionService::start(options_for(dir, watch));
+  REQUIRE(service);
+  json params{{"log", (dir.path / "log").string()}, {"copy", (dir.path / "copy").string()}};
+  REQUIRE(submit_and_wait(**service, {.spec = fan_spec(), .params = params, .execution_id = "r"}));
+  REQUIRE(watch.await_finished("r") == "COMPLETED");
+  watch.forget("r");
+
+  auto unknown = wait_for<RetryAck>([&](auto done) { (*service)->retry({"r", "zz", ""}, done); });
+  REQUIRE_FALSE(unknown);
+  CHECK(unknown.error().code == sup::ErrorCode::NotFound);
+  CHECK(unknown.error().field_path == "node_id");
+
+  auto retried = wait_for<RetryAck>([&](auto done) {
+    (*service)->retry({"r", "b1", "input fixed"}, done);
+  });
+  REQUIRE_MESSAGE(retried, (retried ? "" : retried.error().describe()));
+  CHECK(retried->nodes == std::vector<std::string>{"b1", "c"});
+  // Acknowledged after the commit: the store already says so.
+  auto view = (*service)->describe("r");
+  REQUIRE(view);
+  CHECK_FALSE(view->finished);
+  CHECK(watch.await_finished("r") == "COMPLETED");
+  std::vector<std::string> lines = lines_of(dir.path / "log");
+  REQUIRE(lines.size() == 8);
+  CHECK(lines[6] == "r/b1/2");
+  CHECK(lines[7] == "r/c/2");
+  view = (*service)->describe("r");
+  REQUIRE(view);
+  CHECK(view->nodes[0].result == R"({"n":1})");  // a kept its result
+  CHECK(view->nodes[0].attempt == 1);
+  // b1 read a's kept result again.
+  CHECK(json::parse(read_all(dir.path / "copy")) == json{{"a", {{"n", 1}}}});
+}
+
+TEST_CASE("a node that makes no progress is STUCK; resume-all after the fix brings it back") {
+  TempDir dir;
+  StateWatch watch;
+  ExecutionServiceOptions options = options_for(dir, watch);
+  options.stuck_after_ms = 300;
+  auto service = ExecutionService::start(options);
+  REQUIRE(service);
+  std::string fixed = (dir.path / "fixed").string();
+  json spec{{"nodes",
+             {shell_node("hang", {},
+                         "trap '' TERM; [ -f " + fixed +
+                             " ] && exit 0; "
+                             "while :; do sleep 0.05; done"),
+              shell_node("after", {"hang"}, "true")}}};
+  REQUIRE(submit_and_wait(**service, {.spec = spec.dump(), .execution_id = "s"}));
+  std::vector<ExecutionInfo> stuck;
+  REQUIRE(eventually([&] {
+    auto listed = (*service)->list({.state = "STUCK"});
+    REQUIRE(listed);
+    stuck = *listed;
+    return !stuck.empty();
+  }));
+  REQUIRE(stuck.size() == 1);
+  CHECK(stuck[0].execution_id == "s");
+  CHECK(stuck[0].state == "RUNNING");
+  REQUIRE(stuck[0].stuck);
+  CHECK(stuck[0].stuck->reason == StuckReason::RunningWithoutProgress);
+  auto view = (*service)->describe("s");
+  REQUIRE(view);
+  REQUIRE(view->stuck);
+
+  // The fix: a new attempt succeeds; the hung one stays hung until killed.
+  std::ofstream(fixed).put('\n');
+  auto resumed = wait_for<ResumeAllAck>([&](auto done) { (*service)->resume_all("", done); });
+  REQUIRE(resumed);
+  REQUIRE(resumed->executions.size() == 1);
+  CHECK(resumed->executions[0].execution_id == "s");
+  CHECK(resumed->executions[0].resumed);
+  CHECK(resumed->resumed() == 1);
+  CHECK(watch.await_finished("s") == "COMPLETED");
+  view = (*service)->describe("s");
+  REQUIRE(view);
+  CHECK(view->nodes[0].attempt == 2);
+  CHECK_FALSE(view->stuck);
+  auto none = (*service)->list({.state = "STUCK"});
+  REQUIRE(none);
+  CHECK(none->empty());
 }

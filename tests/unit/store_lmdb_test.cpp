@@ -620,3 +620,69 @@ TEST_CASE("kill -9 in the middle of appends loses no acknowledged record") {
     must_append(*store, transition("crash-0", "after kill " + std::to_string(round)));
   }
 }
+
+TEST_CASE("a setting is committed before it is acknowledged, survives a reopen, and is checked") {
+  TempDir dir;
+  {
+    auto store = open_store(dir.path());
+    auto absent = store->get_setting("maintenance");
+    REQUIRE(absent);
+    CHECK_FALSE(*absent);
+    REQUIRE(
+        put_setting_and_wait(*store, "maintenance", R"({"enabled":true,"mark":"setting-AAAA"})"));
+    REQUIRE(put_setting_and_wait(*store, "other", "x"));
+    auto read = store->get_setting("maintenance");
+    REQUIRE(read);
+    REQUIRE(*read);
+    CHECK(**read == R"({"enabled":true,"mark":"setting-AAAA"})");
+    CHECK(store->stats().commits == 2);
+    // Invalid names and values are refused before anything is queued.
+    CHECK_FALSE(store->put_setting("", "x", [](Status) { FAIL("called"); }));
+    CHECK_FALSE(store->put_setting(std::string(65, 'n'), "x", [](Status) { FAIL("called"); }));
+    CHECK_FALSE(store->put_setting("big", std::string(kMaxSettingValueBytes + 1, 'v'),
+                                   [](Status) { FAIL("called"); }));
+  }
+  {
+    auto store = open_store(dir.path());
+    auto read = store->get_setting("maintenance");
+    REQUIRE(read);
+    REQUIRE(*read);
+    CHECK(read->value().find("setting-AAAA") != std::string::npos);
+  }
+  // A flipped byte is detected, never read as a value.
+  std::string file;
+  {
+    std::ifstream in(dir.path() / "data.mdb", std::ios::binary);
+    file.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  int flipped = 0;
+  for (auto at = file.find("setting-AAAA"); at != std::string::npos;
+       at = file.find("setting-AAAA", at + 1)) {
+    file[at + 8] = 'B';
+    ++flipped;
+  }
+  REQUIRE(flipped >= 1);
+  {
+    std::ofstream out(dir.path() / "data.mdb", std::ios::binary | std::ios::trunc);
+    out.write(file.data(), static_cast<std::streamsize>(file.size()));
+  }
+  auto store = open_store(dir.path());
+  auto corrupt = store->get_setting("maintenance");
+  REQUIRE_FALSE(corrupt);
+  CHECK(corrupt.error().code == errc::kRecordCorrupt);
+  auto other = store->get_setting("other");
+  REQUIRE(other);
+  CHECK(**other == "x");
+}
+
+TEST_CASE("a setting's stored form: checksum over name and value") {
+  std::string bytes = encode_setting("maintenance", "on");
+  auto back = decode_setting("maintenance", bytes);
+  REQUIRE(back);
+  CHECK(*back == "on");
+  CHECK_FALSE(decode_setting("other", bytes));  // stored under another name
+  CHECK_FALSE(decode_setting("maintenance", bytes.substr(0, 5)));
+  std::string flipped = bytes;
+  flipped[4] = static_cast<char>(flipped[4] ^ 1);
+  CHECK_FALSE(decode_setting("maintenance", flipped));
+}
