@@ -1,11 +1,13 @@
 #include "http/api.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <shared_mutex>
+#include <span>
 #include <variant>
 
 #include "common/clock.hpp"
@@ -63,8 +65,43 @@ std::int64_t unix_now_ns() {
       .count();
 }
 
+Json stuck_json(const executions::StuckFinding& stuck) {
+  return {{"reason", executions::to_string(stuck.reason)},
+          {"detail", stuck.detail},
+          {"since_unix_nanos", stuck.since_ns}};
+}
+
 Json execution_json(const executions::ExecutionInfo& info) {
-  return {{"execution_id", info.execution_id}, {"state", info.state}, {"finished", info.finished}};
+  Json out = {
+      {"execution_id", info.execution_id}, {"state", info.state}, {"finished", info.finished}};
+  if (info.stuck) out["stuck"] = stuck_json(*info.stuck);
+  return out;
+}
+
+Json maintenance_json(const executions::MaintenanceMode& mode) {
+  return {{"enabled", mode.enabled},
+          {"reason", mode.reason},
+          {"requested_by", mode.requested_by},
+          {"changed_at_unix_nanos", mode.changed_at_ns}};
+}
+
+// The body of an admin command: a JSON object of exactly `allowed` keys
+// (`reason` required, a non-blank string), or the error naming the field.
+Expected<Json> admin_body(const std::string& body, std::span<const std::string_view> allowed) {
+  auto document = config::parse_bounded_json(body.empty() ? "{}" : body, {.root_path = "body"});
+  if (!document) return document.error();
+  if (!document->is_object())
+    return make_error(ErrorCode::InvalidArgument, "the body must be a JSON object", "body");
+  for (const auto& [key, value] : document->items())
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+      return make_error(ErrorCode::InvalidArgument, "unknown field", "body." + key);
+  auto reason = document->find("reason");
+  if (reason == document->end() || !reason->is_string() ||
+      reason->get<std::string>().find_first_not_of(" \t\r\n") == std::string::npos)
+    return make_error(ErrorCode::InvalidArgument,
+                      "a non-blank string is required: every admin command is logged with why",
+                      "body.reason");
+  return Json(std::move(document).value());
 }
 
 }  // namespace
@@ -176,9 +213,9 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
       case Endpoint::Rollback:
         return answer(error_response(not_yet("POST /rollback", "issue 10, rollback")));
       case Endpoint::AdminResumeAll:
-        return answer(error_response(not_yet("resume-all", "issue 10")));
+        return resume_all(std::move(request), std::move(answer));
       case Endpoint::AdminMaintenance:
-        return answer(error_response(not_yet("maintenance mode", "issue 10")));
+        return set_maintenance(std::move(request), requested_by, std::move(answer));
       case Endpoint::AdminCircuitBreaker:
         return answer(error_response(not_yet("circuit breakers", "issue 10")));
       case Endpoint::AdminFeatureFlags:
@@ -383,15 +420,32 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
         });
   }
 
+  // As on_lane, for work that answers later itself (through the service).
+  template <class Work>
+  void on_lane_deferred(Respond answer, Work work) {
+    if (queued.fetch_add(1) >= options.max_queued) {
+      --queued;
+      return answer(error_response(api_error(503, "busy", "too many requests waiting; retry")));
+    }
+    boost::asio::post(lane, [self = shared_from_this(), answer = std::move(answer),
+                             work = std::move(work)]() mutable {
+      {
+        std::shared_lock lock(self->service_mutex);
+        work(self->service, std::move(answer));
+      }
+      --self->queued;
+    });
+  }
+
   // GET /status and /admin/executions: ?status=STATE&limit=N.
   void list_executions(const Route& r, Respond answer) {
     std::string state = r.query.count("status") ? r.query.at("status") : "";
-    if (state == "STUCK")
-      return answer(error_response(not_yet("stuck detection (status=STUCK)", "issue 10")));
     std::size_t limit = r.query.count("limit") ? std::stoul(r.query.at("limit")) : 1000;
     on_lane(std::move(answer), [state, limit](executions::ExecutionService* s) {
       if (s == nullptr) return unavailable();
-      auto list = s->list_summaries(state, limit);
+      // STUCK is assessed from each unfinished execution's history.
+      auto list = state == executions::kStuckListing ? s->list({.state = state, .limit = limit})
+                                                     : s->list_summaries(state, limit);
       if (!list) return error_response(api_error(list.error()));
       Json items = Json::array();
       for (const auto& info : *list) items.push_back(execution_json(info));
@@ -492,6 +546,52 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
                            {{"execution_id", ack->execution_id},
                             {"existing", ack->existing},
                             {"status_url", "/status/" + ack->execution_id}}));
+    });
+  }
+
+  // POST /admin/maintenance-mode {"enabled": bool, "reason": "..."}: 200
+  // once the mode is committed (the same call as `supctl maintenance`).
+  void set_maintenance(Request request, const std::string& requested_by, Respond answer) {
+    static constexpr std::string_view kKeys[] = {"enabled", "reason"};
+    auto body = admin_body(request.body, kKeys);
+    if (!body) return answer(error_response(api_error(body.error())));
+    auto enabled = body->find("enabled");
+    if (enabled == body->end() || !enabled->is_boolean())
+      return answer(error_response(
+          api_error(400, "invalid_argument", "a boolean is required", "body.enabled")));
+    executions::MaintenanceChange change{enabled->get<bool>(), (*body)["reason"].get<std::string>(),
+                                         "http:" + requested_by};
+    std::shared_lock lock(service_mutex);
+    if (service == nullptr) return answer(unavailable());
+    service->set_maintenance(std::move(change), [answer](Expected<executions::MaintenanceAck> ack) {
+      if (!ack) return answer(error_response(api_error(ack.error())));
+      Json out = {{"maintenance", maintenance_json(ack->mode)},
+                  {"changed", ack->changed},
+                  {"started", ack->started}};
+      answer(json_response(200, out));
+    });
+  }
+
+  // POST /admin/executions/resume-all {"reason": "..."}: 200 with what was
+  // done to each stuck execution (the same call as `supctl executions
+  // resume-all`). The stuck listing is read on the lane.
+  void resume_all(Request request, Respond answer) {
+    static constexpr std::string_view kKeys[] = {"reason"};
+    auto body = admin_body(request.body, kKeys);
+    if (!body) return answer(error_response(api_error(body.error())));
+    on_lane_deferred(std::move(answer), [reason = (*body)["reason"].get<std::string>()](
+                                            executions::ExecutionService* s, Respond answer) {
+      if (s == nullptr) return answer(unavailable());
+      s->resume_all(reason, [answer](Expected<executions::ResumeAllAck> ack) {
+        if (!ack) return answer(error_response(api_error(ack.error())));
+        Json items = Json::array();
+        for (const auto& outcome : ack->executions)
+          items.push_back({{"execution_id", outcome.execution_id},
+                           {"reason", executions::to_string(outcome.reason)},
+                           {"resumed", outcome.resumed},
+                           {"detail", outcome.detail}});
+        answer(json_response(200, {{"executions", items}, {"resumed", ack->resumed()}}));
+      });
     });
   }
 

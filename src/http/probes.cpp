@@ -66,6 +66,12 @@ ProbeAnswer probe_ready(const metrics::DaemonSample& sample, std::int64_t now_ms
   }
   ProbeAnswer probe = answer(std::move(checks));
   if (sample.health) probe.body["health_status"] = sample.health->status;
+  // Ready to serve either way; submissions are queued while it is on.
+  if (sample.maintenance.enabled)
+    probe.body["maintenance"] = {{"enabled", true},
+                                 {"reason", sample.maintenance.reason},
+                                 {"requested_by", sample.maintenance.requested_by},
+                                 {"changed_at_unix_nanos", sample.maintenance.changed_at_ns}};
   return probe;
 }
 

@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "dag/states.hpp"
+#include "executions/execution_types.hpp"
 
 namespace sup::metrics {
 namespace {
@@ -169,6 +170,12 @@ struct DaemonMetrics::Impl {
   // ---- executions and the store ----
   Family<Gauge>& executions = family(*registry, prometheus::BuildGauge(), "supervisor_executions",
                                      "Stored executions by state");
+  Family<Gauge>& stuck = family(*registry, prometheus::BuildGauge(), "supervisor_executions_stuck",
+                                "Unfinished executions listed as STUCK, by reason");
+  Gauge& maintenance_mode =
+      family(*registry, prometheus::BuildGauge(), "supervisor_maintenance_mode",
+             "1 while maintenance mode is on (submissions are queued, not started)")
+          .Add({});
   Family<Gauge>& nodes = family(*registry, prometheus::BuildGauge(), "supervisor_execution_nodes",
                                 "Nodes of unfinished executions by state");
   Histogram& transition_latency =
@@ -267,8 +274,10 @@ struct DaemonMetrics::Impl {
 #define SUP_METRICS_STATE(name, text) nodes.Add({{"state", text}});
     SUP_DAG_NODE_STATES(SUP_METRICS_STATE)
 #undef SUP_METRICS_STATE
-    // Stuck detection does not exist yet (issue 10): 0 until it does.
     executions.Add({{"state", "STUCK"}});
+#define SUP_METRICS_REASON(name, text) stuck.Add({{"reason", text}});
+    SUP_STUCK_REASONS(SUP_METRICS_REASON)
+#undef SUP_METRICS_REASON
     recovery_duration.Add({{"failure_type", "daemon_restart"}});
   }
 
@@ -318,6 +327,7 @@ void DaemonMetrics::on_sample(const DaemonSample& sample) {
   }
   const StoreSample& store = sample.store;
   m.store_up.Set(store.open && store.answering ? 1 : 0);
+  m.maintenance_mode.Set(sample.maintenance.enabled ? 1 : 0);
   if (!store.answering) return;
   m.store_map_bytes.Set(static_cast<double>(store.map_bytes));
   m.store_used_bytes.Set(static_cast<double>(store.used_bytes));
@@ -332,6 +342,15 @@ void DaemonMetrics::on_sample(const DaemonSample& sample) {
   }
   SUP_DAG_EXECUTION_STATES(SUP_METRICS_STATE)
 #undef SUP_METRICS_STATE
+  m.executions.Add({{"state", "STUCK"}}).Set(static_cast<double>(store.stuck));
+#define SUP_METRICS_REASON(name, text)                                      \
+  {                                                                         \
+    auto it = store.stuck_by_reason.find(text);                             \
+    m.stuck.Add({{"reason", text}})                                         \
+        .Set(it == store.stuck_by_reason.end() ? 0.0 : double(it->second)); \
+  }
+  SUP_STUCK_REASONS(SUP_METRICS_REASON)
+#undef SUP_METRICS_REASON
 #define SUP_METRICS_STATE(name, text)                                      \
   {                                                                        \
     auto it = store.nodes_by_state.find(text);                             \

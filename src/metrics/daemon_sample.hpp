@@ -22,6 +22,17 @@ struct StoreSample {
   std::uint64_t corrupt_records = 0;  // bad summaries seen by the last listing
   std::map<std::string, std::uint64_t> executions_by_state{};
   std::map<std::string, std::uint64_t> nodes_by_state{};
+  // Unfinished executions listed as STUCK, and by reason (docs/dag.md).
+  std::uint64_t stuck = 0;
+  std::map<std::string, std::uint64_t> stuck_by_reason{};
+};
+
+// The execution service's maintenance mode (executions::MaintenanceMode).
+struct MaintenanceSample {
+  bool enabled = false;
+  std::string reason{};
+  std::string requested_by{};
+  std::int64_t changed_at_ns = 0;
 };
 
 struct DaemonSample {
@@ -35,6 +46,7 @@ struct DaemonSample {
   std::uint64_t executions_resumed = 0;
   std::uint64_t executions_not_resumed = 0;
   StoreSample store;
+  MaintenanceSample maintenance;
 };
 
 }  // namespace sup::metrics

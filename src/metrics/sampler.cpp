@@ -84,6 +84,9 @@ struct Sampler::Impl {
       sample.startup_finished = true;
       sample.executions_resumed = service->resume_report().resumed;
       sample.executions_not_resumed = service->resume_report().failed;
+      executions::MaintenanceMode mode = service->maintenance();
+      sample.maintenance = {mode.enabled, std::move(mode.reason), std::move(mode.requested_by),
+                            mode.changed_at_ns};
       if (full) sample_store(*service, sample.store);
     }
     metrics->on_sample(sample);
@@ -105,6 +108,13 @@ struct Sampler::Impl {
     out.appends_failed = usage->appends_failed;
     out.corrupt_records = usage->bad_summaries;
     out.executions_by_state = std::move(usage->executions_by_state);
+    // Reads the history of each unfinished execution: full samples only.
+    if (auto stuck = service.list({.state = std::string(executions::kStuckListing)})) {
+      out.stuck = stuck->size();
+      out.stuck_by_reason.clear();
+      for (const executions::ExecutionInfo& info : *stuck)
+        ++out.stuck_by_reason[std::string(executions::to_string(info.stuck->reason))];
+    }
     // Counted on the service thread; lands in the next sample.
     service.count_nodes([counts = node_counts](std::map<std::string, std::uint64_t> fresh) {
       std::lock_guard lock(counts->mutex);
