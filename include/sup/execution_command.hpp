@@ -2,7 +2,8 @@
 // `executions.<name>` methods, supctl's subcommands and help texts derive
 // from (as sup/command.hpp is for the supervision commands).
 //
-// Mutating ones (submit, pause, resume, cancel) carry who asked and why, as
+// Mutating ones (submit, pause, resume, cancel, retry, resume_all,
+// set_maintenance) carry who asked and why, as
 // every command does (`{command_id, requested_by, reason}`, audited), and
 // are open only to root and the daemon's uid.
 //
@@ -16,7 +17,19 @@
 
 namespace sup {
 
-enum class ExecutionOp : std::uint8_t { Submit, List, Get, Pause, Resume, Cancel, Logs };
+enum class ExecutionOp : std::uint8_t {
+  Submit,
+  List,
+  Get,
+  Pause,
+  Resume,
+  Cancel,
+  Logs,
+  Retry,           // retry --from NODE: the node and its descendants run again
+  ResumeAll,       // every STUCK execution rebuilt from its records
+  SetMaintenance,  // maintenance mode on or off
+  Maintenance,     // the maintenance mode as committed
+};
 
 struct ExecutionOpInfo {
   ExecutionOp op;

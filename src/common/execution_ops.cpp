@@ -10,7 +10,7 @@ namespace {
 using enum ExecutionOp;
 
 // Order: ExecutionOp's, so execution_op_info() is an index.
-constexpr std::array<ExecutionOpInfo, 7> kOps{{
+constexpr std::array<ExecutionOpInfo, 11> kOps{{
     {Submit, "submit", true, false, 10,
      "Submit a DAG (answered once its PENDING record is committed)"},
     {List, "list", false, true, 10, "List executions (optionally of one state)"},
@@ -21,6 +21,14 @@ constexpr std::array<ExecutionOpInfo, 7> kOps{{
     {Cancel, "cancel", true, false, 10,
      "Cancel an execution: running nodes are stopped, it ends FAILED"},
     {Logs, "logs", false, true, 10, "The captured output of one node (every attempt)"},
+    {Retry, "retry", true, false, 10,
+     "Re-run a node and its descendants; every other node keeps its result"},
+    {ResumeAll, "resume_all", true, true, 30,
+     "Rebuild every STUCK execution from its records and run it again"},
+    {SetMaintenance, "set_maintenance", true, false, 10,
+     "Maintenance mode on (submissions are queued, not started) or off (they start)"},
+    {Maintenance, "maintenance", false, false, 10,
+     "The maintenance mode: on or off, reason, who, since when"},
 }};
 
 constexpr bool indexed_by_op() {

@@ -52,6 +52,55 @@ class ServicePlane : public ipc::ExecutionPlane {
                      });
   }
 
+  void retry(executions::RetryRequest request, CommandMeta meta,
+             std::function<void(Expected<executions::RetryAck>)> done) override {
+    std::string target = request.execution_id + "/" + request.from_node;
+    service_.retry(
+        std::move(request), [handle = handle_, meta = std::move(meta), target,
+                             done = std::move(done)](Expected<executions::RetryAck> ack) mutable {
+          handle.record_command(
+              meta, "executions.retry", target,
+              ack ? CommandResult::accepted() : CommandResult::rejected(ack.error().describe()));
+          done(std::move(ack));
+        });
+  }
+
+  void resume_all(CommandMeta meta,
+                  std::function<void(Expected<executions::ResumeAllAck>)> done) override {
+    std::string reason = meta.reason;
+    service_.resume_all(
+        std::move(reason), [handle = handle_, meta = std::move(meta), done = std::move(done)](
+                               Expected<executions::ResumeAllAck> ack) mutable {
+          CommandResult result = ack ? CommandResult{CommandResult::Accepted,
+                                                     std::to_string(ack->resumed()) + " of " +
+                                                         std::to_string(ack->executions.size()) +
+                                                         " stuck executions resumed",
+                                                     false}
+                                     : CommandResult::rejected(ack.error().describe());
+          handle.record_command(meta, "executions.resume_all", "executions", result);
+          done(std::move(ack));
+        });
+  }
+
+  void set_maintenance(bool enabled, CommandMeta meta,
+                       std::function<void(Expected<executions::MaintenanceAck>)> done) override {
+    executions::MaintenanceChange change{enabled, meta.reason, meta.requested_by};
+    service_.set_maintenance(
+        std::move(change),
+        [handle = handle_, meta = std::move(meta), enabled,
+         done = std::move(done)](Expected<executions::MaintenanceAck> ack) mutable {
+          CommandResult result = !ack ? CommandResult::rejected(ack.error().describe())
+                                 : ack->changed
+                                     ? CommandResult::accepted()
+                                     : CommandResult::rejected("maintenance mode is already so");
+          handle.record_command(meta, "executions.set_maintenance",
+                                enabled ? "maintenance:on" : "maintenance:off", result);
+          done(std::move(ack));
+        });
+  }
+
+  executions::MaintenanceMode maintenance() override { return service_.maintenance(); }
+
   Expected<std::vector<executions::ExecutionInfo>> list(
       const executions::ListFilter& filter) override {
     return service_.list(filter);

@@ -4,6 +4,7 @@
 
 #include "common/clock.hpp"
 #include "ipc/encoding.hpp"
+#include "ipc/execution_encoding.hpp"
 #include "ipc/request_params.hpp"
 
 namespace sup::ipc {
@@ -94,6 +95,11 @@ Reply Dispatcher::state(const Request& request) const {
   return Reply(response_line(request.request_id, "state", info_.target_id, [&](JsonWriter& w) {
     w.key("state");
     write_dashboard_state(w, *snapshot, context);
+    // Ours, beside the seed's DashboardState: whether submissions are queued.
+    if (executions_ != nullptr) {
+      w.key("maintenance");
+      wire::write(w, to_wire(executions_->maintenance()));
+    }
   }));
 }
 
@@ -103,7 +109,9 @@ Reply Dispatcher::health(const Request& request) const {
   auto snapshot = plane_.health();
   if (!snapshot) return error(request.request_id, runtime_failure(snapshot.error()));
   return Reply(response_line(request.request_id, "health", info_.target_id, [&](JsonWriter& w) {
-    wire::write_fields(w, to_wire(*snapshot, registration_status()));
+    wire::Health health = to_wire(*snapshot, registration_status());
+    if (executions_ != nullptr) health.maintenance = to_wire(executions_->maintenance());
+    wire::write_fields(w, health);
   }));
 }
 

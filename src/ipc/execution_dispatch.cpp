@@ -20,7 +20,7 @@ using enum ExecutionOp;
 // (`execution_id`, `node_id`) under params.
 ProtocolError protocol_error(const Error& failure, bool mutating) {
   std::string path = failure.field_path;
-  bool own_field = path == "execution_id" || path == "node_id";
+  bool own_field = path == "execution_id" || path == "node_id" || path == "reason";
   switch (failure.code) {
     case sup::ErrorCode::NotFound:
       return {ErrorCode::NotFound, failure.message, path.empty() ? "" : "params." + path};
@@ -36,11 +36,43 @@ ProtocolError protocol_error(const Error& failure, bool mutating) {
 }
 
 std::string command_result_line(std::string_view request_id, std::string_view target_id,
-                                const ExecutionCommandOutcome& outcome) {
+                                const wire::CommandResult& result) {
   return response_line(request_id, "command_result", target_id, [&](JsonWriter& w) {
     w.key("result");
-    wire::write(w, to_wire(outcome, target_id, unix_now_nanos()));
+    wire::write(w, result);
   });
+}
+
+std::string command_result_line(std::string_view request_id, std::string_view target_id,
+                                const ExecutionCommandOutcome& outcome) {
+  return command_result_line(request_id, target_id, to_wire(outcome, target_id, unix_now_nanos()));
+}
+
+// The result of a command on no single execution (resume_all,
+// set_maintenance): the seed's fields, the op's own beside them.
+wire::CommandResult service_result(std::string_view command_id, std::string_view target_id,
+                                   bool completed, std::string_view reason) {
+  wire::CommandResult result =
+      to_wire(ExecutionCommandOutcome{.command_id = command_id,
+                                      .status = completed ? "completed" : "rejected",
+                                      .reason = reason},
+              target_id, unix_now_nanos());
+  result.execution.reset();
+  return result;
+}
+
+// A command the service refused for a reason of state (FailedPrecondition:
+// a node in scope still runs, ...) is a rejected command with the reason;
+// anything else is an error response.
+Reply refusal(const std::string& request_id, std::string_view target_id, std::string_view command_id,
+              std::string_view execution_id, const Error& failure) {
+  if (failure.code == sup::ErrorCode::FailedPrecondition)
+    return Reply(command_result_line(request_id, target_id,
+                                     ExecutionCommandOutcome{.command_id = command_id,
+                                                             .status = "rejected",
+                                                             .execution_id = execution_id,
+                                                             .reason = failure.message}));
+  return Reply(error_response_line(request_id, protocol_error(failure, true), target_id));
 }
 
 }  // namespace
@@ -116,6 +148,73 @@ Reply Dispatcher::executions(const Request& request, const Peer& peer) const {
       };
       return reply;
     }
+    case Retry: {
+      Reply reply{std::string()};
+      reply.deferred = [plane = executions_, request_id = request.request_id, target_id,
+                        params = std::move(params)](ReplyCallback answer) mutable {
+        executions::RetryRequest retry{params.execution_id, params.node_id, params.meta.reason};
+        plane->retry(std::move(retry), params.meta,
+                     [request_id, target_id, execution_id = params.execution_id,
+                      command_id = params.meta.command_id,
+                      answer = std::move(answer)](Expected<executions::RetryAck> ack) {
+                       if (!ack)
+                         return answer(
+                             refusal(request_id, target_id, command_id, execution_id, ack.error()));
+                       wire::CommandResult result =
+                           to_wire(ExecutionCommandOutcome{.command_id = command_id,
+                                                           .status = "completed",
+                                                           .execution_id = execution_id,
+                                                           .state = ack->state},
+                                   target_id, unix_now_nanos());
+                       result.execution->nodes = ack->nodes;
+                       answer(Reply(command_result_line(request_id, target_id, result)));
+                     });
+      };
+      return reply;
+    }
+    case ResumeAll: {
+      Reply reply{std::string()};
+      reply.deferred = [plane = executions_, request_id = request.request_id, target_id,
+                        params = std::move(params)](ReplyCallback answer) mutable {
+        plane->resume_all(
+            params.meta, [request_id, target_id, command_id = params.meta.command_id,
+                          answer = std::move(answer)](Expected<executions::ResumeAllAck> ack) {
+              if (!ack) return answer(refusal(request_id, target_id, command_id, "", ack.error()));
+              wire::CommandResult result = service_result(command_id, target_id, true, "");
+              result.resumed.emplace();
+              for (const executions::ResumeOutcome& outcome : ack->executions)
+                result.resumed->push_back({outcome.execution_id,
+                                           std::string(executions::to_string(outcome.reason)),
+                                           outcome.resumed, outcome.detail});
+              answer(Reply(command_result_line(request_id, target_id, result)));
+            });
+      };
+      return reply;
+    }
+    case SetMaintenance: {
+      Reply reply{std::string()};
+      reply.deferred = [plane = executions_, request_id = request.request_id, target_id,
+                        params = std::move(params)](ReplyCallback answer) mutable {
+        plane->set_maintenance(
+            params.enabled, params.meta,
+            [request_id, target_id, command_id = params.meta.command_id,
+             answer = std::move(answer)](Expected<executions::MaintenanceAck> ack) {
+              if (!ack) return answer(refusal(request_id, target_id, command_id, "", ack.error()));
+              wire::CommandResult result =
+                  service_result(command_id, target_id, ack->changed,
+                                 ack->changed ? "" : "maintenance mode is already so");
+              result.maintenance = to_wire(ack->mode);
+              result.started = ack->started;
+              answer(Reply(command_result_line(request_id, target_id, result)));
+            });
+      };
+      return reply;
+    }
+    case Maintenance:
+      return Reply(response_line(request.request_id, "maintenance", target_id, [&](JsonWriter& w) {
+        w.key("maintenance");
+        wire::write(w, to_wire(executions_->maintenance()));
+      }));
     case List: {
       auto listed = executions_->list({params.state, params.limit});
       if (!listed) return error(request.request_id, protocol_error(listed.error(), false));

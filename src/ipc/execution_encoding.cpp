@@ -2,14 +2,26 @@
 
 namespace sup::ipc {
 
+std::optional<wire::ExecutionStuck> to_wire(const std::optional<executions::StuckFinding>& stuck) {
+  if (!stuck) return std::nullopt;
+  return wire::ExecutionStuck{std::string(executions::to_string(stuck->reason)), stuck->detail,
+                              stuck->since_ns};
+}
+
+wire::MaintenanceMode to_wire(const executions::MaintenanceMode& mode) {
+  return {mode.enabled, mode.reason, mode.requested_by, mode.changed_at_ns};
+}
+
 wire::ExecutionSummary to_wire(const executions::ExecutionInfo& info) {
-  return {info.execution_id, info.state, info.finished, info.created_at_ns, info.updated_at_ns};
+  return {info.execution_id,  info.state,         info.finished,
+          info.created_at_ns, info.updated_at_ns, to_wire(info.stuck)};
 }
 
 wire::Execution to_wire(const executions::ExecutionView& view) {
   wire::Execution out{view.execution_id,  view.name,    view.state,
                       view.finished,      view.reason,  view.submitted_at_ns,
-                      view.updated_at_ns, view.records, {}};
+                      view.updated_at_ns, view.records, {},
+                      to_wire(view.stuck)};
   out.nodes.reserve(view.nodes.size());
   for (const executions::NodeView& node : view.nodes)
     out.nodes.push_back({node.node_id, node.state, node.attempt, node.reason, node.result,

@@ -23,15 +23,17 @@ wire::ExecutionSummary to_wire(const executions::ExecutionInfo& info);
 wire::Execution to_wire(const executions::ExecutionView& view);
 wire::ExecutionLogs to_wire(std::string_view execution_id, std::string_view node_id,
                             const executions::NodeOutput& output);
+wire::MaintenanceMode to_wire(const executions::MaintenanceMode& mode);
+std::optional<wire::ExecutionStuck> to_wire(const std::optional<executions::StuckFinding>& stuck);
 
 // What an executions.* command did, for its ControlCommandResult.
 struct ExecutionCommandOutcome {
-  std::string_view command_id;
-  std::string_view status;  // accepted | rejected | completed | failed
-  std::string_view execution_id;
-  std::string_view state;   // the execution's state after it (may be empty)
-  std::string_view reason;  // why not, or what happened
-  bool existing = false;    // submit: the id named an earlier execution
+  std::string_view command_id{};
+  std::string_view status{};  // accepted | rejected | completed | failed
+  std::string_view execution_id{};
+  std::string_view state{};   // the execution's state after it (may be empty)
+  std::string_view reason{};  // why not, or what happened
+  bool existing = false;      // submit: the id named an earlier execution
 };
 wire::CommandResult to_wire(const ExecutionCommandOutcome& outcome, std::string_view target_id,
                             std::int64_t completed_at_unix_nanos);

@@ -4,6 +4,7 @@
 
 #include "config/json_fields.hpp"
 #include "dag/states.hpp"
+#include "executions/execution_types.hpp"
 #include "spec/child_spec_check.hpp"
 
 namespace sup::ipc {
@@ -30,6 +31,15 @@ std::vector<std::string_view> allowed_keys(ExecutionOp op, bool mutating) {
       break;
     case Logs:
       keys.insert(keys.end(), {"execution_id", "node_id", "lines"});
+      break;
+    case Retry:
+      keys.insert(keys.end(), {"execution_id", "node_id"});
+      break;
+    case SetMaintenance:
+      keys.push_back("enabled");
+      break;
+    case ResumeAll:
+    case Maintenance:
       break;
     case Get:
     case Pause:
@@ -107,10 +117,10 @@ ParamsResult<ExecutionParams> parse_execution_params(const ExecutionOpInfo& op,
       std::string state;
       reader.read("state", state);
       if (!state.empty()) {
-        if (!dag::execution_state_from_string(state))
+        if (!dag::execution_state_from_string(state) && state != executions::kStuckListing)
           reader.fail("state", "unknown state \"" + state +
                                    "\"; expected one of PENDING RUNNING PAUSED RESUMED "
-                                   "COMPLETED FAILED RECOVERING RECOVERED");
+                                   "COMPLETED FAILED RECOVERING RECOVERED, or STUCK");
         parsed.state = std::move(state);
       }
       reader.read("limit", parsed.limit, config::Range<std::uint32_t>{0, kMaxExecutionListLimit});
@@ -120,6 +130,16 @@ ParamsResult<ExecutionParams> parse_execution_params(const ExecutionOpInfo& op,
       read_id(reader, "execution_id", parsed.execution_id, Presence::Required);
       read_id(reader, "node_id", parsed.node_id, Presence::Required);
       reader.read("lines", parsed.lines, config::Range<std::uint32_t>{0, kMaxExecutionLogLines});
+      break;
+    case Retry:
+      read_id(reader, "execution_id", parsed.execution_id, Presence::Required);
+      read_id(reader, "node_id", parsed.node_id, Presence::Required);
+      break;
+    case SetMaintenance:
+      reader.read("enabled", parsed.enabled, Presence::Required);
+      break;
+    case ResumeAll:
+    case Maintenance:
       break;
     case Get:
     case Pause:

@@ -25,13 +25,14 @@ inline constexpr std::uint32_t kMaxExecutionLogLines = 10'000;
 
 struct ExecutionParams {
   std::string execution_id;  // submit: optional (client-chosen); others but list: required
-  std::string node_id;       // logs
+  std::string node_id;       // logs; retry: the node to re-run from
   CommandMeta meta;          // mutating ops
   std::string spec;          // submit: the DAG document, as JSON text
   nlohmann::json params = nlohmann::json::object();  // submit: overrides of the spec's params
   std::optional<std::string> state;                  // list: only executions in this state
   std::uint32_t limit = 0;                           // list: 0 = all
   std::uint32_t lines = 100;                         // logs
+  bool enabled = false;                              // set_maintenance (required)
 };
 
 // Errors: invalid_command_params for mutating ops, invalid_request for

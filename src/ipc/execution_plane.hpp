@@ -32,6 +32,15 @@ class ExecutionPlane {
                       std::function<void(Expected<executions::SubmitAck>)> done) = 0;
   virtual void control(std::string execution_id, executions::ControlAction action, CommandMeta meta,
                        std::function<void(Expected<executions::ControlAck>)> done) = 0;
+  virtual void retry(executions::RetryRequest request, CommandMeta meta,
+                     std::function<void(Expected<executions::RetryAck>)> done) = 0;
+  // Reads the STUCK listing on the calling thread (the snapshot lane).
+  virtual void resume_all(CommandMeta meta,
+                          std::function<void(Expected<executions::ResumeAllAck>)> done) = 0;
+  virtual void set_maintenance(bool enabled, CommandMeta meta,
+                               std::function<void(Expected<executions::MaintenanceAck>)> done) = 0;
+  // As committed; cheap (health and state show it).
+  virtual executions::MaintenanceMode maintenance() = 0;
 
   virtual Expected<std::vector<executions::ExecutionInfo>> list(
       const executions::ListFilter& filter) = 0;

@@ -174,8 +174,37 @@ void write(JsonWriter& w, const CommandResult& result) {
     w.field("execution_id", execution->execution_id);
     if (!execution->state.empty()) w.field("state", execution->state);
     w.field("existing", execution->existing);
+    if (!execution->nodes.empty()) write_strings(w, "nodes", execution->nodes);
+  }
+  if (result.maintenance) {
+    w.key("maintenance");
+    write(w, *result.maintenance);
+    write_strings(w, "started", result.started);
+  }
+  if (const auto& resumed = result.resumed) {
+    std::uint64_t count = 0;
+    w.key("executions").begin_array();
+    for (const ResumeOutcome& outcome : *resumed) {
+      count += outcome.resumed ? 1 : 0;
+      w.begin_object()
+          .field("execution_id", outcome.execution_id)
+          .field("reason", outcome.reason)
+          .field("resumed", outcome.resumed)
+          .field("detail", outcome.detail)
+          .end_object();
+    }
+    w.end_array().field("resumed", count);
   }
   w.end_object();
+}
+
+void write(JsonWriter& w, const MaintenanceMode& mode) {
+  w.begin_object()
+      .field("enabled", mode.enabled)
+      .field("reason", mode.reason)
+      .field("requested_by", mode.requested_by)
+      .field("changed_at_unix_nanos", mode.changed_at_unix_nanos)
+      .end_object();
 }
 
 void write(JsonWriter& w, const DashboardState& state, const ChildRows* rows) {
@@ -261,6 +290,10 @@ void write_fields(JsonWriter& w, const Health& health) {
       .field("audit_write_failures", health.audit_write_failures)
       .key("dashboard_registration");
   write(w, health.dashboard_registration);
+  if (health.maintenance) {
+    w.key("maintenance");
+    write(w, *health.maintenance);
+  }
 }
 
 // ---- reading ---------------------------------------------------------------
@@ -412,8 +445,23 @@ CommandResult read_command_result(const json& o) {
   r.reason = text(o, "reason");
   r.idempotent = flag(o, "idempotent");
   if (member(o, "execution_id"))
-    r.execution = ExecutionOutcome{text(o, "execution_id"), text(o, "state"), flag(o, "existing")};
+    r.execution = ExecutionOutcome{text(o, "execution_id"), text(o, "state"), flag(o, "existing"),
+                                   texts(o, "nodes")};
+  if (const json& mode = child(o, "maintenance"); mode.is_object()) {
+    r.maintenance = read_maintenance(mode);
+    r.started = texts(o, "started");
+  }
+  if (child(o, "executions").is_array())
+    r.resumed = objects<ResumeOutcome>(o, "executions", [](const json& item) {
+      return ResumeOutcome{text(item, "execution_id"), text(item, "reason"), flag(item, "resumed"),
+                           text(item, "detail")};
+    });
   return r;
+}
+
+MaintenanceMode read_maintenance(const json& o) {
+  return {flag(o, "enabled"), text(o, "reason"), text(o, "requested_by"),
+          integer(o, "changed_at_unix_nanos").value_or(0)};
 }
 
 Subscription read_subscription(const json& o) {
@@ -437,6 +485,8 @@ Health read_health(const json& o) {
   h.dashboard_clients = count(o, "dashboard_clients");
   h.audit_write_failures = count(o, "audit_write_failures");
   h.dashboard_registration = read_registration(child(o, "dashboard_registration"));
+  if (const json& mode = child(o, "maintenance"); mode.is_object())
+    h.maintenance = read_maintenance(mode);
   return h;
 }
 

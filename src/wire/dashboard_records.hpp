@@ -271,10 +271,32 @@ class ChildRows {
 // {execution_id, state?, existing} beside the seed's fields.
 struct ExecutionOutcome {
   std::string execution_id;
-  std::string state;      // the execution's state after it; omitted when empty
-  bool existing = false;  // submit: the id named an earlier execution
+  std::string state;                 // the execution's state after it; omitted when empty
+  bool existing = false;             // submit: the id named an earlier execution
+  std::vector<std::string> nodes{};  // retry: the nodes reset to run again; omitted when empty
 
   bool operator==(const ExecutionOutcome&) const = default;
+};
+
+// Ours: the execution service's maintenance mode (health, state,
+// executions.maintenance and executions.set_maintenance).
+struct MaintenanceMode {
+  bool enabled = false;
+  std::string reason;
+  std::string requested_by;
+  std::int64_t changed_at_unix_nanos = 0;
+
+  bool operator==(const MaintenanceMode&) const = default;
+};
+
+// Ours: a STUCK execution and what executions.resume_all did to it.
+struct ResumeOutcome {
+  std::string execution_id;
+  std::string reason;  // the stuck reason
+  bool resumed = false;
+  std::string detail;
+
+  bool operator==(const ResumeOutcome&) const = default;
 };
 
 // The seed's ControlCommandResult (`result` of a {type:"command_result"}),
@@ -293,6 +315,13 @@ struct CommandResult {
   std::string reason;   // omitted when empty
   bool idempotent = false;
   std::optional<ExecutionOutcome> execution;
+  // executions.set_maintenance: the mode as committed, and the queued
+  // executions that started (turned off).
+  std::optional<MaintenanceMode> maintenance{};
+  std::vector<std::string> started{};
+  // executions.resume_all: every STUCK execution ("executions", and
+  // "resumed": how many were).
+  std::optional<std::vector<ResumeOutcome>> resumed{};
 
   bool operator==(const CommandResult&) const = default;
 };
@@ -320,6 +349,7 @@ struct Health {
   std::uint64_t dashboard_clients = 0;
   std::uint64_t audit_write_failures = 0;
   Registration dashboard_registration;
+  std::optional<MaintenanceMode> maintenance{};  // when the daemon runs executions
 
   bool operator==(const Health&) const = default;
 };
@@ -333,6 +363,7 @@ void write(JsonWriter& w, const Node& node);
 void write(JsonWriter& w, const Edge& edge);
 void write(JsonWriter& w, const RuntimeState& row);
 void write(JsonWriter& w, const ChildRecord& record);
+void write(JsonWriter& w, const MaintenanceMode& mode);
 void write(JsonWriter& w, const CommandResult& result);
 void write(JsonWriter& w, const Registration& registration);
 // The state's own vectors, then (when given) every row of `rows` after them.
@@ -352,6 +383,7 @@ DashboardState read_dashboard_state(const nlohmann::json& object);
 CommandResult read_command_result(const nlohmann::json& object);
 Subscription read_subscription(const nlohmann::json& result);
 Health read_health(const nlohmann::json& result);
+MaintenanceMode read_maintenance(const nlohmann::json& object);
 Registration read_registration(const nlohmann::json& object);
 
 // The record a result or push nests (result.state, result.result,

@@ -44,6 +44,26 @@ std::string field(const Fields& fields, std::string_view key) {
   return {};
 }
 
+void write_stuck(JsonWriter& w, const std::optional<ExecutionStuck>& stuck) {
+  w.key("stuck");
+  if (!stuck) {
+    w.null();
+    return;
+  }
+  w.begin_object()
+      .field("reason", stuck->reason)
+      .field("detail", stuck->detail)
+      .field("since_unix_nanos", stuck->since_unix_nanos)
+      .end_object();
+}
+
+std::optional<ExecutionStuck> read_stuck(const json& o) {
+  const json& stuck = child(o, "stuck");
+  if (!stuck.is_object()) return std::nullopt;
+  return ExecutionStuck{text(stuck, "reason"), text(stuck, "detail"),
+                        integer(stuck, "since_unix_nanos").value_or(0)};
+}
+
 }  // namespace
 
 void write(JsonWriter& w, const ExecutionSummary& summary) {
@@ -52,8 +72,9 @@ void write(JsonWriter& w, const ExecutionSummary& summary) {
       .field("state", summary.state)
       .field("finished", summary.finished)
       .field("created_at_unix_nanos", summary.created_at_unix_nanos)
-      .field("updated_at_unix_nanos", summary.updated_at_unix_nanos)
-      .end_object();
+      .field("updated_at_unix_nanos", summary.updated_at_unix_nanos);
+  write_stuck(w, summary.stuck);
+  w.end_object();
 }
 
 void write(JsonWriter& w, const ExecutionNode& node) {
@@ -78,6 +99,7 @@ void write(JsonWriter& w, const Execution& execution) {
       .field("submitted_at_unix_nanos", execution.submitted_at_unix_nanos)
       .field("updated_at_unix_nanos", execution.updated_at_unix_nanos)
       .field("records", execution.records);
+  write_stuck(w, execution.stuck);
   write_array(w, "nodes", execution.nodes);
   w.end_object();
 }
@@ -97,9 +119,12 @@ void write_fields(JsonWriter& w, const ExecutionLogs& logs) {
 }
 
 ExecutionSummary read_execution_summary(const json& o) {
-  return {text(o, "execution_id"), text(o, "state"), flag(o, "finished"),
+  return {text(o, "execution_id"),
+          text(o, "state"),
+          flag(o, "finished"),
           integer(o, "created_at_unix_nanos").value_or(0),
-          integer(o, "updated_at_unix_nanos").value_or(0)};
+          integer(o, "updated_at_unix_nanos").value_or(0),
+          read_stuck(o)};
 }
 
 ExecutionNode read_execution_node(const json& o) {
@@ -125,6 +150,7 @@ Execution read_execution(const json& o) {
   e.updated_at_unix_nanos = integer(o, "updated_at_unix_nanos").value_or(0);
   e.records = count(o, "records");
   e.nodes = objects<ExecutionNode>(o, "nodes", read_execution_node);
+  e.stuck = read_stuck(o);
   return e;
 }
 

@@ -20,6 +20,17 @@
 
 namespace sup::wire {
 
+// Why an unfinished execution is listed as STUCK (`stuck`, null when it
+// is not): reason one of queued_too_long, running_without_progress,
+// owner_process_dead, breaker_open, maintenance (docs/dag.md).
+struct ExecutionStuck {
+  std::string reason;
+  std::string detail;
+  std::int64_t since_unix_nanos = 0;
+
+  bool operator==(const ExecutionStuck&) const = default;
+};
+
 // A row of executions.list (`executions[]`).
 struct ExecutionSummary {
   std::string execution_id;
@@ -27,6 +38,7 @@ struct ExecutionSummary {
   bool finished = false;
   std::int64_t created_at_unix_nanos = 0;
   std::int64_t updated_at_unix_nanos = 0;
+  std::optional<ExecutionStuck> stuck{};
 
   bool operator==(const ExecutionSummary&) const = default;
 };
@@ -57,6 +69,7 @@ struct Execution {
   std::int64_t updated_at_unix_nanos = 0;
   std::uint64_t records = 0;
   std::vector<ExecutionNode> nodes;  // spec order
+  std::optional<ExecutionStuck> stuck{};
 
   bool operator==(const Execution&) const = default;
 };

@@ -41,8 +41,42 @@ class FakeExecutions : public ExecutionPlane {
     meta = std::move(m);
     done(control_answer);
   }
+  std::optional<ex::RetryRequest> retried;
+  sup::Expected<ex::RetryAck> retry_answer = ex::RetryAck{"RUNNING", {"b", "c"}};
+  sup::Expected<ex::ResumeAllAck> resume_answer = ex::ResumeAllAck{
+      {{"e-1", ex::StuckReason::RunningWithoutProgress, true, "rebuilt"},
+       {"e-2", ex::StuckReason::Maintenance, false, "queued until maintenance mode is off"}}};
+  std::optional<bool> maintenance_set;
+  ex::MaintenanceMode mode{};
+
+  void retry(ex::RetryRequest request, sup::CommandMeta m,
+             std::function<void(sup::Expected<ex::RetryAck>)> done) override {
+    retried = std::move(request);
+    meta = std::move(m);
+    done(retry_answer);
+  }
+  void resume_all(sup::CommandMeta m,
+                  std::function<void(sup::Expected<ex::ResumeAllAck>)> done) override {
+    meta = std::move(m);
+    done(resume_answer);
+  }
+  void set_maintenance(bool enabled, sup::CommandMeta m,
+                       std::function<void(sup::Expected<ex::MaintenanceAck>)> done) override {
+    maintenance_set = enabled;
+    bool changed = mode.enabled != enabled;
+    mode = {enabled, m.reason, m.requested_by, 42};
+    meta = std::move(m);
+    done(ex::MaintenanceAck{
+        mode, changed, enabled ? std::vector<std::string>{} : std::vector<std::string>{"q-1"}});
+  }
+  ex::MaintenanceMode maintenance() override { return mode; }
   sup::Expected<std::vector<ex::ExecutionInfo>> list(const ex::ListFilter& filter) override {
     if (filter.state == "FAILED") return std::vector<ex::ExecutionInfo>{};
+    if (filter.state == "STUCK") {
+      ex::ExecutionInfo stuck{"e-9", "RUNNING", false, 1, 2};
+      stuck.stuck = ex::StuckFinding{ex::StuckReason::QueuedTooLong, "waiting", 7};
+      return std::vector<ex::ExecutionInfo>{stuck};
+    }
     return std::vector<ex::ExecutionInfo>{{"e-1", "RUNNING", false, 1, 2}};
   }
   sup::Expected<ex::ExecutionView> describe(std::string_view id) override {
@@ -234,4 +268,83 @@ TEST_CASE("a transition is an event with its payload") {
   CHECK(execution.severity == "info");
   CHECK(execution.target_path == "executions/e-1");
   CHECK(execution.payload.count("node_id") == 0);
+}
+
+TEST_CASE("executions.retry: the reset nodes, or rejected with the reason") {
+  Fixture f;
+  json done = f.respond(request("retry", {{"execution_id", "e-1"}, {"node_id", "b"}}, true));
+  INFO(done.dump());
+  json result = done["result"]["result"];
+  CHECK(result["status"] == "completed");
+  CHECK(result["state"] == "RUNNING");
+  CHECK(result["nodes"] == json{"b", "c"});
+  REQUIRE(f.executions.retried);
+  CHECK(f.executions.retried->from_node == "b");
+  CHECK(f.executions.retried->reason == "test");
+
+  f.executions.retry_answer =
+      sup::make_error(sup::ErrorCode::FailedPrecondition, "node b is RUNNING");
+  json busy = f.respond(request("retry", {{"execution_id", "e-1"}, {"node_id", "b"}}, true));
+  CHECK(busy["result"]["result"]["status"] == "rejected");
+  CHECK(busy["result"]["result"]["reason"] == "node b is RUNNING");
+  f.executions.retry_answer = sup::make_error(sup::ErrorCode::NotFound, "no node", "node_id");
+  json unknown = f.respond(request("retry", {{"execution_id", "e-1"}, {"node_id", "z"}}, true));
+  CHECK(unknown["error"]["code"] == "not_found");
+  CHECK(unknown["error"]["field_path"] == "params.node_id");
+  CHECK(f.respond(request("retry", {{"execution_id", "e-1"}}, true))["error"]["field_path"] ==
+        "params.node_id");
+  CHECK(f.respond(
+            request("retry", {{"execution_id", "e-1"}, {"node_id", "b"}}))["error"]["field_path"] ==
+        "params.command_id");
+}
+
+TEST_CASE("executions.resume_all: every stuck execution and what was done") {
+  Fixture f;
+  json done = f.respond(request("resume_all", json::object(), true));
+  INFO(done.dump());
+  json result = done["result"]["result"];
+  CHECK(result["status"] == "completed");
+  CHECK(result["resumed"] == 1);
+  REQUIRE(result["executions"].size() == 2);
+  CHECK(result["executions"][0]["reason"] == "running_without_progress");
+  CHECK(result["executions"][1]["resumed"] == false);
+  CHECK(result["executions"][1]["reason"] == "maintenance");
+  CHECK(f.respond(request("resume_all"))["error"]["code"] == "invalid_command_params");
+  CHECK(f.respond(request("resume_all", json::object(), true), kStranger)["error"]["code"] ==
+        "permission_denied");
+}
+
+TEST_CASE("executions.set_maintenance and executions.maintenance") {
+  Fixture f;
+  json status = f.respond(request("maintenance"), kStranger);  // a query: open
+  CHECK(status["result"]["type"] == "maintenance");
+  CHECK(status["result"]["maintenance"]["enabled"] == false);
+
+  json on = f.respond(request("set_maintenance", {{"enabled", true}}, true));
+  INFO(on.dump());
+  CHECK(on["result"]["result"]["status"] == "completed");
+  CHECK(on["result"]["result"]["maintenance"]["enabled"] == true);
+  CHECK(on["result"]["result"]["maintenance"]["reason"] == "test");
+  CHECK(on["result"]["result"]["maintenance"]["requested_by"] == "alice");
+  CHECK(f.respond(request("maintenance"))["result"]["maintenance"]["enabled"] == true);
+  json again = f.respond(request("set_maintenance", {{"enabled", true}}, true));
+  CHECK(again["result"]["result"]["status"] == "rejected");
+  json off = f.respond(request("set_maintenance", {{"enabled", false}}, true));
+  CHECK(off["result"]["result"]["started"] == json{"q-1"});
+
+  CHECK(f.respond(request("set_maintenance", json::object(), true))["error"]["field_path"] ==
+        "params.enabled");
+  CHECK(f.respond(request("set_maintenance", {{"enabled", "yes"}}, true))["error"]["field_path"] ==
+        "params.enabled");
+}
+
+TEST_CASE("executions.list: STUCK lists the stuck ones with their finding") {
+  Fixture f;
+  json listed = f.respond(request("list", {{"state", "STUCK"}}));
+  INFO(listed.dump());
+  json stuck = listed["result"]["executions"][0]["stuck"];
+  CHECK(stuck["reason"] == "queued_too_long");
+  CHECK(stuck["detail"] == "waiting");
+  CHECK(stuck["since_unix_nanos"] == 7);
+  CHECK(f.respond(request("list"))["result"]["executions"][0]["stuck"].is_null());
 }

@@ -112,3 +112,24 @@ TEST_CASE("the dashboard's executions pane: counts, then the unfinished ones") {
   CHECK_MESSAGE(frame.find("e-2  RUNNING  updated 2.0s ago") != std::string::npos, frame);
   CHECK(frame.find("e-1  COMPLETED") == std::string::npos);
 }
+
+TEST_CASE("a stuck execution: a STUCK line in its report, its reason in the table") {
+  json stuck = snapshot();
+  stuck["execution"]["stuck"] = {{"reason", "running_without_progress"},
+                                 {"detail", "no transition for 700000 ms"},
+                                 {"since_unix_nanos", 1'000'000'000}};
+  auto lines = execution_report(parse_execution(stuck), 3'000, std::nullopt);
+  REQUIRE(lines.size() == 6);
+  CHECK(lines[1] == "STUCK (running_without_progress): no transition for 700000 ms");
+
+  json row = stuck["execution"];
+  json other = row;
+  other["execution_id"] = "e-2";
+  other["stuck"] = nullptr;
+  json listed = {{"type", "executions"}, {"executions", json::array({row, other})}};
+  auto table = executions_table(parse_executions(listed), 3'000, std::nullopt);
+  REQUIRE(table.size() == 3);
+  CHECK(table[0].find("STUCK") != std::string::npos);
+  CHECK(table[1].find("running_without_progress") != std::string::npos);
+  CHECK(table[2].find("running_without_progress") == std::string::npos);
+}

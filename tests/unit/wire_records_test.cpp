@@ -260,3 +260,54 @@ TEST_CASE("reading is lenient: wrong types take defaults, nothing throws") {
   CHECK(read_command_result(json::array()).status.empty());
   CHECK(nested(json{{"state", 1}}, "event").is_null());
 }
+
+TEST_CASE("operating executions: stuck, maintenance, retry, resume-all read back as written") {
+  ExecutionSummary stuck{"e-1", "RUNNING",
+                         false, 10,
+                         20,    ExecutionStuck{"running_without_progress", "no transition", 7}};
+  CHECK(read_execution_summary(written(stuck)) == stuck);
+  ExecutionSummary moving{"e-2", "RUNNING", false, 10, 20, std::nullopt};
+  CHECK(written(moving)["stuck"].is_null());
+  CHECK(read_execution_summary(written(moving)) == moving);
+  Execution execution{"e-1", "demo", "PENDING", false, "",
+                      10,    20,     1,         {},    ExecutionStuck{"maintenance", "queued", 3}};
+  CHECK(read_execution(written(execution)) == execution);
+
+  MaintenanceMode mode{true, "index rebuild", "ops@host", 42};
+  CHECK(read_maintenance(written(mode)) == mode);
+
+  CommandResult retried{"c-4",
+                        "sup@host",
+                        true,
+                        "completed",
+                        std::nullopt,
+                        80,
+                        std::nullopt,
+                        "",
+                        "",
+                        false,
+                        ExecutionOutcome{"e-1", "RUNNING", false, {"b", "c"}}};
+  CHECK(written(retried)["nodes"] == json{"b", "c"});
+  CHECK(read_command_result(written(retried)) == retried);
+
+  CommandResult maintenance{"c-5",        "sup@host", true, "completed", std::nullopt, 81,
+                            std::nullopt, "",         "",   false,       std::nullopt};
+  maintenance.maintenance = mode;
+  maintenance.started = {"q-1"};
+  CHECK(read_command_result(written(maintenance)) == maintenance);
+
+  CommandResult resumed{"c-6",        "sup@host", true, "completed", std::nullopt, 82,
+                        std::nullopt, "",         "",   false,       std::nullopt};
+  resumed.resumed = std::vector<ResumeOutcome>{{"e-1", "running_without_progress", true, "ok"},
+                                               {"e-2", "maintenance", false, "queued"}};
+  json resumed_json = written(resumed);
+  CHECK(resumed_json["resumed"] == 1);
+  CHECK(read_command_result(resumed_json) == resumed);
+
+  sup::JsonWriter w;
+  w.begin_object();
+  Health health{"ready", 1, 2, 3.0, "listening", {}, {}, 0, 0, Registration{}, mode};
+  write_fields(w, health);
+  w.end_object();
+  CHECK(read_health(json::parse(w.take())) == health);
+}

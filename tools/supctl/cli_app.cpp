@@ -45,6 +45,7 @@ struct Parsed {
   std::string execution_id;
   std::string node;
   std::string status_filter;
+  std::string maintenance_mode;
   CheckpointOptions checkpoint;
 };
 
@@ -242,9 +243,33 @@ void add_subcommands(CLI::App& app, Parsed& parsed, std::function<ExitCode(Comma
   CLI::App* executions = app.add_subcommand("executions", op_summary(ExecutionOp::List));
   executions->add_option("--status", parsed.status_filter,
                          "Only executions in this state (PENDING, RUNNING, PAUSED, RESUMED, "
-                         "COMPLETED, FAILED, ...)");
-  on(executions,
-     [&parsed](CommandContext& context) { return list_executions(context, parsed.status_filter); });
+                         "COMPLETED, FAILED, ...), or STUCK (with the reason)");
+  CLI::App* resume_all =
+      executions->add_subcommand("resume-all", op_summary(ExecutionOp::ResumeAll));
+  on(resume_all, resume_all_executions);
+  CLI::App* retry = executions->add_subcommand("retry", op_summary(ExecutionOp::Retry));
+  retry->add_option("execution", parsed.execution_id, "The execution's id")->required();
+  retry->add_option("--from", parsed.node, "The node to re-run, with its descendants")->required();
+  on(retry, [&parsed](CommandContext& context) {
+    return retry_execution(context, parsed.execution_id, parsed.node);
+  });
+  // Without one of its own subcommands, `executions` lists.
+  executions->callback([&run, &parsed, resume_all, retry] {
+    if (resume_all->count() > 0 || retry->count() > 0) return;
+    run = [&parsed](CommandContext& context) {
+      return list_executions(context, parsed.status_filter);
+    };
+  });
+
+  CLI::App* maintenance = app.add_subcommand(
+      "maintenance", op_summary(ExecutionOp::Maintenance) +
+                         "; on|off --reason TEXT: " + op_summary(ExecutionOp::SetMaintenance));
+  maintenance->add_option("mode", parsed.maintenance_mode, "on or off; none: show the mode")
+      ->check(CLI::IsMember({"on", "off"}));
+  on(maintenance, [&parsed](CommandContext& context) {
+    if (parsed.maintenance_mode.empty()) return show_maintenance(context);
+    return set_maintenance(context, parsed.maintenance_mode == "on");
+  });
 
   CLI::App* cancel = app.add_subcommand("cancel", op_summary(ExecutionOp::Cancel));
   cancel->add_option("execution", parsed.execution_id, "The execution's id")->required();

@@ -1,6 +1,8 @@
 #include "supctl/execution_commands.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sstream>
 #include <thread>
@@ -265,6 +267,112 @@ ExitCode show_node_output(CommandContext& context, const std::string& execution_
     std::string prefix =
         "[" + std::to_string(line.attempt) + (line.stream == "stderr" ? " err] " : "] ");
     context.print(prefix + sanitize(line.text));
+  }
+  return ExitCode::Ok;
+}
+
+namespace {
+
+// A command_result's outcome: printed as JSON, or by `print_done` / "not
+// done: reason"; Ok when accepted, NotDone when rejected.
+ExitCode report_outcome(CommandContext& context, const json& answer, const std::string& what,
+                        const std::function<void(const wire::CommandResult&)>& print_done) {
+  const wire::CommandResult outcome = parse_command_result(answer);
+  if (context.options().json) {
+    context.print_json(answer);
+  } else if (outcome.accepted) {
+    print_done(outcome);
+  } else {
+    context.print(what + ": not done: " + sanitize(outcome.reason));
+  }
+  return outcome.accepted ? ExitCode::Ok : ExitCode::NotDone;
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += ", ";
+    out += sanitize(item);
+  }
+  return out;
+}
+
+std::string maintenance_line(const wire::MaintenanceMode& mode) {
+  if (!mode.enabled) return "maintenance mode: off";
+  return "maintenance mode: ON for " +
+         format_age(unix_now_ms(), mode.changed_at_unix_nanos / 1'000'000) + ", by " +
+         sanitize(mode.requested_by) + ": " + sanitize(mode.reason) +
+         " (submissions are queued, not started)";
+}
+
+}  // namespace
+
+ExitCode retry_execution(CommandContext& context, const std::string& execution_id,
+                         const std::string& from_node) {
+  auto client = context.connect();
+  if (!client) return context.failure();
+  json params = command_params(context, "executions retry " + execution_id);
+  params["execution_id"] = execution_id;
+  params["node_id"] = from_node;
+  auto result = context.ask(*client, method_of(ExecutionOp::Retry), params, "command_result");
+  if (!result) return context.failure();
+  const std::string what = "retry " + sanitize(execution_id) + " --from " + sanitize(from_node);
+  return report_outcome(context, *result, what, [&](const wire::CommandResult& outcome) {
+    const wire::ExecutionOutcome execution = outcome.execution.value_or(wire::ExecutionOutcome{});
+    context.print(what + ": done, the execution is " + sanitize(execution.state) +
+                  "; running again: " + joined(execution.nodes));
+  });
+}
+
+ExitCode resume_all_executions(CommandContext& context) {
+  auto client = context.connect();
+  if (!client) return context.failure();
+  json params = command_params(context, "executions resume-all");
+  auto result = context.ask(*client, method_of(ExecutionOp::ResumeAll), params, "command_result");
+  if (!result) return context.failure();
+  return report_outcome(context, *result, "resume-all", [&](const wire::CommandResult& outcome) {
+    const std::vector<wire::ResumeOutcome> list =
+        outcome.resumed.value_or(std::vector<wire::ResumeOutcome>{});
+    std::size_t resumed = static_cast<std::size_t>(std::count_if(
+        list.begin(), list.end(), [](const wire::ResumeOutcome& o) { return o.resumed; }));
+    context.print("resume-all: " + std::to_string(resumed) + " of " + std::to_string(list.size()) +
+                  " stuck executions resumed");
+    for (const wire::ResumeOutcome& item : list)
+      context.print("  " + sanitize(item.execution_id) + " (" + sanitize(item.reason) + "): " +
+                    (item.resumed ? "resumed" : "not resumed") + ": " + sanitize(item.detail));
+  });
+}
+
+ExitCode set_maintenance(CommandContext& context, bool enabled) {
+  const std::string what = std::string("maintenance ") + (enabled ? "on" : "off");
+  if (context.options().reason.empty())
+    return context.fail(ExitCode::Usage,
+                        what + " needs --reason TEXT (it is shown with the mode and audited)");
+  auto client = context.connect();
+  if (!client) return context.failure();
+  json params = command_params(context, what);
+  params["enabled"] = enabled;
+  auto result =
+      context.ask(*client, method_of(ExecutionOp::SetMaintenance), params, "command_result");
+  if (!result) return context.failure();
+  return report_outcome(context, *result, what, [&](const wire::CommandResult& outcome) {
+    context.print(maintenance_line(outcome.maintenance.value_or(wire::MaintenanceMode{})));
+    if (!outcome.started.empty())
+      context.print("queued executions started: " + joined(outcome.started));
+  });
+}
+
+ExitCode show_maintenance(CommandContext& context) {
+  auto client = context.connect();
+  if (!client) return context.failure();
+  auto result =
+      context.ask(*client, method_of(ExecutionOp::Maintenance), json::object(), "maintenance");
+  if (!result) return context.failure();
+  const json& mode = wire::nested(*result, "maintenance");
+  if (context.options().json) {
+    context.print_json(mode);
+  } else {
+    context.print(maintenance_line(wire::read_maintenance(mode)));
   }
   return ExitCode::Ok;
 }

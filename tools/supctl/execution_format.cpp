@@ -91,6 +91,9 @@ std::vector<std::string> execution_report(const wire::Execution& view, std::int6
           age(now_ms, view.updated_at_unix_nanos);
   std::vector<std::string> lines{head};
   if (!view.reason.empty()) lines.push_back("reason: " + sanitize(view.reason));
+  if (view.stuck)
+    lines.push_back("STUCK (" + sanitize(view.stuck->reason) +
+                    "): " + sanitize(view.stuck->detail));
   TextTable table({{"NODE"},
                    {"STATE"},
                    {"ATTEMPT", Align::Right},
@@ -114,10 +117,11 @@ std::vector<std::string> execution_report(const wire::Execution& view, std::int6
 std::vector<std::string> executions_table(const std::vector<wire::ExecutionSummary>& executions,
                                           std::int64_t now_ms,
                                           std::optional<std::size_t> max_width) {
-  TextTable table({{"ID"}, {"STATE"}, {"SUBMITTED"}, {"UPDATED"}});
+  TextTable table({{"ID"}, {"STATE"}, {"SUBMITTED"}, {"UPDATED"}, {"STUCK"}});
   for (const wire::ExecutionSummary& e : executions)
     table.add_row({sanitize(e.execution_id), sanitize(e.state),
-                   age(now_ms, e.created_at_unix_nanos), age(now_ms, e.updated_at_unix_nanos)});
+                   age(now_ms, e.created_at_unix_nanos), age(now_ms, e.updated_at_unix_nanos),
+                   e.stuck ? sanitize(e.stuck->reason) : "-"});
   return table.render(max_width);
 }
 
