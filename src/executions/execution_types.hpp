@@ -53,8 +53,22 @@ struct SubmitAck {
 enum class StuckReason : std::uint8_t { SUP_STUCK_REASONS(SUP_STUCK_ENUMERATOR) };
 #undef SUP_STUCK_ENUMERATOR
 
-std::string_view to_string(StuckReason reason);
-std::optional<StuckReason> stuck_reason_from_string(std::string_view text);
+// Inline: the socket's encoding names reasons without linking the service.
+#define SUP_STUCK_NAME(name, text) text,
+inline constexpr std::string_view kStuckReasonNames[] = {SUP_STUCK_REASONS(SUP_STUCK_NAME)};
+#undef SUP_STUCK_NAME
+
+inline std::string_view to_string(StuckReason reason) {
+  auto index = static_cast<std::size_t>(reason);
+  return index < std::size(kStuckReasonNames) ? kStuckReasonNames[index]
+                                              : std::string_view("unknown");
+}
+
+inline std::optional<StuckReason> stuck_reason_from_string(std::string_view text) {
+  for (std::size_t i = 0; i < std::size(kStuckReasonNames); ++i)
+    if (kStuckReasonNames[i] == text) return static_cast<StuckReason>(i);
+  return std::nullopt;
+}
 
 // STUCK is derived, never stored: what an execution's committed records
 // and the time say (assess_stuck in executions/stuck.hpp).
@@ -108,7 +122,11 @@ struct ResumeOutcome {
 
 struct ResumeAllAck {
   std::vector<ResumeOutcome> executions{};  // every execution that was stuck
-  std::size_t resumed() const;
+  std::size_t resumed() const {
+    std::size_t count = 0;
+    for (const ResumeOutcome& outcome : executions) count += outcome.resumed ? 1 : 0;
+    return count;
+  }
 };
 
 // retry --from: re-run a node and its descendants.

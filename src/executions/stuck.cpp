@@ -1,13 +1,7 @@
 #include "executions/stuck.hpp"
 
-#include <array>
-
 namespace sup::executions {
 namespace {
-
-#define SUP_STUCK_NAME(name, text) text,
-constexpr std::array kStuckReasonNames = {SUP_STUCK_REASONS(SUP_STUCK_NAME)};
-#undef SUP_STUCK_NAME
 
 constexpr std::int64_t kNanosPerMilli = 1'000'000;
 
@@ -41,24 +35,6 @@ std::optional<StuckFinding> node_past_timeout(const ExecutionView& view, std::in
 }
 
 }  // namespace
-
-std::string_view to_string(StuckReason reason) {
-  auto index = static_cast<std::size_t>(reason);
-  return index < kStuckReasonNames.size() ? std::string_view(kStuckReasonNames[index])
-                                          : std::string_view("unknown");
-}
-
-std::optional<StuckReason> stuck_reason_from_string(std::string_view text) {
-  for (std::size_t i = 0; i < kStuckReasonNames.size(); ++i)
-    if (kStuckReasonNames[i] == text) return static_cast<StuckReason>(i);
-  return std::nullopt;
-}
-
-std::size_t ResumeAllAck::resumed() const {
-  std::size_t count = 0;
-  for (const ResumeOutcome& outcome : executions) count += outcome.resumed ? 1 : 0;
-  return count;
-}
 
 std::optional<StuckFinding> assess_stuck(const ExecutionView& view, std::int64_t now_ns,
                                          const StuckPolicy& policy) {

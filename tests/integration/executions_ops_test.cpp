@@ -32,7 +32,6 @@ std::unique_ptr<sup::it::Daemon> start_daemon(const sup::it::TempDir& dir, const
 
 Json config_for(const sup::it::TempDir& dir, int stuck_after_ms = 600'000) {
   Json config = sup::it::base_config(dir);
-  config["log"]["level"] = "warn";
   config["executions"]["stuck_after_ms"] = stuck_after_ms;
   return config;
 }
@@ -115,6 +114,9 @@ TEST_CASE("maintenance on queues a submission, survives kill -9, and off runs it
   auto health = daemon->result_of("health");
   REQUIRE(health);
   CHECK_MESSAGE(health->dump().find("state index rebuild") != std::string::npos, health->dump());
+  auto health_text = daemon->supctl({"health"});
+  CHECK_MESSAGE(health_text.out.find("maintenance:     ON") != std::string::npos,
+                health_text.describe());
   shown = daemon->supctl({"--json", "maintenance"});
   REQUIRE_MESSAGE(shown.code() == kOk, shown.describe());
   CHECK(sup::it::json_lines(shown.out).front().value("enabled", false));

@@ -170,6 +170,10 @@ std::vector<std::string> health_report(const wire::Health& health) {
       "registration:    " + registration_line(health.dashboard_registration),
       "suspects:        " + joined(health.suspects, ", "),
   };
+  // Only while it is on: submissions are queued then, not started.
+  if (health.maintenance && health.maintenance->enabled)
+    lines.push_back("maintenance:     ON, by " + health.maintenance->requested_by + ": " +
+                    health.maintenance->reason + " (submissions are queued, not started)");
   if (health.reasons.empty()) {
     lines.push_back("reasons:         none");
   } else {
