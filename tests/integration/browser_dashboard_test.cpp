@@ -151,7 +151,8 @@ TEST_CASE(
            "document.querySelector('#confirm-ok').click(); true");
   await_page(browser, child_cell("flaky", "state") + " === 'Quarantined'",
              "flaky quarantined from the page");
-  std::string audit = read_file(dir.file("state") + "/audit.log");
+  std::string audit =
+      sup::it::wait_for_audit(dir.file("state"), {"browser test drill", "quarantine_child"});
   CHECK_MESSAGE(audit.find("browser test drill") != std::string::npos, audit);
   CHECK_MESSAGE(audit.find("quarantine_child") != std::string::npos, audit);
 

@@ -212,8 +212,8 @@ TEST_CASE("pause, resume and cancel an execution") {
   CHECK(daemon->supctl({"cancel", "cancelled-1"}).code() == kNotDone);
 
   // The commands are audited like the tree's.
-  std::ifstream audit(dir.file("state/audit.log"));
-  std::string text((std::istreambuf_iterator<char>(audit)), {});
+  std::string text =
+      sup::it::wait_for_audit(dir.file("state"), {"executions.cancel", "wrong input"});
   CHECK_MESSAGE(text.find("executions.cancel") != std::string::npos, text);
   CHECK(text.find("wrong input") != std::string::npos);
 }

@@ -56,6 +56,21 @@ bool eventually(const std::function<bool()>& condition, milliseconds timeout,
   }
 }
 
+std::string wait_for_audit(const std::string& state_dir, const std::vector<std::string>& needles,
+                           milliseconds timeout) {
+  std::string text;
+  eventually(
+      [&] {
+        std::ifstream audit(state_dir + "/audit.log");
+        text.assign(std::istreambuf_iterator<char>(audit), {});
+        for (const std::string& needle : needles)
+          if (text.find(needle) == std::string::npos) return false;
+        return true;
+      },
+      timeout);
+  return text;
+}
+
 const std::string& supervisor_binary() {
   static const std::string path = SUP_IT_SUPERVISOR;
   return path;

@@ -48,6 +48,13 @@ milliseconds scaled(milliseconds nominal);
 bool eventually(const std::function<bool()>& condition, milliseconds timeout,
                 milliseconds interval = milliseconds(20));
 
+// The daemon's audit log (STATE_DIR/audit.log), polled until it holds every
+// one of `needles` or `timeout` passes; its text either way. The audit
+// writer is a thread of its own that writes in batches, so a command's
+// answer can come before its audit line is on disk.
+std::string wait_for_audit(const std::string& state_dir, const std::vector<std::string>& needles,
+                           milliseconds timeout = scaled(milliseconds(10'000)));
+
 // The binaries under test, from CMake ($<TARGET_FILE:...>).
 const std::string& supervisor_binary();
 const std::string& supctl_binary();

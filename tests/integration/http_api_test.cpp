@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <sstream>
 
 #include "exposition_parser.hpp"
 #include "http_client.hpp"
@@ -440,14 +439,10 @@ TEST_CASE("the web dashboard's endpoints: page, assets, /events with Last-Event-
     CHECK(sup::it::http_request(ports.api, "POST", "/api/children/crasher/restart_child",
                                 R"({"reason": "x"})", {{"Content-Type", "text/plain"}})
               .status == 415);
-    std::ifstream audit(dir.file("state") + "/audit.log");
-    std::stringstream text;
-    text << audit.rdbuf();
-    CHECK_MESSAGE(
-        text.str().find(
-            R"("command_id":"http-it-1","requested_by":"loopback","reason":"http drill")") !=
-            std::string::npos,
-        text.str());
+    const std::string audited =
+        R"("command_id":"http-it-1","requested_by":"loopback","reason":"http drill")";
+    std::string text = sup::it::wait_for_audit(dir.file("state"), {audited});
+    CHECK_MESSAGE(text.find(audited) != std::string::npos, text);
   }
 
   SUBCASE("the state and an execution's nodes with their deps") {
@@ -570,11 +565,8 @@ TEST_CASE("off loopback: the token is required, and the daemon refuses to start 
         {{"Content-Type", "application/json"}, {"Authorization", "Bearer 0123456789abcdef0123"}});
     CHECK_MESSAGE(command.status == 200, command.describe());
     CHECK(sup::it::http_get(ports.api, "/api/state").status == 200);  // reads need none
-    std::ifstream audit(dir.file("state") + "/audit.log");
-    std::stringstream text;
-    text << audit.rdbuf();
-    CHECK_MESSAGE(text.str().find(R"("requested_by":"ops","reason":"off-loopback drill")") !=
-                      std::string::npos,
-                  text.str());
+    const std::string audited = R"("requested_by":"ops","reason":"off-loopback drill")";
+    std::string text = sup::it::wait_for_audit(dir.file("state"), {audited});
+    CHECK_MESSAGE(text.find(audited) != std::string::npos, text);
   }
 }
