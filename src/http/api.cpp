@@ -213,7 +213,7 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
       case Endpoint::Rollback:
         return answer(error_response(not_yet("POST /rollback", "issue 10, rollback")));
       case Endpoint::AdminResumeAll:
-        return resume_all(std::move(request), std::move(answer));
+        return resume_all(std::move(request), requested_by, std::move(answer));
       case Endpoint::AdminMaintenance:
         return set_maintenance(std::move(request), requested_by, std::move(answer));
       case Endpoint::AdminCircuitBreaker:
@@ -387,11 +387,7 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
                          const std::string& requested_by) {
     auto meta = command_meta(request, requested_by, false, "executions." + r.action);
     if (auto* refused = std::get_if<Response>(&meta)) return answer(std::move(*refused));
-    std::shared_ptr<ipc::ExecutionPlane> executions;
-    {
-      std::lock_guard lock(runtime_mutex);
-      executions = plane;
-    }
+    auto executions = execution_plane();
     if (!executions) return answer(runtime_unavailable());
     executions::ControlAction action = r.action == "pause"    ? executions::ControlAction::Pause
                                        : r.action == "resume" ? executions::ControlAction::Resume
@@ -549,8 +545,14 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
     });
   }
 
+  std::shared_ptr<ipc::ExecutionPlane> execution_plane() {
+    std::lock_guard lock(runtime_mutex);
+    return plane;
+  }
+
   // POST /admin/maintenance-mode {"enabled": bool, "reason": "..."}: 200
-  // once the mode is committed (the same call as `supctl maintenance`).
+  // once the mode is committed; the socket's audited
+  // executions.set_maintenance (the same call as `supctl maintenance`).
   void set_maintenance(Request request, const std::string& requested_by, Respond answer) {
     static constexpr std::string_view kKeys[] = {"enabled", "reason"};
     auto body = admin_body(request.body, kKeys);
@@ -559,30 +561,35 @@ struct Api::Impl : std::enable_shared_from_this<Api::Impl> {
     if (enabled == body->end() || !enabled->is_boolean())
       return answer(error_response(
           api_error(400, "invalid_argument", "a boolean is required", "body.enabled")));
-    executions::MaintenanceChange change{enabled->get<bool>(), (*body)["reason"].get<std::string>(),
-                                         "http:" + requested_by};
-    std::shared_lock lock(service_mutex);
-    if (service == nullptr) return answer(unavailable());
-    service->set_maintenance(std::move(change), [answer](Expected<executions::MaintenanceAck> ack) {
-      if (!ack) return answer(error_response(api_error(ack.error())));
-      Json out = {{"maintenance", maintenance_json(ack->mode)},
-                  {"changed", ack->changed},
-                  {"started", ack->started}};
-      answer(json_response(200, out));
-    });
+    auto executions = execution_plane();
+    if (!executions) return answer(runtime_unavailable());
+    CommandMeta meta{new_command_id(), "http:" + requested_by,
+                     (*body)["reason"].get<std::string>()};
+    executions->set_maintenance(enabled->get<bool>(), std::move(meta),
+                                [answer](Expected<executions::MaintenanceAck> ack) {
+                                  if (!ack) return answer(error_response(api_error(ack.error())));
+                                  Json out = {{"maintenance", maintenance_json(ack->mode)},
+                                              {"changed", ack->changed},
+                                              {"started", ack->started}};
+                                  answer(json_response(200, out));
+                                });
   }
 
   // POST /admin/executions/resume-all {"reason": "..."}: 200 with what was
-  // done to each stuck execution (the same call as `supctl executions
-  // resume-all`). The stuck listing is read on the lane.
-  void resume_all(Request request, Respond answer) {
+  // done to each stuck execution; the socket's audited executions.resume_all
+  // (the same call as `supctl executions resume-all`). The stuck listing is
+  // read on the lane.
+  void resume_all(Request request, const std::string& requested_by, Respond answer) {
     static constexpr std::string_view kKeys[] = {"reason"};
     auto body = admin_body(request.body, kKeys);
     if (!body) return answer(error_response(api_error(body.error())));
-    on_lane_deferred(std::move(answer), [reason = (*body)["reason"].get<std::string>()](
-                                            executions::ExecutionService* s, Respond answer) {
-      if (s == nullptr) return answer(unavailable());
-      s->resume_all(reason, [answer](Expected<executions::ResumeAllAck> ack) {
+    auto executions = execution_plane();
+    if (!executions) return answer(runtime_unavailable());
+    CommandMeta meta{new_command_id(), "http:" + requested_by,
+                     (*body)["reason"].get<std::string>()};
+    on_lane_deferred(std::move(answer), [executions, meta = std::move(meta)](
+                                            executions::ExecutionService*, Respond answer) {
+      executions->resume_all(meta, [answer](Expected<executions::ResumeAllAck> ack) {
         if (!ack) return answer(error_response(api_error(ack.error())));
         Json items = Json::array();
         for (const auto& outcome : ack->executions)

@@ -140,6 +140,11 @@ TEST_CASE("maintenance on queues a submission, survives kill -9, and off runs it
   CHECK(lines_of(log) == std::vector<std::string>{"a", "b"});
   shown = daemon->supctl({"--json", "maintenance"});
   CHECK_FALSE(sup::it::json_lines(shown.out).front().value("enabled", true));
+  // The admin call is an audited command like the socket's.
+  std::string audit = sup::it::wait_for_audit(
+      dir.file("state"), {"executions.set_maintenance", "\"reason\":\"rebuild done\""});
+  CHECK_MESSAGE(audit.find("\"reason\":\"rebuild done\"") != std::string::npos, audit);
+  CHECK_MESSAGE(audit.find("http:loopback") != std::string::npos, audit);
 }
 
 TEST_CASE("a node that ignores SIGTERM and hangs is STUCK; after the fix resume-all completes it") {
@@ -192,6 +197,9 @@ TEST_CASE("a node that ignores SIGTERM and hangs is STUCK; after the fix resume-
                                      R"({"reason": "sweep"})");
   REQUIRE_MESSAGE(again.status == 200, again.body);
   CHECK(again.json().value("resumed", -1) == 0);
+  std::string audit =
+      sup::it::wait_for_audit(dir.file("state"), {"executions.resume_all", "\"reason\":\"sweep\""});
+  CHECK_MESSAGE(audit.find("\"reason\":\"sweep\"") != std::string::npos, audit);
 }
 
 TEST_CASE("retry --from re-runs exactly the node and its descendants") {
