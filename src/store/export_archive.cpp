@@ -78,15 +78,21 @@ std::string host_name() {
 
 // ---- writing ----
 
-Status write_member(archive* out, const std::string& name, const std::string& bytes) {
+// The header of a regular file member of `size` bytes.
+Status write_header(archive* out, const std::string& name, std::uintmax_t size) {
   EntryPtr entry(archive_entry_new());
   archive_entry_set_pathname(entry.get(), name.c_str());
   archive_entry_set_filetype(entry.get(), AE_IFREG);
   archive_entry_set_perm(entry.get(), 0600);
-  archive_entry_set_size(entry.get(), static_cast<la_int64_t>(bytes.size()));
+  archive_entry_set_size(entry.get(), static_cast<la_int64_t>(size));
   archive_entry_set_mtime(entry.get(), std::time(nullptr), 0);
   if (archive_write_header(out, entry.get()) != ARCHIVE_OK)
     return archive_error(out, "writing " + name);
+  return {};
+}
+
+Status write_member(archive* out, const std::string& name, const std::string& bytes) {
+  if (auto ok = write_header(out, name, bytes.size()); !ok) return ok;
   if (!bytes.empty() &&
       archive_write_data(out, bytes.data(), bytes.size()) != static_cast<la_ssize_t>(bytes.size()))
     return archive_error(out, "writing " + name);
@@ -97,14 +103,7 @@ Status write_file_member(archive* out, const std::string& name, const fs::path& 
   std::error_code ec;
   const auto size = fs::file_size(file, ec);
   if (ec) return make_error(errc::kIo, "cannot read " + file.string() + ": " + ec.message());
-  EntryPtr entry(archive_entry_new());
-  archive_entry_set_pathname(entry.get(), name.c_str());
-  archive_entry_set_filetype(entry.get(), AE_IFREG);
-  archive_entry_set_perm(entry.get(), 0600);
-  archive_entry_set_size(entry.get(), static_cast<la_int64_t>(size));
-  archive_entry_set_mtime(entry.get(), std::time(nullptr), 0);
-  if (archive_write_header(out, entry.get()) != ARCHIVE_OK)
-    return archive_error(out, "writing " + name);
+  if (auto ok = write_header(out, name, size); !ok) return ok;
   std::ifstream in(file, std::ios::binary);
   std::array<char, 1 << 16> chunk{};
   std::uintmax_t written = 0;
@@ -121,7 +120,7 @@ Status write_file_member(archive* out, const std::string& name, const fs::path& 
   return {};
 }
 
-// The artifact blobs the copy's snapshot records name, and the counts.
+// The counts and the artifact blobs of the copy, and its bad records.
 struct CopyContents {
   std::uint64_t executions = 0;
   std::uint64_t records = 0;
@@ -136,22 +135,18 @@ Expected<CopyContents> read_copy(const fs::path& copy) {
   auto list = store.list_executions({});
   if (!list) return list.error();
   CopyContents contents;
-  contents.bad = list->bad;
   for (const auto& summary : list->executions) {
     ++contents.executions;
     contents.records += summary.record_count;
-    auto records = store.read_execution(summary.execution_id);
-    if (!records) continue;  // its bad records are reported by validate below
-    for (const Record& record : *records) {
-      if (record.kind != RecordKind::ArtifactSnapshot) continue;
-      auto snapshot = decode_artifact_snapshot(record.payload);
-      if (snapshot && is_content_hash(snapshot->content_hash))
-        contents.artifact_hashes.insert(snapshot->content_hash);
-    }
   }
+  auto named = named_artifacts(store);
+  if (!named) return named.error();
+  contents.artifact_hashes = std::move(named->hashes);
+  // validate covers the summaries list_executions refused, and the records.
   auto report = store.validate({});
   if (!report) return report.error();
-  for (auto& bad : report->bad) {
+  contents.bad = std::move(report->bad);
+  for (auto& bad : list->bad) {
     const bool known = std::any_of(contents.bad.begin(), contents.bad.end(),
                                    [&](const BadRecord& other) { return other.id == bad.id; });
     if (!known) contents.bad.push_back(std::move(bad));
@@ -271,6 +266,27 @@ Expected<ExportManifest> unpack(const ReadSource& source, const fs::path& into) 
 }
 
 }  // namespace
+
+Expected<NamedArtifacts> named_artifacts(const CheckpointStore& store) {
+  auto list = store.list_executions({});
+  if (!list) return list.error();
+  NamedArtifacts named;
+  named.complete = list->bad.empty();
+  for (const auto& summary : list->executions) {
+    auto records = store.read_execution(summary.execution_id);
+    if (!records) {
+      named.complete = false;
+      continue;
+    }
+    for (const Record& record : *records) {
+      if (record.kind != RecordKind::ArtifactSnapshot) continue;
+      auto snapshot = decode_artifact_snapshot(record.payload);
+      if (snapshot && is_content_hash(snapshot->content_hash))
+        named.hashes.insert(snapshot->content_hash);
+    }
+  }
+  return named;
+}
 
 Expected<ExportReport> write_export_archive(const CheckpointStore& store,
                                             const fs::path& artifacts_dir, const fs::path& output) {

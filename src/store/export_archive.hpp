@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,16 @@ struct ExportReport {
   // their hash under the artifacts directory: left out, named here.
   std::vector<std::string> missing_artifacts{};
 };
+
+// The artifact blobs ("sha256:<hex>") that the store's snapshot records
+// name: what an export carries and what a cleanup must keep. `complete` is
+// false when an execution or a summary could not be read: a corrupt record
+// may name any blob.
+struct NamedArtifacts {
+  std::set<std::string> hashes{};
+  bool complete = true;
+};
+Expected<NamedArtifacts> named_artifacts(const CheckpointStore& store);
 
 // Writes `output` (refused if it exists; written to a temporary name and
 // renamed, so a reader never sees half an archive) from a consistent copy of

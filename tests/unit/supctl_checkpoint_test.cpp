@@ -263,6 +263,19 @@ TEST_CASE("checkpoint cleanup removes old finished executions and stray blobs, n
   std::ofstream(artifacts / fresh) << "new";
   std::ofstream(artifacts / "notes.txt") << "not a blob";
   fs::last_write_time(artifacts / stray, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  // A blob an unfinished execution's snapshot names stays, however old.
+  const std::string named(64, 'c');
+  std::ofstream(artifacts / named) << "kept";
+  fs::last_write_time(artifacts / named, fs::file_time_type::clock::now() - std::chrono::hours(2));
+  {
+    auto store = LmdbCheckpointStore::open({.path = dir.path / "store"});
+    REQUIRE(store);
+    sup::store::ArtifactSnapshot snapshot{
+        .node_id = "n", .path = "out", .content_hash = "sha256:" + named, .size = 4};
+    REQUIRE(sup::store::append_and_wait(
+        **store,
+        {"exec-0", {{RecordKind::ArtifactSnapshot, encode_artifact_snapshot(snapshot)}}, {}}));
+  }
 
   auto cleanup = supctl(
       {"checkpoint", "cleanup", "--max-age-days", "0", "--state-dir", dir.path.string(), "--json"});
@@ -272,6 +285,7 @@ TEST_CASE("checkpoint cleanup removes old finished executions and stray blobs, n
   CHECK(report["records_removed"] == 5);
   CHECK(report["artifact_blobs_removed"] == 1);
   CHECK_FALSE(fs::exists(artifacts / stray));
+  CHECK(fs::exists(artifacts / named));
   CHECK(fs::exists(artifacts / fresh));  // younger than an hour: maybe a commit in flight
   CHECK(fs::exists(artifacts / "notes.txt"));
 

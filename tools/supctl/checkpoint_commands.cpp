@@ -317,26 +317,15 @@ namespace {
 // committed yet is newer than any cutoff, so it is never taken.
 std::vector<fs::path> unreferenced_blobs(const LmdbCheckpointStore& store,
                                          const fs::path& artifacts, fs::file_time_type cutoff) {
-  std::set<std::string> named;
-  if (auto list = store.list_executions({})) {
-    for (const auto& summary : list->executions) {
-      auto records = store.read_execution(summary.execution_id);
-      if (!records) return {};  // a corrupt execution may name any blob: keep them all
-      for (const auto& record : *records)
-        if (record.kind == store::RecordKind::ArtifactSnapshot)
-          if (auto snapshot = store::decode_artifact_snapshot(record.payload))
-            named.insert(std::string(store::content_hash_hex(snapshot->content_hash)));
-    }
-    if (!list->bad.empty()) return {};
-  } else {
-    return {};
-  }
+  auto named = store::named_artifacts(store);
+  if (!named || !named->complete) return {};  // a corrupt record may name any blob: keep them all
   std::vector<fs::path> unreferenced;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(artifacts, ec)) {
     const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file(ec) || named.contains(name)) continue;
-    if (!store::is_content_hash(std::string(store::kSha256Prefix) + name)) continue;
+    const std::string hash = std::string(store::kSha256Prefix) + name;
+    if (!entry.is_regular_file(ec) || !store::is_content_hash(hash)) continue;
+    if (named->hashes.contains(hash)) continue;
     if (entry.last_write_time(ec) < cutoff) unreferenced.push_back(entry.path());
   }
   return unreferenced;
