@@ -297,13 +297,26 @@ class Session : public std::enable_shared_from_this<Session> {
 
   class SessionStream : public ResponseStream {
    public:
-    explicit SessionStream(std::shared_ptr<Session> session) : session_(std::move(session)) {}
-    bool send(std::string piece) override { return session_->stream_send(std::move(piece)); }
-    void end() override { session_->stream_end(); }
-    bool ended() const override { return session_->stream_ended(); }
+    explicit SessionStream(std::weak_ptr<Session> session) : session_(std::move(session)) {}
+    bool send(std::string piece) override {
+      auto session = session_.lock();
+      return session && session->stream_send(std::move(piece));
+    }
+    void end() override {
+      if (auto session = session_.lock()) session->stream_end();
+    }
+    bool ended() const override {
+      auto session = session_.lock();
+      return !session || session->stream_ended();
+    }
 
    private:
-    std::shared_ptr<Session> session_;
+    // Weak: the connection's pending read (watch_client) keeps the session
+    // alive while the client is there. A stream the application still
+    // holds must not keep a session, whose socket and timers belong to the
+    // server's io_context, alive past that context (a use after free at
+    // shutdown, found by ASan).
+    std::weak_ptr<Session> session_;
   };
 
   // Half-close, then drain what the client still sends before closing.

@@ -41,7 +41,12 @@ class LiveDashboard {
   ExitCode run() {
     while (!quit_) {
       const auto now = Clock::now();
-      if (!client_ && now >= next_attempt_) connect();
+      if (!client_ && now >= next_attempt_) {
+        // The drop is on screen before the next attempt, however soon it
+        // comes: an operator must see that the link went down.
+        if (dirty_) draw();
+        connect();
+      }
       if (client_) {
         refresh_if_due(now);
         drop_if_overdue(now);
