@@ -101,8 +101,9 @@ TEST_CASE_FIXTURE(RunnerFixture, "drill.flaky fails with probability p, repeatab
 
 TEST_CASE_FIXTURE(RunnerFixture, "drill.block_forever holds its worker until a stop request") {
   auto inc = start("block", 1, make_drill_task(drill(DrillKind::BlockForever), 1));
-  REQUIRE(eventually([&] { return probe(inc).busy_since_mono_ns.load() != 0; }));
-  CHECK(announced(probe(inc)));
+  // The worker is busy before the drill announces itself: both are awaited.
+  REQUIRE(eventually(
+      [&] { return probe(inc).busy_since_mono_ns.load() != 0 && announced(probe(inc)); }));
   std::this_thread::sleep_for(kQuietPeriod);
   CHECK(probe(inc).busy_since_mono_ns.load() != 0);
   CHECK(exit_count("block") == 0);
@@ -117,8 +118,9 @@ TEST_CASE_FIXTURE(RunnerFixture, "drill.block_forever holds its worker until a s
 TEST_CASE_FIXTURE(RunnerFixture,
                   "drill.ignore_cancel survives stop requests; abandon, then teardown") {
   auto inc = start("deaf", 1, make_drill_task(drill(DrillKind::IgnoreCancel), 1));
-  REQUIRE(eventually([&] { return probe(inc).busy_since_mono_ns.load() != 0; }));
-  CHECK(announced(probe(inc)));
+  // The worker is busy before the drill announces itself: both are awaited.
+  REQUIRE(eventually(
+      [&] { return probe(inc).busy_since_mono_ns.load() != 0 && announced(probe(inc)); }));
 
   runner->request_stop(*inc);
   std::this_thread::sleep_for(kQuietPeriod);
