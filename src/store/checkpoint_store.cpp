@@ -1,5 +1,6 @@
 #include "store/checkpoint_store.hpp"
 
+#include <algorithm>
 #include <future>
 
 namespace sup::store {
@@ -21,6 +22,14 @@ Expected<T> wait_for_callback(Start&& start) {
 Expected<AppendAck> append_and_wait(CheckpointStore& store, AppendRequest request) {
   return wait_for_callback<AppendAck>(
       [&](AppendCallback done) { return store.append(std::move(request), std::move(done)); });
+}
+
+void merge_bad_records(std::vector<BadRecord>& into, std::vector<BadRecord> more) {
+  for (BadRecord& bad : more) {
+    const bool known = std::any_of(into.begin(), into.end(),
+                                   [&](const BadRecord& other) { return other.id == bad.id; });
+    if (!known) into.push_back(std::move(bad));
+  }
 }
 
 Expected<CleanupReport> cleanup_and_wait(CheckpointStore& store, CleanupRequest request) {

@@ -77,6 +77,11 @@ struct BadRecord {
   bool operator==(const BadRecord&) const = default;
 };
 
+// Adds the records of `more` that `into` does not name yet (by id): a
+// report gathered from two scans (summaries listed, records validated)
+// names each bad record once.
+void merge_bad_records(std::vector<BadRecord>& into, std::vector<BadRecord> more);
+
 struct ExecutionList {
   std::vector<ExecutionSummary> executions;  // in execution id order
   std::vector<BadRecord> bad;  // summaries that failed their checks (not in `executions`)

@@ -146,11 +146,7 @@ Expected<CopyContents> read_copy(const fs::path& copy) {
   auto report = store.validate({});
   if (!report) return report.error();
   contents.bad = std::move(report->bad);
-  for (auto& bad : list->bad) {
-    const bool known = std::any_of(contents.bad.begin(), contents.bad.end(),
-                                   [&](const BadRecord& other) { return other.id == bad.id; });
-    if (!known) contents.bad.push_back(std::move(bad));
-  }
+  merge_bad_records(contents.bad, std::move(list->bad));
   return contents;
 }
 

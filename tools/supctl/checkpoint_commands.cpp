@@ -230,11 +230,7 @@ ExitCode validate_checkpoints(CommandContext& context, const CheckpointOptions& 
   }
   auto report = store->validate(scope);
   if (!report) return context.fail(ExitCode::NotDone, report.error().describe());
-  for (auto& bad : bad_summaries) {
-    const bool known = std::any_of(report->bad.begin(), report->bad.end(),
-                                   [&](const auto& other) { return other.id == bad.id; });
-    if (!known) report->bad.push_back(std::move(bad));
-  }
+  store::merge_bad_records(report->bad, std::move(bad_summaries));
   std::ostream& out = context.io().out;
   if (context.options().json) {
     out << nlohmann::json{{"executions_checked", report->executions_checked},
